@@ -7,9 +7,11 @@ converter.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -114,11 +116,26 @@ def write_nifti(
             with igzip_threaded.open(tmp, "wb", compresslevel=compresslevel, threads=2) as fh:
                 _write_image(img, fh)
         else:
-            with open(tmp, "wb") as fh:
-                _write_image(img, fh)
+            with open(tmp, "wb") as plain:
+                _write_image(img, plain)
     return target
 
 
-def _write_image(img: nib.Nifti1Image, fh: object) -> None:
-    file_map = nib.Nifti1Image.make_file_map({"image": fh})
-    img.to_file_map(file_map)
+def _write_image(img: nib.Nifti1Image, fh: Any) -> None:
+    """Stream header then voxels, in order (the gzip stream cannot seek, and needs no copy)."""
+    array = np.asanyarray(img.dataobj)
+    header = img.header
+    header.set_data_dtype(array.dtype)
+    header.set_data_shape(array.shape)
+    header.set_slope_inter(None, None)
+    offset = 352
+    header.set_data_offset(offset)
+    head = io.BytesIO()
+    header.write_to(head)
+    raw = head.getvalue()
+    fh.write(raw + b"\0" * (offset - len(raw)))
+    data = array if array.flags.f_contiguous else np.asfortranarray(array)
+    flat = memoryview(data.T).cast("B") if data.ndim else memoryview(data.tobytes())
+    step = 16 << 20
+    for start in range(0, len(flat), step):
+        fh.write(flat[start : start + step])

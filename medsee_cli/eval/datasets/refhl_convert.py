@@ -1,0 +1,144 @@
+"""Build the RefHL-Seg layout from a folder of volumes, label maps and expressions.
+
+Input::
+
+    volumes/CASE.nii.gz (or .nrrd/.mha, or a DICOM folder CASE/)   CT in HU
+    labels/CASE.nii.gz                                            label map on the same grid
+    expressions.jsonl   {"case": CASE, "expression": TEXT, "label": 2?, "slices": [k, ...]?}
+
+For each expression line, every slice ``k`` (third array axis: axial for axial scans) where the
+label (default: any non-zero) is present, or the listed ``slices``, becomes one item. Slices are
+written as single-slice NIfTI (HU and spacing kept) or 16-bit PNG (HU + 1024), masks as PNG
+0/255. Cases are split train/val/test by a seeded shuffle of case ids. Inputs are only read;
+every output file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medsee_cli.errors import InputError
+from medsee_cli.eval.datasets.records import read_records, require
+from medsee_cli.eval.datasets.refhl_seg import FORMAT
+from medsee_cli.eval.items import safe_id
+
+PNG_HU_OFFSET = 1024
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    ratios: tuple[float, float, float] = (0.7, 0.1, 0.2)  # train, val, test
+    seed: int = 0
+    image_format: str = "nii.gz"  # or "png"
+    target: str = "liver_lesion"
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.image_format not in ("nii.gz", "png"):
+            raise ValueError("image_format must be 'nii.gz' or 'png'")
+        if len(self.ratios) != 3 or any(r < 0 for r in self.ratios) or sum(self.ratios) <= 0:
+            raise ValueError("ratios must be three non-negative numbers (train, val, test)")
+
+
+def split_cases(cases: list[str], ratios: tuple[float, float, float], seed: int) -> dict[str, list[str]]:
+    """A seeded case-level split; every split with a positive ratio gets a case when there are enough."""
+    order = sorted(set(cases))
+    np.random.default_rng(seed).shuffle(order)
+    total = sum(ratios)
+    counts = [int(round(len(order) * r / total)) for r in ratios]
+    for index, ratio in enumerate(ratios):  # a small dataset still gets a test (and val) case
+        if ratio > 0 and counts[index] == 0 and sum(counts) < len(order):
+            counts[index] = 1
+    counts[0] = len(order) - counts[1] - counts[2]
+    bounds = np.cumsum([0] + counts)
+    names = ("train", "val", "test")
+    return {names[i]: sorted(order[bounds[i] : bounds[i + 1]]) for i in range(3)}
+
+
+def _find_volume(folder: Path, case: str, what: str) -> Path:
+    for suffix in (".nii.gz", ".nii", ".nrrd", ".mha", ""):
+        candidate = folder / f"{case}{suffix}"
+        if candidate.exists():
+            return candidate
+    raise InputError(str(folder / case), f"no {what} for case {case!r}")
+
+
+def _write_slice(volume, k: int, target: Path, options: ConvertOptions) -> None:  # noqa: ANN001
+    from medsee_cli.io import Volume, write_nifti
+    from medsee_cli.io.atomic import atomic_path
+
+    data = np.asarray(volume.dataobj[:, :, k : k + 1])
+    if options.image_format == "nii.gz":
+        shift = np.eye(4)
+        shift[2, 3] = k
+        write_nifti(Volume(dataobj=data, affine=volume.affine @ shift, modality=volume.modality), target, overwrite=options.overwrite)
+        return
+    from PIL import Image
+
+    values = np.clip(np.rint(data[:, :, 0].T) + PNG_HU_OFFSET, 0, 65535).astype(np.uint16)
+    with atomic_path(target, overwrite=options.overwrite) as tmp:
+        Image.fromarray(values).save(tmp, format="PNG")
+
+
+def _write_mask(mask2d: np.ndarray, target: Path, overwrite: bool) -> None:
+    from PIL import Image
+
+    from medsee_cli.io.atomic import atomic_path
+
+    with atomic_path(target, overwrite=overwrite) as tmp:
+        Image.fromarray(np.where(mask2d.T, 255, 0).astype(np.uint8)).save(tmp, format="PNG")
+
+
+def convert_to_refhl(volumes: Path, labels: Path, expressions: Path, out: Path, options: ConvertOptions) -> dict[str, int]:
+    """Write the layout under ``out``; returns counts of cases, slices and expressions."""
+    from medsee_cli.io import load_volume
+    from medsee_cli.io.atomic import write_text_atomic
+
+    records = []
+    for number, record in read_records(expressions):
+        require(record, ("case", "expression"), f"{expressions}:{number}")
+        records.append((number, record))
+    if not records:
+        raise InputError(str(expressions), "no expressions")
+    lines, written = [], set()
+    for number, record in records:
+        where = f"{expressions}:{number}"
+        case = safe_id(str(record["case"]))
+        volume = load_volume(_find_volume(volumes, str(record["case"]), "volume"))
+        label_map = np.asarray(load_volume(_find_volume(labels, str(record["case"]), "label map")).array())
+        if label_map.shape[:3] != volume.spatial_shape:
+            raise InputError(where, f"label map shape {label_map.shape} differs from volume shape {volume.spatial_shape}")
+        label = record.get("label")
+        mask = label_map != 0 if label in (None, "") else label_map == int(label)
+        slices = record.get("slices") or [int(k) for k in np.flatnonzero(mask.any(axis=(0, 1)))]
+        tag = "any" if label in (None, "") else f"l{int(label)}"
+        for k in slices:
+            k = int(k)
+            if not 0 <= k < mask.shape[2]:
+                raise InputError(where, f"slice {k} outside the volume (0..{mask.shape[2] - 1})")
+            slice_name = f"{case}_k{k:04d}"
+            if (case, k) not in written:
+                _write_slice(volume, k, out / "images" / case / f"{slice_name}.{options.image_format}", options)
+                written.add((case, k))
+            mask_name = f"{slice_name}_{tag}"
+            mask_path = out / "masks" / case / f"{mask_name}.png"
+            if not mask_path.exists() or options.overwrite:
+                _write_mask(mask[:, :, k], mask_path, options.overwrite)
+            lines.append({"case": case, "slice": slice_name, "mask": mask_name, "expression": str(record["expression"])})
+    cases = sorted({line["case"] for line in lines})
+    meta = {
+        "format": FORMAT,
+        "target": options.target,
+        "png_hu_offset": PNG_HU_OFFSET if options.image_format == "png" else None,
+        "window": [40, 400],
+    }
+    write_text_atomic(out / "refhl.json", json.dumps(meta, indent=2) + "\n", overwrite=options.overwrite)
+    splits = split_cases(cases, options.ratios, options.seed)
+    write_text_atomic(out / "splits.json", json.dumps(splits, indent=2) + "\n", overwrite=options.overwrite)
+    text = "".join(json.dumps(line) + "\n" for line in lines)
+    write_text_atomic(out / "expressions.jsonl", text, overwrite=options.overwrite)
+    return {"cases": len(cases), "slices": len(written), "expressions": len(lines)}

@@ -1,0 +1,149 @@
+"""Reading the 2D slices and masks that evaluation datasets hold (PNG, DICOM, NIfTI, .npy).
+
+2D arrays come back ``[row, col]``. A NIfTI slice is stored ``[i, j]`` (i along a row), so it
+is transposed here; its spacing becomes ``(row_mm, col_mm) = (sj, si)``.
+PNG holds no physical units: a 16-bit greyscale PNG may carry HU with an offset
+(``png_hu_offset``, e.g. 1024 -> value - 1024), an 8-bit one is a display window whose centre
+and width the dataset states. Without spacing metadata a PNG has 1 "mm" per pixel, and the
+item says so (``spacing_known = False``), so surface distances are then in pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medsee_cli.errors import InputError
+
+PNG_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
+
+
+@dataclass(frozen=True)
+class Slice2D:
+    array: np.ndarray
+    spacing: tuple[float, float] = (1.0, 1.0)
+    spacing_known: bool = False
+    window: tuple[float, float] | None = None
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
+
+
+def read_slice(path: Path, *, png_hu_offset: float | None = None) -> Slice2D:
+    """One 2D image; HU for DICOM/NIfTI CT, HU for 16-bit PNG with an offset, else raw values."""
+    if not path.is_file():
+        raise InputError(str(path), "no such file")
+    kind = _suffix(path)
+    if kind in PNG_SUFFIXES:
+        array = _read_picture(path)
+        if png_hu_offset is not None and array.ndim == 2:
+            array = array.astype(np.float32) - float(png_hu_offset)
+        return Slice2D(array=array)
+    if kind in NIFTI_SUFFIXES:
+        array, spacing = _read_nifti_2d(path)
+        return Slice2D(array=array.astype(np.float32), spacing=spacing, spacing_known=True)
+    if kind == ".npy":
+        return Slice2D(array=_read_npy(path))
+    return _read_dicom_slice(path)
+
+
+def read_mask(path: Path) -> np.ndarray:
+    """A 2D mask as bool ``[row, col]``: any non-zero value (any channel) is foreground."""
+    if not path.is_file():
+        raise InputError(str(path), "no such mask file")
+    kind = _suffix(path)
+    if kind in PNG_SUFFIXES:
+        array = _read_picture(path)
+    elif kind in NIFTI_SUFFIXES:
+        array, _ = _read_nifti_2d(path)
+    elif kind == ".npy":
+        array = _read_npy(path)
+    else:
+        raise InputError(str(path), f"unsupported mask format {kind!r} (use PNG, NIfTI or .npy)")
+    if array.ndim == 3:
+        array = array.any(axis=2)
+    if array.ndim != 2:
+        raise InputError(str(path), f"a 2D mask was expected, found shape {array.shape}")
+    return array != 0
+
+
+def _read_picture(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+                return np.asarray(img, dtype=np.int32)
+            if img.mode not in ("L", "RGB", "1"):
+                img = img.convert("RGB")
+            return np.asarray(img)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(str(path), f"not a readable image ({exc})") from exc
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise InputError(str(path), f"not a readable .npy array ({exc})") from exc
+
+
+def _read_nifti_2d(path: Path) -> tuple[np.ndarray, tuple[float, float]]:
+    import nibabel as nib
+
+    try:
+        img = nib.load(str(path))
+        data = np.asarray(img.dataobj)
+    except Exception as exc:  # nibabel raises many types for corrupt files
+        raise InputError(str(path), f"not a readable NIfTI file ({exc.__class__.__name__})") from exc
+    if data.ndim == 3 and data.shape[2] == 1:
+        data = data[:, :, 0]
+    if data.ndim != 2:
+        raise InputError(str(path), f"a 2D slice was expected (X x Y or X x Y x 1), found shape {data.shape}")
+    zooms = img.header.get_zooms()
+    return data.T, (float(zooms[1]), float(zooms[0]))
+
+
+def _read_dicom_slice(path: Path) -> Slice2D:
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(str(path))
+        array = ds.pixel_array.astype(np.float32)
+    except Exception as exc:  # pydicom raises many types for broken files
+        raise InputError(str(path), f"not a readable DICOM image ({exc.__class__.__name__})") from exc
+    if array.ndim != 2:
+        raise InputError(str(path), f"a single-frame greyscale DICOM slice was expected, found shape {array.shape}")
+    slope = float(getattr(ds, "RescaleSlope", 1) or 1)
+    intercept = float(getattr(ds, "RescaleIntercept", 0) or 0)
+    array = array * slope + intercept
+    spacing_attr = getattr(ds, "PixelSpacing", None)
+    spacing = (float(spacing_attr[0]), float(spacing_attr[1])) if spacing_attr else (1.0, 1.0)
+    window = None
+    centre, width = getattr(ds, "WindowCenter", None), getattr(ds, "WindowWidth", None)
+    if centre is not None and width is not None:
+        window = (_first_number(centre), _first_number(width))
+    return Slice2D(array=array, spacing=spacing, spacing_known=spacing_attr is not None, window=window)
+
+
+def _first_number(value: object) -> float:
+    """DICOM window values may be multi-valued; the first pair is the default window."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__getitem__"):
+        return float(value)  # type: ignore[arg-type]
+    return float(value[0])  # type: ignore[index]
+
+
+def read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """A 3D array ``[i, j, k]`` and its spacing, through `medsee_cli.io.load_volume`."""
+    from medsee_cli.io import load_volume
+
+    volume = load_volume(path)
+    if volume.n_volumes != 1 or volume.samples_per_pixel != 1:
+        raise InputError(str(path), f"a single 3D greyscale volume was expected, found shape {volume.shape}")
+    return volume.array(), volume.spacing

@@ -1,0 +1,275 @@
+"""`FrameHeader`: the few attributes of one 2D DICOM frame that series assembly needs.
+
+Only geometry, identity and pixel-format attributes are kept; no patient attribute is read
+into it, so nothing identifying can leak from here into logs, sidecars or the catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from medsee_cli.errors import InputError, UnsupportedInput
+from medsee_cli.io.dicom.access import Location, read_dataset
+
+ENHANCED_MARKER = "FunctionalGroupsSequence"
+NON_IMAGE_SOP_CLASSES = {
+    "1.2.840.10008.1.3.10": "DICOMDIR (media directory)",
+    "1.2.840.10008.5.1.4.1.1.66.4": "Segmentation",
+    "1.2.840.10008.5.1.4.1.1.481.3": "RT Structure Set",
+    "1.2.840.10008.5.1.4.1.1.11.1": "Presentation State",
+    "1.2.840.10008.5.1.4.1.1.88.11": "Structured Report",
+    "1.2.840.10008.5.1.4.1.1.88.22": "Structured Report",
+    "1.2.840.10008.5.1.4.1.1.88.33": "Structured Report",
+    "1.2.840.10008.5.1.4.1.1.88.34": "Structured Report",
+    "1.2.840.10008.5.1.4.1.1.88.59": "Key Object Selection",
+    "1.2.840.10008.5.1.4.1.1.104.1": "Encapsulated PDF",
+    "1.2.840.10008.5.1.4.1.1.30": "Parametric Map",
+    "1.2.840.10008.5.1.4.1.1.91.1": "Microscopy Bulk Simple Annotations",
+}
+
+
+@dataclass(frozen=True)
+class FrameHeader:
+    """One 2D frame. ``frame_number`` is 1-based for multi-frame objects, None otherwise."""
+
+    location: str
+    frame_number: int | None
+    sop_instance_uid: str
+    sop_class_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+    frame_of_reference_uid: str | None
+    transfer_syntax_uid: str
+    modality: str
+    series_number: int | None
+    series_description: str
+    rows: int
+    columns: int
+    samples_per_pixel: int
+    photometric: str
+    bits_allocated: int
+    bits_stored: int
+    pixel_representation: int
+    number_of_frames: int
+    orientation: tuple[float, ...] | None  # 6 direction cosines (row, column), LPS
+    position: tuple[float, float, float] | None  # ImagePositionPatient, LPS mm
+    pixel_spacing: tuple[float, float] | None  # (between rows, between columns) mm
+    slice_thickness: float | None
+    spacing_between_slices: float | None
+    slope: float
+    intercept: float
+    instance_number: int | None
+    acquisition_number: int | None
+    echo_number: int | None
+    temporal_index: int | None
+    trigger_time: float | None
+    acquisition_time: str
+    image_type: tuple[str, ...]
+    stack_id: str | None
+    is_mosaic: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "FrameHeader":
+        fixed = dict(data)
+        for key in ("orientation", "position", "pixel_spacing", "image_type"):
+            if fixed.get(key) is not None:
+                fixed[key] = tuple(fixed[key])
+        return cls(**fixed)
+
+
+def read_frame_headers(location: Location) -> list[FrameHeader]:
+    """All frame headers of one file. Raises `InputError` / `UnsupportedInput` naming the file."""
+    name = str(location)
+    try:
+        ds = read_dataset(location, stop_before_pixels=True)
+    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(name, f"not a readable DICOM file ({_short(exc)})") from exc
+    except Exception as exc:  # pydicom raises a wide range on corrupt bytes
+        raise InputError(name, f"not a readable DICOM file ({_short(exc)})") from exc
+    return headers_from_dataset(ds, name)
+
+
+def headers_from_dataset(ds: Dataset, name: str) -> list[FrameHeader]:
+    meta = getattr(ds, "file_meta", None)
+    sop_class = str(ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else ""))
+    if not sop_class and "PixelData" not in ds and "Rows" not in ds:
+        raise InputError(name, "not a DICOM file")
+    if sop_class in NON_IMAGE_SOP_CLASSES:
+        raise UnsupportedInput(name, f"not an image ({NON_IMAGE_SOP_CLASSES[sop_class]})")
+    if "Rows" not in ds or "Columns" not in ds:
+        raise UnsupportedInput(name, f"not an image (SOP class {sop_class or 'unknown'} has no pixel matrix)")
+    try:
+        if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
+            return _enhanced_headers(ds, name, sop_class)
+        single = _classic_header(ds, name, sop_class)
+        if single.number_of_frames == 1:
+            return [single]
+        return [replace(single, frame_number=n) for n in range(1, single.number_of_frames + 1)]
+    except (ValueError, TypeError, IndexError, AttributeError) as exc:
+        raise InputError(name, f"malformed DICOM attributes ({_short(exc)})") from exc
+
+
+def _common(ds: Dataset, name: str, sop_class: str) -> dict[str, Any]:
+    meta = getattr(ds, "file_meta", None)
+    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    image_type = tuple(str(v) for v in _as_list(ds.get("ImageType", [])))
+    return {
+        "location": name,
+        "sop_instance_uid": str(ds.get("SOPInstanceUID", "")),
+        "sop_class_uid": sop_class,
+        "series_instance_uid": str(ds.get("SeriesInstanceUID", "")),
+        "study_instance_uid": str(ds.get("StudyInstanceUID", "")),
+        "frame_of_reference_uid": _str_or_none(ds.get("FrameOfReferenceUID")),
+        "transfer_syntax_uid": ts or "1.2.840.10008.1.2",
+        "modality": str(ds.get("Modality", "OT") or "OT").upper(),
+        "series_number": _int_or_none(ds.get("SeriesNumber")),
+        "series_description": str(ds.get("SeriesDescription", "") or ""),
+        "rows": int(ds.Rows),
+        "columns": int(ds.Columns),
+        "samples_per_pixel": int(ds.get("SamplesPerPixel", 1) or 1),
+        "photometric": str(ds.get("PhotometricInterpretation", "MONOCHROME2") or "MONOCHROME2"),
+        "bits_allocated": int(ds.get("BitsAllocated", 16) or 16),
+        "bits_stored": int(ds.get("BitsStored", ds.get("BitsAllocated", 16)) or 16),
+        "pixel_representation": int(ds.get("PixelRepresentation", 0) or 0),
+        "number_of_frames": int(ds.get("NumberOfFrames", 1) or 1),
+        "acquisition_time": str(ds.get("AcquisitionTime", "") or ""),
+        "image_type": image_type,
+        "is_mosaic": "MOSAIC" in image_type,
+    }
+
+
+def _classic_header(ds: Dataset, name: str, sop_class: str) -> FrameHeader:
+    base = _common(ds, name, sop_class)
+    return FrameHeader(
+        **base,
+        frame_number=None if base["number_of_frames"] == 1 else 1,
+        orientation=_floats(ds.get("ImageOrientationPatient"), 6),
+        position=_floats(ds.get("ImagePositionPatient"), 3),  # type: ignore[arg-type]
+        pixel_spacing=_floats(ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing"), 2),  # type: ignore[arg-type]
+        slice_thickness=_float_or_none(ds.get("SliceThickness")),
+        spacing_between_slices=_float_or_none(ds.get("SpacingBetweenSlices")),
+        slope=_float_or_none(ds.get("RescaleSlope")) or 1.0,
+        intercept=_float_or_none(ds.get("RescaleIntercept")) or 0.0,
+        instance_number=_int_or_none(ds.get("InstanceNumber")),
+        acquisition_number=_int_or_none(ds.get("AcquisitionNumber")),
+        echo_number=_int_or_none(ds.get("EchoNumbers")),
+        temporal_index=_int_or_none(ds.get("TemporalPositionIdentifier")),
+        trigger_time=_float_or_none(ds.get("TriggerTime")),
+        stack_id=None,
+    )
+
+
+def _enhanced_headers(ds: Dataset, name: str, sop_class: str) -> list[FrameHeader]:
+    base = _common(ds, name, sop_class)
+    shared = ds.get("SharedFunctionalGroupsSequence", [None])[0]
+    per_frame = list(ds.get("PerFrameFunctionalGroupsSequence", []))
+    n = base["number_of_frames"]
+    if per_frame and len(per_frame) != n:
+        raise InputError(name, f"{len(per_frame)} per-frame groups for {n} frames")
+    headers = []
+    for index in range(n):
+        frame = per_frame[index] if per_frame else None
+
+        def item(seq: str) -> Dataset | None:
+            return _group_item(frame, seq) or _group_item(shared, seq)
+
+        plane_pos = item("PlanePositionSequence")
+        plane_ori = item("PlaneOrientationSequence")
+        measures = item("PixelMeasuresSequence")
+        transform = item("PixelValueTransformationSequence")
+        content = item("FrameContentSequence")
+        frame_type = _frame_type(frame) or _frame_type(shared) or base["image_type"]
+        headers.append(
+            FrameHeader(
+                **{**base, "image_type": frame_type},
+                frame_number=index + 1,
+                orientation=_floats(plane_ori.get("ImageOrientationPatient") if plane_ori else None, 6),
+                position=_floats(plane_pos.get("ImagePositionPatient") if plane_pos else None, 3),  # type: ignore[arg-type]
+                pixel_spacing=_floats(measures.get("PixelSpacing") if measures else None, 2),  # type: ignore[arg-type]
+                slice_thickness=_float_or_none(measures.get("SliceThickness") if measures else None),
+                spacing_between_slices=_float_or_none(
+                    measures.get("SpacingBetweenSlices") if measures else ds.get("SpacingBetweenSlices")
+                ),
+                slope=_float_or_none(transform.get("RescaleSlope") if transform else ds.get("RescaleSlope")) or 1.0,
+                intercept=_float_or_none(
+                    transform.get("RescaleIntercept") if transform else ds.get("RescaleIntercept")
+                )
+                or 0.0,
+                instance_number=_int_or_none(ds.get("InstanceNumber")),
+                acquisition_number=_int_or_none(ds.get("AcquisitionNumber")),
+                echo_number=None,
+                temporal_index=_int_or_none(content.get("TemporalPositionIndex") if content else None),
+                trigger_time=None,
+                stack_id=_str_or_none(content.get("StackID") if content else None),
+            )
+        )
+    return headers
+
+
+def _group_item(group: Dataset | None, seq: str) -> Dataset | None:
+    if group is None or seq not in group:
+        return None
+    value = group[seq].value
+    return value[0] if value else None
+
+
+def _frame_type(group: Dataset | None) -> tuple[str, ...] | None:
+    if group is None:
+        return None
+    for seq in ("MRImageFrameTypeSequence", "CTImageFrameTypeSequence"):
+        found = _group_item(group, seq)
+        if found is not None and "FrameType" in found:
+            return tuple(str(v) for v in _as_list(found.FrameType))
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") and not isinstance(value, (str, bytes)):
+        return list(value)
+    return [value]
+
+
+def _floats(value: Any, n: int) -> tuple[float, ...] | None:
+    items = _as_list(value)
+    if len(items) != n:
+        return None
+    try:
+        return tuple(float(v) for v in items)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float_or_none(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    return text[:160]

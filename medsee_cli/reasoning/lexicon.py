@@ -1,0 +1,92 @@
+"""Phrase index over the knowledge base: which words name a target or point to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medsee_cli.reasoning.knowledge import KnowledgeBase
+from medsee_cli.reasoning.text import Parsed, phrase_key, tokens
+
+NAME, CLUE, WEAK = "name", "clue", "weak"
+WEIGHTS = {NAME: 1.0, CLUE: 0.75, WEAK: 0.45}
+RELATION_WORDS = {
+    ("above",): "above", ("on", "top", "of"): "above", ("over",): "above", ("sitting", "on"): "above",
+    ("below",): "below", ("beneath",): "below", ("underneath",): "below", ("under",): "under",
+    ("behind",): "behind", ("in", "front", "of"): "in_front_of", ("next", "to"): "next_to",
+    ("beside",): "next_to", ("near",): "next_to", ("inside",): "inside", ("within",): "inside",
+}
+RELATION_ALIASES = {"under": ("under", "below"), "below": ("below", "under")}
+PRONOUNS = frozenset({"it", "that", "this", "them", "those", "these", "one"})
+
+
+@dataclass(frozen=True)
+class Match:
+    """One phrase of the knowledge base found in the question at tokens [start, end)."""
+
+    start: int
+    end: int
+    entry: str
+    kind: str
+    phrase: str
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+class Lexicon:
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.index: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
+        self.vocabulary: set[str] = set()
+        for entry in kb.entries:
+            for kind, phrases in ((NAME, entry.names()), (CLUE, entry.clues), (WEAK, entry.weak_clues)):
+                for phrase in phrases:
+                    self._add(phrase, entry.name, kind)
+        for word in kb.lesion_words:
+            self.vocabulary.update(tokens(word))
+        self.lesion_keys = {phrase_key(w): w for w in kb.lesion_words}
+        self.max_len = max(len(k) for k in self.index)
+
+    def _add(self, phrase: str, name: str, kind: str) -> None:
+        key = phrase_key(phrase)
+        if not key:
+            return
+        self.vocabulary.update(tokens(phrase))
+        bucket = self.index.setdefault(key, [])
+        if not any(n == name and k == kind for n, k, _ in bucket):
+            bucket.append((name, kind, phrase))
+
+    def find(self, parsed: Parsed) -> list[Match]:
+        """Every phrase occurrence, then only those not inside a longer occurrence."""
+        found = []
+        stems = parsed.stems
+        for start in range(len(stems)):
+            for end in range(start + 1, min(len(stems), start + self.max_len) + 1):
+                for name, kind, phrase in self.index.get(stems[start:end], ()):
+                    found.append(Match(start, end, name, kind, phrase))
+        return [m for m in found if not any(
+            o.start <= m.start and m.end <= o.end and o.length > m.length for o in found)]
+
+    def lesion_words(self, parsed: Parsed, covered: list[Match]) -> list[tuple[int, str]]:
+        """Lesion words (tumour, mass, cyst ...) not part of a longer matched phrase, not negated."""
+        hits = []
+        for key, word in self.lesion_keys.items():
+            n = len(key)
+            for start in range(len(parsed.stems) - n + 1):
+                if parsed.stems[start:start + n] != key or parsed.negated[start]:
+                    continue
+                if any(m.start <= start and start + n <= m.end and m.length > n for m in covered):
+                    continue
+                hits.append((start, word))
+        return hits
+
+    def relations(self, parsed: Parsed) -> list[tuple[int, int, str]]:
+        """(start, end, relation) for each spatial relation phrase in the question."""
+        hits = []
+        for key, relation in RELATION_WORDS.items():
+            n = len(key)
+            for start in range(len(parsed.raw) - n + 1):
+                if tuple(parsed.raw[start:start + n]) == key:
+                    hits.append((start, start + n, relation))
+        return hits

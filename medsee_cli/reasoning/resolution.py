@@ -1,0 +1,54 @@
+"""What a reasoning step returns: ranked target hypotheses, or an honest abstention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One candidate target: canonical name, SNOMED CT code, score in [0, 1] and why."""
+
+    name: str
+    code: str
+    score: float
+    rationale: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "code": self.code, "score": round(self.score, 4), "rationale": self.rationale}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome for one question. ``abstained`` means: no target, and ``answer`` says why."""
+
+    question: str
+    hypotheses: tuple[Hypothesis, ...]
+    abstained: bool
+    answer: str
+    excluded: tuple[str, ...] = field(default=())
+    backend: str = "lexical"
+
+    @property
+    def top(self) -> str:
+        return self.hypotheses[0].name if self.hypotheses else ""
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.hypotheses)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "targets": [h.to_dict() for h in self.hypotheses],
+            "excluded": list(self.excluded),
+            "backend": self.backend,
+        }
+
+
+class Reasoner(Protocol):
+    """Anything that turns a question into a Resolution (the resolver, an LLM backend)."""
+
+    def resolve(self, question: str) -> Resolution: ...

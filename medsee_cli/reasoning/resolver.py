@@ -1,0 +1,232 @@
+"""The resolver: question -> ranked target hypotheses, from phrases, clues, relations and meaning.
+
+Lexical evidence (names, symptoms, spatial relations, lesion words, sides, negation) is read from
+the knowledge base; an optional offline sentence encoder re-ranks it and fills in when no phrase
+matched. With no evidence above the abstention threshold the resolver abstains and says so.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from medsee_cli.reasoning.answer import compose_answer, rationale
+from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
+from medsee_cli.reasoning.lexicon import NAME, PRONOUNS, RELATION_ALIASES, WEIGHTS, Lexicon, Match
+from medsee_cli.reasoning.resolution import Hypothesis, Resolution
+from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse
+
+
+@dataclass(frozen=True)
+class ReasonerOptions:
+    """How to build a reasoner. ``encoder``: "auto" (the packaged MiniLM if installed), "none",
+    or a folder holding a sentence-transformers style model."""
+
+    knowledge: Optional[Path] = None
+    encoder: str = "auto"
+    max_targets: int = 5
+    semantic_weight: float = 0.3
+    semantic_only_scale: float = 0.8
+    abstain_below: float = 0.45
+    keep_ratio: float = 0.3
+    threads: int = 0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    entry: str
+    weight: float
+    kind: str
+    phrase: str
+    note: str = ""
+
+
+class Resolver:
+    def __init__(self, kb: KnowledgeBase, options: ReasonerOptions, encoder=None) -> None:
+        self.kb = kb
+        self.options = options
+        self.lexicon = Lexicon(kb)
+        self.speller = Speller(self.lexicon.vocabulary)
+        self.encoder = encoder
+        self.load_seconds = 0.0
+        self._text_owner: list[str] = []
+        self._text_vectors: Optional[np.ndarray] = None
+        if encoder is not None:
+            started = time.perf_counter()
+            texts = []
+            for entry in kb.entries:
+                texts.append(f"{entry.display}: {entry.description}")
+                self._text_owner.append(entry.name)
+                if entry.clues:
+                    texts.append(f"{entry.display}, looked at for " + ", ".join(entry.clues[:14]))
+                    self._text_owner.append(entry.name)
+            self._text_vectors = encoder.encode(texts)
+            self.load_seconds = time.perf_counter() - started
+
+    @classmethod
+    def from_options(cls, options: ReasonerOptions = ReasonerOptions()) -> "Resolver":
+        kb = load_knowledge(options.knowledge)
+        encoder = None
+        if options.encoder != "none":
+            from medsee_cli.reasoning.encoder import SentenceEncoder, packaged_encoder_path
+
+            folder = packaged_encoder_path() if options.encoder == "auto" else Path(options.encoder)
+            if folder is not None:
+                encoder = SentenceEncoder(folder, threads=options.threads)
+        return cls(kb, options, encoder)
+
+    # -- evidence ---------------------------------------------------------------------------
+    def _sided(self, entry: Entry, side: str) -> list[str]:
+        """The entry, moved to the stated side when it has sides (kidneys + left -> kidney_left)."""
+        if side and entry.lateral_member(side):
+            return [entry.lateral_member(side)]
+        if entry.side() and side and entry.side() != side:
+            other = self._counterpart(entry)
+            return [other] if other else [entry.name]
+        return [entry.name]
+
+    def _counterpart(self, entry: Entry) -> str:
+        for candidate in self.kb.entries:
+            if (candidate.code == entry.code and candidate.region == entry.region and candidate.side()
+                    and candidate.side() != entry.side() and candidate.kind == entry.kind
+                    and len(candidate.part_of) == len(entry.part_of)):
+                return candidate.name
+        return ""
+
+    def _side_for(self, parsed: Parsed, match: Match) -> str:
+        if any(word in SIDES for word in match.phrase.split()):
+            return ""
+        near = parsed.side_near(match.start, match.end)
+        if near:
+            return near
+        sides = parsed.sides()
+        return next(iter(sides)) if len(sides) == 1 else ""
+
+    def _evidence(self, parsed: Parsed) -> tuple[list[Evidence], list[str]]:
+        matches = self.lexicon.find(parsed)
+        negated = [m for m in matches if any(parsed.negated[m.start:m.end])]
+        active = [m for m in matches if m not in negated]
+        excluded = sorted({m.entry for m in negated if m.kind == NAME})
+        landmarks: set[Match] = set()
+        evidence: list[Evidence] = []
+        for start, end, relation in self.lexicon.relations(parsed):
+            landmark = self._landmark(parsed, matches, start, end)
+            if landmark is None:
+                continue
+            landmarks.add(landmark)
+            side = self._side_for(parsed, landmark) or self.kb.get(landmark.entry).side()
+            reference = set(self.kb.ancestors(landmark.entry))
+            for entry in self.kb.entries:
+                for rel, target in entry.relations:
+                    if rel in RELATION_ALIASES.get(relation, (relation,)) and target in reference:
+                        for name in self._sided(entry, side):
+                            evidence.append(Evidence(name, 0.95, "relation", landmark.phrase, relation))
+        lesion_hits = self.lexicon.lesion_words(parsed, active)
+        for match in active:
+            entry = self.kb.get(match.entry)
+            side = self._side_for(parsed, match)
+            weight = WEIGHTS[match.kind] + (0.02 * min(match.length, 5) if match.kind == NAME else 0.0)
+            if match in landmarks:
+                weight = 0.25
+            if match.kind == NAME and lesion_hits and entry.kind != "lesion":
+                lesion = self._lesion_for(match, lesion_hits, side)
+                if lesion:
+                    evidence.append(Evidence(lesion, weight + 0.05, "lesion", match.phrase, lesion_hits[0][1]))
+                    weight *= 0.5
+            names = self._sided(entry, side)
+            if entry.side() and not side and not any(w in SIDES for w in match.phrase.split()):
+                other = self._counterpart(entry)
+                names += [other] if other else []
+            for name in names:
+                evidence.append(Evidence(name, weight, match.kind, match.phrase))
+        blocked = self._blocked(excluded)
+        return [e for e in evidence if e.entry not in blocked], excluded
+
+    def _lesion_for(self, match: Match, hits: list[tuple[int, str]], side: str) -> str:
+        for _, word in sorted(hits, key=lambda hit: abs(hit[0] - match.start)):
+            names = self._sided(self.kb.get(match.entry), side)
+            lesion = self.kb.lesion_of(names[0], word) or self.kb.lesion_of(names[0])
+            if lesion is not None:
+                return self._sided(lesion, side)[0]
+        return ""
+
+    def _landmark(self, parsed: Parsed, matches: list[Match], start: int, end: int) -> Optional[Match]:
+        _, clause_end = parsed.clause_of(start)
+        after = [m for m in matches if end <= m.start <= end + 4 and m.kind == NAME]
+        if after:
+            return min(after, key=lambda m: m.start)
+        if any(parsed.raw[i] in PRONOUNS for i in range(end, min(len(parsed.raw), end + 3))):
+            before = [m for m in matches if m.end <= start and m.kind == NAME]
+            if before:
+                return max(before, key=lambda m: m.end)
+        return None
+
+    def _blocked(self, excluded: list[str]) -> set[str]:
+        blocked = set(excluded)
+        for entry in self.kb.entries:
+            if any(a in blocked for a in self.kb.ancestors(entry.name)):
+                blocked.add(entry.name)
+        return blocked
+
+    # -- scoring ----------------------------------------------------------------------------
+    def _semantic(self, question: str) -> dict[str, float]:
+        if self.encoder is None or self._text_vectors is None:
+            return {}
+        vector = self.encoder.encode([question])[0]
+        sims = self._text_vectors @ vector
+        best: dict[str, float] = {}
+        for owner, sim in zip(self._text_owner, sims.tolist()):
+            best[owner] = max(best.get(owner, -1.0), sim)
+        return best
+
+    def resolve(self, question: str) -> Resolution:
+        parsed = parse(question, self.speller)
+        if not any(t.isalnum() for t in parsed.raw):
+            return self._abstain(question, "The question is empty, so there is nothing to look for.")
+        evidence, excluded = self._evidence(parsed)
+        by_entry: dict[str, list[Evidence]] = {}
+        for item in evidence:
+            by_entry.setdefault(item.entry, []).append(item)
+        lexical = {name: 1.0 - float(np.prod([1.0 - 0.85 * min(e.weight, 1.1) / 1.1 for e in items]))
+                   for name, items in by_entry.items()}
+        semantic = self._semantic(question)
+        blocked = self._blocked(excluded)
+        scores = self._combine(lexical, semantic, blocked)
+        if not scores:
+            return self._abstain(question, "", excluded)
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        top = ranked[0][1]
+        hypotheses = tuple(
+            Hypothesis(name, self.kb.get(name).code, round(min(score, 1.0), 4),
+                       rationale(self.kb.get(name), by_entry.get(name, []), semantic.get(name)))
+            for name, score in ranked[: self.options.max_targets] if score >= self.options.keep_ratio * top)
+        backend = "lexical+encoder" if self.encoder is not None else "lexical"
+        answer = compose_answer(self.kb, hypotheses, excluded, parsed.corrected)
+        return Resolution(question, hypotheses, False, answer, tuple(excluded), backend)
+
+    def _combine(self, lexical: dict[str, float], semantic: dict[str, float], blocked: set[str]) -> dict[str, float]:
+        opts = self.options
+        if not semantic:
+            return {k: v for k, v in lexical.items() if k not in blocked}
+        best_sem = max((v for k, v in semantic.items() if k not in blocked), default=0.0)
+        if not lexical and best_sem < opts.abstain_below:
+            return {}
+        scores = {}
+        for name, sim in semantic.items():
+            if name in blocked:
+                continue
+            if name in lexical:
+                scores[name] = (1 - opts.semantic_weight) * lexical[name] + opts.semantic_weight * max(sim, 0.0)
+            elif sim >= opts.abstain_below * 0.9:
+                scores[name] = opts.semantic_only_scale * sim * (0.6 if lexical else 1.0)
+        return scores
+
+    def _abstain(self, question: str, reason: str, excluded: list[str] = ()) -> Resolution:
+        from medsee_cli.reasoning.answer import abstention
+
+        backend = "lexical+encoder" if self.encoder is not None else "lexical"
+        return Resolution(question, (), True, reason or abstention(), tuple(excluded), backend)

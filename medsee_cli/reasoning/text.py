@@ -1,0 +1,167 @@
+"""Question text handling: normalising, stemming, typo tolerance, negation scope and sides."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+_APOSTROPHE = re.compile(r"[\u2019'`]")
+_NON_WORD = re.compile(r"[^a-z0-9,;.?!:]+")
+_SPLIT = re.compile(r"[a-z0-9]+|[,;.?!:]")
+BOUNDARIES = frozenset({",", ";", ".", "?", "!", ":", "but", "however", "though", "although", "rather", "instead"})
+NEGATION_CUES = frozenset({"not", "no", "isnt", "arent", "wasnt", "without", "except", "excluding", "besides", "nor"})
+HEDGES = frozenset({"sure", "certain", "know", "clear", "idea", "only", "just", "too"})
+SIDES = frozenset({"left", "right"})
+NEGATION_REACH = 6
+
+
+def normalise(text: str) -> str:
+    """Lower case, apostrophes dropped (can't -> cant), other symbols to spaces."""
+    text = _APOSTROPHE.sub("", text.lower())
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def stem(token: str) -> str:
+    """A very light plural stem, applied alike to questions and knowledge-base phrases."""
+    if len(token) > 3 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
+    return token
+
+
+def tokens(text: str) -> list[str]:
+    """Word and punctuation tokens of normalised text."""
+    return _SPLIT.findall(normalise(text))
+
+
+def phrase_key(text: str) -> tuple[str, ...]:
+    """The lookup key of a knowledge-base phrase: stemmed words, punctuation dropped."""
+    return tuple(stem(t) for t in tokens(text) if t not in BOUNDARIES or t in ("but",))
+
+
+@functools.lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath("common_words.txt").read_text("utf-8")
+    return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (a swap of neighbours counts once), capped at limit + 1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+class Speller:
+    """Maps a misspelt word to the closest knowledge-base word (conservatively)."""
+
+    def __init__(self, vocabulary: set[str]) -> None:
+        self._vocab = vocabulary
+        self._by_first: dict[str, list[str]] = {}
+        for word in vocabulary:
+            if len(word) >= 4 and word.isalpha():
+                self._by_first.setdefault(word[0], []).append(word)
+        self._cache: dict[str, str] = {}
+
+    def correct(self, word: str) -> str:
+        if word in self._vocab or len(word) < 4 or not word.isalpha() or word in common_words():
+            return word
+        if word in self._cache:
+            return self._cache[word]
+        limit = 1 if len(word) < 8 else 2
+        best, best_distance = word, limit + 1
+        for candidate in self._by_first.get(word[0], ()):
+            if len(candidate) < 5 and limit == 1 and len(word) < 5 and candidate[:2] != word[:2]:
+                continue
+            distance = edit_distance(word, candidate, limit)
+            if distance < best_distance or (distance == best_distance and len(candidate) > len(best)):
+                best, best_distance = candidate, distance
+        result = best if best_distance <= limit else word
+        self._cache[word] = result
+        return result
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A question as stemmed tokens with the facts the resolver needs about each position."""
+
+    raw: tuple[str, ...]
+    stems: tuple[str, ...]
+    negated: tuple[bool, ...]
+    corrected: tuple[tuple[str, str], ...]
+
+    def clause_of(self, index: int) -> tuple[int, int]:
+        start = index
+        while start > 0 and self.raw[start - 1] not in BOUNDARIES:
+            start -= 1
+        end = index
+        while end < len(self.raw) and self.raw[end] not in BOUNDARIES:
+            end += 1
+        return start, end
+
+    def side_near(self, start: int, end: int) -> str:
+        """'left'/'right' written just before a mention or just after it ('on the left')."""
+        lo, _ = self.clause_of(start)
+        for i in range(start - 1, max(lo, start - 4) - 1, -1):
+            if self.is_side(i):
+                return self.raw[i]
+        _, hi = self.clause_of(max(start, end - 1))
+        for i in range(end, min(hi, end + 4)):
+            if self.is_side(i):
+                return self.raw[i]
+        return ""
+
+    def sides(self) -> set[str]:
+        return {self.raw[i] for i in range(len(self.raw)) if self.is_side(i)}
+
+    def is_side(self, i: int) -> bool:
+        word = self.raw[i]
+        if word not in SIDES:
+            return False
+        before = self.raw[i - 1] if i > 0 else ""
+        after = self.raw[i + 1] if i + 1 < len(self.raw) else ""
+        if word == "right" and (after in ("now", "away", "there", "here") or before in ("all", "thats", "is", "that")):
+            return False
+        if word == "left" and before in ("has", "have", "had", "just", "was", "it", "he", "she", "they", "pain", "i", "we"):
+            return False
+        return True
+
+
+def parse(question: str, speller: Speller | None = None) -> Parsed:
+    raw = tokens(question)
+    corrected = []
+    words = []
+    for word in raw:
+        fixed = speller.correct(word) if speller else word
+        if fixed != word:
+            corrected.append((word, fixed))
+        words.append(fixed)
+    negated = [False] * len(words)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        follower = words[i + 1] if i + 1 < len(words) else ""
+        if word in NEGATION_CUES and follower not in HEDGES:
+            j = i + 1
+            while j < len(words) and j <= i + NEGATION_REACH and words[j] not in BOUNDARIES:
+                negated[j] = True
+                j += 1
+            i = j
+        else:
+            i += 1
+    return Parsed(tuple(words), tuple(stem(w) for w in words), tuple(negated), tuple(corrected))

@@ -1,0 +1,228 @@
+"""`ingest`: every series under the sources -> canonical NIfTI + JSON sidecar + catalog row.
+
+Never stops on one bad item (each becomes a failed result naming the item and the reason),
+never redoes a series whose input files are unchanged (fingerprint in the catalog), writes
+every output atomically and never touches the inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from medsee_cli import __version__
+from medsee_cli.errors import InputError
+from medsee_cli.io.atomic import write_text_atomic
+from medsee_cli.io.dicom.access import Location
+from medsee_cli.io.dicom.discover import find_candidates, scan_headers
+from medsee_cli.io.dicom.pixels import default_workers
+from medsee_cli.io.dicom.reader import plan_to_volume
+from medsee_cli.io.dicom.series import SeriesPlan, assemble
+from medsee_cli.io.load import load_volume
+from medsee_cli.io.nifti import write_nifti
+from medsee_cli.services.catalog import Catalog, SeriesRecord
+from medsee_cli.services.sidecar import build_sidecar
+
+logger = logging.getLogger(__name__)
+Status = Literal["written", "up-to-date", "failed", "skipped"]
+CATALOG_NAME = "catalog.sqlite"
+SERIES_FOLDER = "series"
+FORMAT_VERSION = "1"  # bump when the output of an unchanged input would change
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    out: Path
+    workers: int = field(default_factory=default_workers)
+    compresslevel: int = 1
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    item: str
+    status: Status
+    key: str | None = None
+    reason: str | None = None
+    nifti: str | None = None
+    sidecar: str | None = None
+    modality: str | None = None
+    shape: tuple[int, ...] | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "item": self.item,
+            "status": self.status,
+            "key": self.key,
+            "reason": self.reason,
+            "nifti": self.nifti,
+            "sidecar": self.sidecar,
+            "modality": self.modality,
+            "shape": list(self.shape) if self.shape else None,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    results: tuple[ItemResult, ...]
+    catalog: str
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return self.count("failed") == 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "schema": "medsee.ingest/1",
+            "catalog": self.catalog,
+            "written": self.count("written"),
+            "up_to_date": self.count("up-to-date"),
+            "failed": self.count("failed"),
+            "skipped": self.count("skipped"),
+            "items": [r.to_dict() for r in self.results],
+        }
+
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def ingest(sources: list[Path], options: IngestOptions, progress: Progress | None = None) -> IngestReport:
+    report = progress or (lambda what, done, total: None)
+    out = options.out
+    (out / SERIES_FOLDER).mkdir(parents=True, exist_ok=True)
+    results: list[ItemResult] = []
+    candidates, source_errors = find_candidates(sources)
+    results.extend(_failed(e) for e in source_errors)
+    results.extend(ItemResult(item, "skipped", reason=why) for item, why in candidates.skipped)
+    explicit = frozenset(str(s) for s in sources if s.is_file())
+    with Catalog(out / CATALOG_NAME) as catalog:
+        report("reading headers", 0, len(candidates.dicom))
+        scan = scan_headers(candidates.dicom, explicit=explicit, workers=options.workers, cache=catalog)
+        catalog.flush()
+        results.extend(ItemResult(item, "skipped", reason=why) for item, why in scan.skipped)
+        results.extend(_failed(e) for e in scan.failures)
+        assembly = assemble(list(scan.headers))
+        results.extend(_failed(e) for e in assembly.failures)
+        total = len(assembly.plans) + len(candidates.images)
+        done = 0
+        for plan in assembly.plans:
+            report(plan.label, done, total)
+            results.append(_ingest_plan(plan, options, catalog))
+            done += 1
+        for image in candidates.images:
+            report(image.name, done, total)
+            results.append(_ingest_image(image, options, catalog))
+            done += 1
+        report("done", total, total)
+    return IngestReport(tuple(results), str(out / CATALOG_NAME))
+
+
+def _failed(error: InputError) -> ItemResult:
+    return ItemResult(error.item, "failed", reason=error.reason)
+
+
+def _fingerprint(parts: list[tuple[str, int, int]]) -> str:
+    digest = hashlib.sha1(FORMAT_VERSION.encode())
+    for location, size, mtime in sorted(parts):
+        digest.update(f"{location}\0{size}\0{mtime}\n".encode())
+    return digest.hexdigest()
+
+
+def _up_to_date(catalog: Catalog, key: str, fingerprint: str) -> SeriesRecord | None:
+    record = catalog.lookup(key)
+    if record is None or record.fingerprint != fingerprint:
+        return None
+    if not (Path(record.nifti).is_file() and Path(record.sidecar).is_file()):
+        return None
+    return record
+
+
+def _ingest_plan(plan: SeriesPlan, options: IngestOptions, catalog: Catalog) -> ItemResult:
+    label = plan.label
+    try:
+        stats = {f.location: Location.parse(f.location).stat_key() for f in plan.frames}
+        fingerprint = _fingerprint([(loc, s, m) for loc, (s, m) in stats.items()])
+        existing = None if options.force else _up_to_date(catalog, plan.key, fingerprint)
+        if existing is not None:
+            return ItemResult(label, "up-to-date", plan.key, nifti=existing.nifti, sidecar=existing.sidecar,
+                              modality=existing.modality, shape=existing.shape)
+        volume = plan_to_volume(plan, workers=options.workers)
+        first = plan.first
+        extra = {"series_number": first.series_number, "series_description": first.series_description}
+        return _write(volume, plan.key, "dicom", fingerprint, options, catalog, label, extra)
+    except InputError as exc:
+        return ItemResult(label if exc.item == label else f"{label}: {exc.item}", "failed", plan.key, reason=exc.reason)
+    except OSError as exc:
+        return ItemResult(label, "failed", plan.key, reason=f"cannot be read ({exc.strerror or exc})")
+    except Exception as exc:  # one broken series must never stop the batch
+        return ItemResult(label, "failed", plan.key, reason=_internal(exc))
+
+
+def _ingest_image(path: Path, options: IngestOptions, catalog: Catalog) -> ItemResult:
+    try:
+        resolved = path.resolve()
+        stat = resolved.stat()
+        key = f"{_slug(path)}_{hashlib.sha1(str(resolved).encode()).hexdigest()[:10]}"
+        fingerprint = _fingerprint([(str(resolved), stat.st_size, stat.st_mtime_ns)])
+        existing = None if options.force else _up_to_date(catalog, key, fingerprint)
+        if existing is not None:
+            return ItemResult(str(path), "up-to-date", key, nifti=existing.nifti, sidecar=existing.sidecar,
+                              modality=existing.modality, shape=existing.shape)
+        volume = load_volume(path)
+        kind = "nifti" if str(path).lower().endswith((".nii", ".nii.gz")) else "itk"
+        return _write(volume, key, kind, fingerprint, options, catalog, str(path), {})
+    except InputError as exc:
+        return ItemResult(str(path), "failed", reason=exc.reason)
+    except OSError as exc:
+        return ItemResult(str(path), "failed", reason=f"cannot be read ({exc.strerror or exc})")
+    except Exception as exc:  # one broken file must never stop the batch
+        return ItemResult(str(path), "failed", reason=_internal(exc))
+
+
+def _internal(exc: Exception) -> str:
+    logger.debug("unexpected error", exc_info=exc)
+    return f"unexpected error ({exc.__class__.__name__}: {str(exc)[:160]}); run with --debug for details"
+
+
+def _write(volume, key, kind, fingerprint, options, catalog, label, extra):  # type: ignore[no-untyped-def]
+    folder = options.out / SERIES_FOLDER
+    nifti = folder / f"{key}.nii.gz"
+    sidecar = folder / f"{key}.json"
+    write_nifti(volume, nifti, compresslevel=options.compresslevel)
+    meta = build_sidecar(volume, key=key, kind=kind, fingerprint=fingerprint, extra=extra)
+    write_text_atomic(sidecar, json.dumps(meta, indent=1))
+    refs = volume.refs
+    record = SeriesRecord(
+        key=key,
+        kind=kind,
+        fingerprint=fingerprint,
+        study_instance_uid=refs.study_instance_uid if refs else None,
+        series_instance_uid=refs.series_instance_uid if refs else None,
+        modality=volume.modality,
+        shape=volume.shape,
+        nifti=str(nifti),
+        sidecar=str(sidecar),
+    )
+    catalog.record(record, __version__)
+    return ItemResult(label, "written", key, nifti=str(nifti), sidecar=str(sidecar), modality=volume.modality,
+                      shape=volume.shape, notes=volume.notes)
+
+
+def _slug(path: Path) -> str:
+    name = path.name
+    for suffix in (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:40] or "image"

@@ -1,0 +1,1 @@
+"""Synthetic data the project makes itself: an abdominal CT phantom and DICOM series writers."""

@@ -1,0 +1,96 @@
+"""The DICOM behind a volume: source datasets in array order, and mask frames that match them.
+
+A DICOM object we derive (SEG, RTSTRUCT) must reference the very instances (and frames) the
+mask was computed on. `SourceSeries` reads their headers once (no pixel data) and turns a label
+map on the volume grid ``[i, j, k]`` into the frame stack highdicom expects: frame ``k`` is
+``labelmap[:, :, k].T`` (rows = ``j``, columns = ``i``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from medsee_cli.errors import InputError
+from medsee_cli.io.volume import Volume
+
+
+def _read_header(location: str) -> Dataset:
+    try:
+        from medsee_cli.io.dicom.access import read_dataset
+    except ImportError:  # the reader package is optional for the writers
+        import pydicom
+
+        return pydicom.dcmread(location, stop_before_pixels=True, force=True)
+    return read_dataset(location, stop_before_pixels=True)
+
+
+@dataclass(frozen=True)
+class SourceSeries:
+    """Headers of the source instances of a volume, and how array slices map to their frames."""
+
+    datasets: tuple[Dataset, ...]  # one per file (a single one for an enhanced multi-frame object)
+    frame_numbers: tuple[int, ...] | None  # per array slice k: 1-based frame in datasets[0]
+    rows: int
+    columns: int
+
+    @property
+    def multiframe(self) -> bool:
+        return self.frame_numbers is not None
+
+    @property
+    def frame_of_reference_uid(self) -> str:
+        return str(self.datasets[0].FrameOfReferenceUID)
+
+    def frames(self, labelmap: np.ndarray) -> np.ndarray:
+        """The label map as a stack of frames ordered like the source frames (a view if possible)."""
+        stack = np.asarray(labelmap).transpose(2, 1, 0)  # (k, rows=j, cols=i), no copy
+        if not self.multiframe:
+            return stack
+        n_frames = int(getattr(self.datasets[0], "NumberOfFrames", 1))
+        assert self.frame_numbers is not None
+        order = np.asarray(self.frame_numbers) - 1
+        if n_frames == stack.shape[0] and np.array_equal(order, np.arange(n_frames)):
+            return stack
+        out = np.zeros((n_frames, self.rows, self.columns), dtype=stack.dtype)
+        out[order] = stack
+        return out
+
+    def sop_instance_uids(self) -> list[str]:
+        return [str(ds.SOPInstanceUID) for ds in self.datasets]
+
+
+def source_series(volume: Volume) -> SourceSeries:
+    """The headers of the instances behind ``volume``; an error if it has no DICOM behind it."""
+    refs = volume.refs
+    where = volume.source or "volume"
+    if refs is None or not refs.slices:
+        raise InputError(
+            where,
+            "has no DICOM source series, so a DICOM object cannot reference it "
+            "(give the original series with --source)",
+        )
+    if volume.n_volumes > 1:
+        raise InputError(where, "is 4D; DICOM output is written for 3D volumes only")
+    ni, nj, nk = volume.spatial_shape
+    slices = refs.slices[:nk]
+    if len(slices) != nk:
+        raise InputError(where, f"references {len(refs.slices)} slices but the grid has {nk}")
+    files = [s.file for s in slices]
+    if all(s.frame_number is not None for s in slices) and len(set(files)) == 1:
+        datasets: tuple[Dataset, ...] = (_read_header(files[0]),)
+        frame_numbers: tuple[int, ...] | None = tuple(int(s.frame_number) for s in slices)  # type: ignore[arg-type]
+    elif any(s.frame_number is not None for s in slices):
+        raise InputError(where, "mixes frames of several multi-frame objects; not supported for DICOM output")
+    else:
+        datasets = tuple(_read_header(f) for f in files)
+        frame_numbers = None
+    first = datasets[0]
+    rows, columns = int(first.Rows), int(first.Columns)
+    if (rows, columns) != (nj, ni):
+        raise InputError(where, f"source frames are {rows}x{columns} but the grid is {nj}x{ni} (rows x columns)")
+    if "FrameOfReferenceUID" not in first:
+        raise InputError(where, "source series has no FrameOfReferenceUID")
+    return SourceSeries(datasets, frame_numbers, rows, columns)

@@ -1,0 +1,88 @@
+"""`export_result`: one result (folder, label-map NIfTI or DICOM-SEG) to one output format.
+
+With ``source`` (the original image: a DICOM series, or a NIfTI) the label map must lie on its
+grid; the source then provides intensities (boxes, preview) and DICOM references (SEG, RTSTRUCT).
+A SEG given as input is placed on a DICOM source by its SOP instance references.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from medsee_cli.errors import InputError
+from medsee_cli.io.volume import Volume
+from medsee_cli.writers.knowledge_codes import fill_codes
+from medsee_cli.writers.labels import dumps_label_table
+from medsee_cli.writers.options import FORMATS, WriterOptions
+from medsee_cli.writers.result import FILES, read_result, same_grid, write_format
+
+
+def default_target(result: Path, fmt: str, out: Optional[Path]) -> Path:
+    name = FILES[fmt]
+    if out is None:
+        return (result if result.is_dir() else result.parent) / name
+    if out.is_dir() or str(out).endswith(("/", "\\")):
+        return out / name
+    return out
+
+
+def _labels_sidecar(target: Path) -> Path:
+    name = target.name
+    stem = name[: -len(".nii.gz")] if name.lower().endswith(".nii.gz") else target.stem
+    return target.with_name(f"{stem}.labels.json")
+
+
+def export_result(result: str | Path, fmt: str, out: Optional[str | Path] = None, *,
+                  source: Optional[str | Path] = None,
+                  options: WriterOptions = WriterOptions()) -> dict[str, Path]:
+    """Convert ``result`` to ``fmt``; returns ``{format: path}`` of the files written."""
+    if fmt not in FORMATS:
+        raise InputError(fmt, f"unknown format; choose from {', '.join(FORMATS)}")
+    result = Path(result)
+    res = read_result(result)
+    grid: Volume = res.labelmap
+    labelmap = np.asarray(grid.dataobj)
+    table = res.labels
+    image = None
+    volume = grid
+    if source is not None:
+        from medsee_cli.io import load_volume
+
+        volume = load_volume(source)
+        from medsee_cli.writers.dicom_read import is_dicom_file
+
+        if volume.refs is not None and result.is_file() and is_dicom_file(result):
+            from medsee_cli.writers.dicom_read import read_seg_on
+
+            labelmap, table = read_seg_on(result, volume)
+        elif not same_grid(volume, grid):
+            raise InputError(str(source), f"grid {volume.spatial_shape} with its affine is not the label map's grid "
+                                          f"{grid.spatial_shape}; masks are only written on their source grid")
+        if fmt in ("json", "png"):
+            image = volume.array()
+    elif fmt == "png":
+        image = np.broadcast_to(np.zeros((1, 1, 1), np.uint8), grid.spatial_shape)
+    if labelmap.dtype.kind not in "ub":
+        rounded = np.rint(labelmap)
+        if not np.array_equal(rounded, labelmap) or rounded.min(initial=0) < 0:
+            raise InputError(str(result), "is not a label map (values must be non-negative integers)")
+        labelmap = rounded.astype(np.uint16 if rounded.max(initial=0) > 255 else np.uint8)
+    table = fill_codes(table).with_colours()
+    target = default_target(result, fmt, None if out is None else Path(out))
+    options = replace(options, formats=(fmt,))
+    if fmt == "nifti" and not options.overwrite and _labels_sidecar(target).exists():
+        from medsee_cli.errors import OutputExistsError
+
+        raise OutputExistsError(str(_labels_sidecar(target)))
+    written = write_format(fmt, volume, labelmap, table, target, options, image)
+    if fmt == "nifti":
+        from medsee_cli.io.atomic import write_text_atomic
+
+        sidecar = _labels_sidecar(target)
+        write_text_atomic(sidecar, dumps_label_table(table), overwrite=options.overwrite)
+        written["labels"] = sidecar
+    return written

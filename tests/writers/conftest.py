@@ -1,0 +1,51 @@
+"""Fixtures for the writer tests: a small synthetic CT series, its volume, a label map, codes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medsee_cli.writers.labels import ANATOMICAL_STRUCTURE, Code, Label, LabelTable
+from tests.conftest import require_tool
+from tests.writers.dicom_series import make_ct_series, volume_from_files
+
+LIVER = Code("10200004", "Liver")
+SPLEEN = Code("78961009", "Spleen")
+KIDNEY = Code("64033007", "Kidney")
+
+
+def table3() -> LabelTable:
+    """Liver, spleen and an absent kidney (to exercise empty segments)."""
+    return LabelTable((
+        Label(1, "liver", LIVER, ANATOMICAL_STRUCTURE, score=0.9),
+        Label(2, "spleen", SPLEEN, ANATOMICAL_STRUCTURE, colour=(10, 200, 30)),
+        Label(3, "kidney", KIDNEY, ANATOMICAL_STRUCTURE, modifier=Code("7771000", "Left")),
+    ))
+
+
+def blobs(shape: tuple[int, int, int]) -> np.ndarray:
+    """Two asymmetric blobs (labels 1 and 2) that reveal any flip or transpose."""
+    lm = np.zeros(shape, np.uint8)
+    ni, nj, nk = shape
+    lm[1:ni // 3, 2:nj // 2, 1:nk - 2] = 1
+    lm[2, 2, nk - 2] = 1
+    lm[ni // 2: ni - 2, nj // 2: nj - 1, 2:nk - 1] = 2
+    lm[ni // 2, nj - 2, 2] = 0
+    return lm
+
+
+def dciodvfy(path: Path) -> tuple[list[str], list[str]]:
+    """(error lines, warning lines) of dciodvfy for one file."""
+    tool = require_tool("dciodvfy")
+    run = subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=120)
+    lines = (run.stdout + run.stderr).splitlines()
+    return [l for l in lines if l.startswith("Error")], [l for l in lines if l.startswith("Warning")]
+
+
+@pytest.fixture
+def ct_series(tmp_path: Path):
+    paths = make_ct_series(tmp_path / "ct")
+    return volume_from_files(paths)
