@@ -75,7 +75,7 @@ def _decode_file(location: str, frames: list[tuple[int, FrameHeader]], raw: np.n
     except Exception as exc:
         raise InputError(location, f"cannot be read ({_short(exc)})") from exc
     if "PixelData" not in ds:
-        raise InputError(location, "has no pixel data")
+        raise InputError(location, "pixel data missing or truncated (the file ends early)")
     if _fast_path_ok(first):
         for index, _frame in frames:
             raw[:, :, index] = _native_frame(ds, first, location).T
