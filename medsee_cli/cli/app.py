@@ -54,6 +54,7 @@ app.command("ask")(ask_cmd.ask)
 app.command("segment")(segment_cmd.segment)
 app.command("eval")(eval_cmd.eval_command)
 app.command("export")(export_cmd.export)
+app.command("convert-refhl")(eval_cmd.convert_refhl_command)
 app.add_typer(models_cmd.app, name="models")
 
 

@@ -30,6 +30,7 @@ def eval_command(
     worst: Annotated[int, typer.Option("--worst", help="How many worst cases to draw in the report.")] = 8,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the report of an earlier run in --out.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    export_dataset: Annotated[Optional[Path], typer.Option("--export-dataset", help="Write the dataset's items as a manifest (NIfTI + JSONL) here for other models, then stop.")] = None,
 ) -> None:
     """Evaluate on a benchmark and print the papers' metrics (gIoU, cIoU, Dice, box Acc@0.5, HD95, NSD)."""
     from medsee_cli.errors import InputError
@@ -41,6 +42,13 @@ def eval_command(
         return
     from medsee_cli.eval import EvalOptions, PredictorSource, SavedPredictions, evaluate, load_dataset, write_outputs
 
+    if export_dataset is not None:
+        from medsee_cli.eval.datasets.export import export_manifest
+
+        data = load_dataset(dataset, root, EvalOptions(split=split, query=query))
+        manifest = export_manifest(data, export_dataset, overwrite=overwrite)
+        print(f"wrote {len(data.items)} items to {manifest}")
+        return
     if (model is None) == (predictions is None):
         raise InputError("medsee eval", "give exactly one of --predictions DIR (saved outputs) or --model NAME|PATH")
     try:
@@ -92,24 +100,36 @@ def _progress_bar(total: int):  # noqa: ANN202
     return update
 
 
+CONSOLE_COLUMNS = (
+    ("n", "n"), ("giou", "gIoU"), ("ciou", "cIoU"), ("dice", "Dice"),
+    ("box_iou", "boxIoU"), ("box_acc50", "Acc@.5"), ("hd95", "HD95"), ("nsd", "NSD"),
+)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return "–" if value != value or value in (float("inf"), float("-inf")) else f"{value:.3f}"
+    return str(value)
+
+
 def _print_result(result: Any, out: Optional[Path], tolerance: float) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    from medsee_cli.eval.report.document import TARGET_COLUMNS, fmt
-
     console = Console()
-    table = Table(title=f"medsee eval: {result.dataset}")
-    table.add_column("target")
-    for _, label in TARGET_COLUMNS:
-        table.add_column(label if label != "NSD" else f"NSD@{tolerance:g}mm", justify="right")
+    table = Table(title=f"medsee eval: {result.dataset}", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("target", no_wrap=True, min_width=max([6, *(len(t) for t in result.by_target)]))
+    for _, label in CONSOLE_COLUMNS:
+        table.add_column(label, justify="right", no_wrap=True)
     for name, summary in [*result.by_target.items(), ("ALL", result.summary)]:
-        table.add_row(name, *(fmt(summary[key]) for key, _ in TARGET_COLUMNS), end_section=name == "ALL")
+        table.add_row(name, *(_short(summary[key]) for key, _ in CONSOLE_COLUMNS), style="bold" if name == "ALL" else None)
     console.print(table)
     s = result.summary
     console.print(
-        f"presence per slice P/R {fmt(s['presence_slice']['precision'])}/{fmt(s['presence_slice']['recall'])}, "
-        f"per case P/R {fmt(s['presence_case']['precision'])}/{fmt(s['presence_case']['recall'])}; "
+        f"NSD at {tolerance:g} mm; HD95 in mm (pixels where spacing is unknown). Presence per slice P/R "
+        f"{_short(s['presence_slice']['precision'])}/{_short(s['presence_slice']['recall'])}, per case "
+        f"{_short(s['presence_case']['precision'])}/{_short(s['presence_case']['recall'])}; "
         f"missing predictions {s['missing_predictions']}; failed items {len(result.failed)}"
     )
     for note in result.notes:
@@ -127,10 +147,15 @@ def _reasoning(path: Path, json_output: bool) -> None:
     if json_output:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
+    print_reasoning(report, path.name)
+
+
+def print_reasoning(report: dict[str, Any], title: str) -> None:
+    """Top-1 / top-3 / abstention and one row per question, as a rich table."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"reasoning: {path.name}")
+    table = Table(title=f"reasoning: {title}")
     for column in ("line", "query", "expected", "predicted", "hit", "top-3"):
         table.add_column(column)
     for item in report["items"]:

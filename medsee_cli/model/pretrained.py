@@ -86,7 +86,7 @@ def convert_checkpoint(name: str, home: Path | None = None) -> Path:
     target = entry.source("safetensors")
     if wheel is None or target is None:
         raise CheckpointError(name, "the registry lists no .pth source and safetensors target to convert between")
-    home = home or model_home()
+    home = Path(home) if home else model_home()
     pth = wheel.path(home)
     if pth is None:
         raise CheckpointError(name, f"distribution {wheel.distribution} is not installed")
@@ -113,7 +113,7 @@ def convert_checkpoint(name: str, home: Path | None = None) -> Path:
 def verify_sources(name: str, home: Path | None = None) -> list[tuple[str, Path | None, str]]:
     """For each source of the checkpoint: (kind, path, "ok" | "absent" | reason)."""
     entry = get_entry(name)
-    home = home or model_home()
+    home = Path(home) if home else model_home()
     rows = []
     for source in entry.sources:
         path = source.path(home)

@@ -103,7 +103,7 @@ class Located:
 
 def locate(entry: CheckpointEntry, home: Path | None = None) -> Located:
     """The first listed source whose file exists; `CheckpointError` when none does."""
-    home = home or model_home()
+    home = Path(home) if home else model_home()
     tried = []
     for source in entry.sources:
         path = source.path(home)

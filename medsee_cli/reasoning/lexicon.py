@@ -59,12 +59,15 @@ class Lexicon:
 
     def find(self, parsed: Parsed) -> list[Match]:
         """Every phrase occurrence, then only those not inside a longer occurrence."""
-        found = []
-        stems = parsed.stems
-        for start in range(len(stems)):
-            for end in range(start + 1, min(len(stems), start + self.max_len) + 1):
-                for name, kind, phrase in self.index.get(stems[start:end], ()):
-                    found.append(Match(start, end, name, kind, phrase))
+        found: set[Match] = set()
+        every = list(range(len(parsed.stems)))
+        sideless = [i for i in every if not parsed.is_side(i)]
+        for positions in (every, sideless):
+            stems = tuple(parsed.stems[i] for i in positions)
+            for start in range(len(stems)):
+                for end in range(start + 1, min(len(stems), start + self.max_len) + 1):
+                    for name, kind, phrase in self.index.get(stems[start:end], ()):
+                        found.add(Match(positions[start], positions[end - 1] + 1, name, kind, phrase))
         return [m for m in found if not any(
             o.start <= m.start and m.end <= o.end and o.length > m.length for o in found)]
 

@@ -24,16 +24,22 @@ from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse
 @dataclass(frozen=True)
 class ReasonerOptions:
     """How to build a reasoner. ``encoder``: "auto" (the packaged MiniLM if installed), "none",
-    or a folder holding a sentence-transformers style model."""
+    or a folder holding a sentence-transformers style model; ``encoder_runtime``: "numpy"
+    (default, no torch) or "transformers"."""
 
     knowledge: Optional[Path] = None
     encoder: str = "auto"
+    encoder_runtime: str = "numpy"
     max_targets: int = 5
     semantic_weight: float = 0.3
     semantic_only_scale: float = 0.8
     abstain_below: float = 0.45
     keep_ratio: float = 0.3
     threads: int = 0
+    llm: str = ""
+    llm_model: str = "default"
+    llm_timeout_s: float = 60.0
+    llm_max_new_tokens: int = 160
 
 
 @dataclass(frozen=True)
@@ -57,27 +63,35 @@ class Resolver:
         self._text_vectors: Optional[np.ndarray] = None
         if encoder is not None:
             started = time.perf_counter()
-            texts = []
-            for entry in kb.entries:
-                texts.append(f"{entry.display}: {entry.description}")
-                self._text_owner.append(entry.name)
-                if entry.clues:
-                    texts.append(f"{entry.display}, looked at for " + ", ".join(entry.clues[:14]))
-                    self._text_owner.append(entry.name)
-            self._text_vectors = encoder.encode(texts)
+            texts = self.embedding_texts()
+            self._text_vectors = self._vectors(texts)
             self.load_seconds = time.perf_counter() - started
+
+    def embedding_texts(self) -> list[str]:
+        """The sentences embedded per entry (its description; its clues when it has some)."""
+        texts: list[str] = []
+        self._text_owner = []
+        for entry in self.kb.entries:
+            texts.append(f"{entry.display}: {entry.description}")
+            self._text_owner.append(entry.name)
+            if entry.clues:
+                texts.append(f"{entry.display}, looked at for " + ", ".join(entry.clues[:14]))
+                self._text_owner.append(entry.name)
+        return texts
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        from medsee_cli.reasoning.embedding_cache import load_cached
+
+        folder = getattr(self.encoder, "folder", None)
+        cached = load_cached(texts, folder) if folder is not None else None
+        return cached if cached is not None else self.encoder.encode(texts)
 
     @classmethod
     def from_options(cls, options: ReasonerOptions = ReasonerOptions()) -> "Resolver":
         kb = load_knowledge(options.knowledge)
-        encoder = None
-        if options.encoder != "none":
-            from medsee_cli.reasoning.encoder import SentenceEncoder, packaged_encoder_path
+        from medsee_cli.reasoning.encoder import open_encoder
 
-            folder = packaged_encoder_path() if options.encoder == "auto" else Path(options.encoder)
-            if folder is not None:
-                encoder = SentenceEncoder(folder, threads=options.threads)
-        return cls(kb, options, encoder)
+        return cls(kb, options, open_encoder(options.encoder, options.encoder_runtime, options.threads))
 
     # -- evidence ---------------------------------------------------------------------------
     def _sided(self, entry: Entry, side: str) -> list[str]:

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+import yaml
+
 _APOSTROPHE = re.compile(r"[\u2019'`]")
 _NON_WORD = re.compile(r"[^a-z0-9,;.?!:]+")
 _SPLIT = re.compile(r"[a-z0-9]+|[,;.?!:]")
@@ -23,8 +25,16 @@ def normalise(text: str) -> str:
     return _NON_WORD.sub(" ", text).strip()
 
 
+DETERMINERS = frozenset({"the", "a", "an", "his", "her", "my", "their", "your", "our"})
+
+
 def stem(token: str) -> str:
-    """A very light plural stem, applied alike to questions and knowledge-base phrases."""
+    """A very light plural stem, applied alike to questions and knowledge-base phrases.
+
+    Determiners and possessives all become 'the', so 'pain under her ribs' matches 'pain under the ribs'.
+    """
+    if token in DETERMINERS:
+        return "the"
     if len(token) > 3 and token.endswith("ies"):
         return token[:-3] + "y"
     if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
@@ -44,8 +54,8 @@ def phrase_key(text: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=1)
 def common_words() -> frozenset[str]:
-    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath("common_words.txt").read_text("utf-8")
-    return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
+    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath("common_words.yaml").read_text("utf-8")
+    return frozenset(str(yaml.safe_load(text)["words"]).split())
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:

@@ -1,8 +1,8 @@
 """Reading DICOM-SEG and RTSTRUCT back into a label map plus label table.
 
-`read_seg` works from the SEG's own geometry (any SEG highdicom can read, e.g. third-party
-ones); `read_seg_on` and `read_rtstruct_on` put the result on a given source grid, matched by
-SOP instance (and frame) references or by patient coordinates.
+`read_seg` works from the SEG's own geometry (third-party SEGs included, in every transfer
+syntax `seg_dataset` can hand to highdicom); `read_seg_on` and `read_rtstruct_on` put the result
+on a given source grid, matched by SOP instance (and frame) references or by patient coordinates.
 """
 
 from __future__ import annotations
@@ -28,10 +28,13 @@ def _code(concept) -> Code | None:  # type: ignore[no-untyped-def]
 def _segread(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
     import highdicom as hd
 
+    from medsee_cli.writers.seg_dataset import read_seg_dataset
+
     try:
-        return hd.seg.segread(str(path))
+        return hd.seg.Segmentation.from_dataset(read_seg_dataset(path), copy=False)
     except Exception as exc:
-        raise InputError(str(path), f"not a readable DICOM-SEG ({exc.__class__.__name__}: {exc})") from exc
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise InputError(str(path), f"not a readable DICOM-SEG ({exc.__class__.__name__}: {first_line})") from exc
 
 
 def seg_label_table(seg) -> LabelTable:  # type: ignore[no-untyped-def]

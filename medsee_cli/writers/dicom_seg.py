@@ -1,7 +1,7 @@
 """DICOM-SEG from a label map on a DICOM source grid, built with highdicom.
 
-One segment per label: SNOMED CT property category and type (plus modifier), the algorithm's
-name and version, a display colour. ``BINARY`` (bit-packed frames, read by every SEG reader) or
+One segment per label: SNOMED CT property category (a CID 7150 code) and type (plus
+modifier), the algorithm's name and version, a display colour. ``BINARY`` (bit-packed frames, read by every SEG reader) or
 ``LABELMAP`` (one integer frame per slice, RLE Lossless). The segmentation references the source
 SOP instances (and frames, for an enhanced multi-frame source) and frame of reference.
 """
@@ -17,6 +17,7 @@ from medsee_cli.errors import InputError
 from medsee_cli.io.atomic import atomic_path
 from medsee_cli.io.volume import Volume
 from medsee_cli.writers.dicom_source import SourceSeries, source_series
+from medsee_cli.writers.knowledge_codes import with_dicom_categories
 from medsee_cli.writers.labels import Code, Label, LabelTable
 from medsee_cli.writers.options import WriterOptions
 
@@ -68,15 +69,28 @@ def _description(number: int, label: Label, options: WriterOptions):  # type: ig
     return description
 
 
-def _segment_numbers(labelmap: np.ndarray, table: LabelTable) -> np.ndarray:
-    """Label values as segment numbers 1..N: unchanged when they already are (no copy)."""
+def _segment_numbers(labelmap: np.ndarray, table: LabelTable, where: str) -> np.ndarray:
+    """Label values as segment numbers 1..N (unchanged, no copy, when they already are).
+
+    Checks in passing that every value is in the table, without sorting the whole map.
+    """
     values = table.values
-    if values == tuple(range(1, len(values) + 1)):
+    top = int(labelmap.max(initial=0)) if labelmap.size else 0
+    if values == tuple(range(1, len(values) + 1)) and top <= len(values):
         return labelmap
-    lut = np.zeros(int(max(values)) + 1, dtype=np.uint16 if len(values) > 255 else np.uint8)
+    if top > 65535 or labelmap.dtype.kind not in "ub":
+        raise InputError(where, f"holds value {top}: label values must be integers in 0..65535")
+    sentinel = 65535 if len(values) >= 255 else 255
+    lut = np.full(top + 1, sentinel, dtype=np.uint16 if sentinel == 65535 else np.uint8)
+    lut[0] = 0
     for number, value in enumerate(values, start=1):
-        lut[value] = number
-    return lut[labelmap]
+        if value <= top:
+            lut[value] = number
+    numbers = lut[labelmap]
+    if (lut == sentinel).any() and (numbers == sentinel).any():
+        unknown = sorted(int(v) for v in np.flatnonzero(lut == sentinel) if (labelmap == v).any())
+        raise InputError(where, f"values {unknown} are not in the label table")
+    return numbers
 
 
 def build_seg(volume: Volume, labelmap: np.ndarray, table: LabelTable, options: WriterOptions,
@@ -85,18 +99,14 @@ def build_seg(volume: Volume, labelmap: np.ndarray, table: LabelTable, options: 
     import highdicom as hd
 
     require_codes(table, "DICOM-SEG")
-    present = np.unique(labelmap) if labelmap.size else np.zeros(0)
-    unknown = sorted(set(int(v) for v in present) - {0} - set(table.values))
-    if unknown:
-        raise InputError(volume.source or "label map", f"values {unknown} are not in the label table")
     source = source or source_series(volume)
-    table = table.with_colours()
-    numbers = _segment_numbers(labelmap, table)
-    if numbers.dtype.kind not in "ub":
-        numbers = numbers.astype(np.uint16 if int(numbers.max(initial=0)) > 255 else np.uint8)
+    table = with_dicom_categories(table).with_colours()  # categories as CID 7150 codes them
+    numbers = _segment_numbers(np.asarray(labelmap), table, volume.source or "label map")
+    if numbers.dtype.kind == "b":
+        numbers = numbers.view(np.uint8)
     frames = source.frames(numbers)
     labelmap_type = options.seg_type == "LABELMAP"
-    syntax = RLE_LOSSLESS if (labelmap_type or options.seg_compress) else EXPLICIT_VR_LITTLE_ENDIAN
+    syntax = RLE_LOSSLESS if labelmap_type else EXPLICIT_VR_LITTLE_ENDIAN
     return hd.seg.Segmentation(
         source_images=list(source.datasets),
         pixel_array=frames,
@@ -116,6 +126,7 @@ def build_seg(volume: Volume, labelmap: np.ndarray, table: LabelTable, options: 
         transfer_syntax_uid=syntax,
         omit_empty_frames=True,
     )
+
 
 
 def write_seg(volume: Volume, labelmap: np.ndarray, table: LabelTable, target: str | os.PathLike[str],

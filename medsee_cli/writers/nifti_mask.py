@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from isal import igzip_threaded
+from isal import igzip
 
 from medsee_cli.io.atomic import atomic_path
 from medsee_cli.io.nifti import is_nifti, to_nifti_image
@@ -64,11 +64,11 @@ def mask_image(volume: Volume, data: np.ndarray, description: str = "medsee labe
 def save_image(img: nib.Nifti1Image, target: str | os.PathLike[str], *, overwrite: bool) -> Path:
     """Save atomically; ``.nii.gz`` is gzipped with ISA-L."""
     target = Path(target)
+    data = img.to_bytes()
+    if str(target).lower().endswith(".gz"):
+        data = igzip.compress(data, compresslevel=1)
     with atomic_path(target, overwrite=overwrite) as tmp:
-        opener = (igzip_threaded.open(tmp, "wb", compresslevel=1, threads=2)
-                  if str(target).lower().endswith(".gz") else open(tmp, "wb"))
-        with opener as fh:
-            img.to_file_map(nib.Nifti1Image.make_file_map({"image": fh}))
+        tmp.write_bytes(data)
     return target
 
 

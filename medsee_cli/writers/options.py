@@ -16,8 +16,8 @@ class WriterOptions:
     ``formats``: which files to write (see `FORMATS`); DICOM formats need a DICOM source.
     ``overwrite``: replace existing files (otherwise an existing output is an error).
     ``seg_type``: ``"BINARY"`` (bit-packed, one frame per segment and slice, widest support) or
-    ``"LABELMAP"`` (one 8/16-bit frame per slice, RLE-compressed, DICOM 2024+ readers).
-    ``seg_compress``: RLE-compress BINARY too (LABELMAP is always RLE-compressed).
+    ``"LABELMAP"`` (one 8/16-bit frame per slice, RLE Lossless, DICOM 2024+ readers). BINARY is
+    stored uncompressed: bit-packing already makes it 8x smaller than bytes.
     ``per_target_nifti``: also write one binary NIfTI per target (``mask_<name>.nii.gz``).
     ``algorithm_name``/``algorithm_version``: recorded in DICOM-SEG and RTSTRUCT.
     ``provenance``: extra key/values for the result's ``provenance.json`` (no patient data).
@@ -26,7 +26,6 @@ class WriterOptions:
     formats: tuple[str, ...] = ("nifti", "json", "png")
     overwrite: bool = False
     seg_type: str = "BINARY"
-    seg_compress: bool = False
     per_target_nifti: bool = False
     algorithm_name: str = "medsee"
     algorithm_version: str = ""

@@ -46,7 +46,8 @@ def window(plane: np.ndarray, modality: str) -> np.ndarray:
 
 
 def display_transform(affine: np.ndarray):  # type: ignore[no-untyped-def]
-    """A function turning an ``[i, j]`` slice into display rows x columns, and the pixel sizes."""
+    """A function turning an ``[i, j]`` slice into display rows x columns, the pixel sizes (mm),
+    and the patient direction at the image's left edge (R, A or S)."""
     ornt = nib.orientations.io_orientation(affine)  # per voxel axis: (world axis, +1/-1) in RAS
     spacing = np.linalg.norm(affine[:3, :3], axis=0)
     col_axis = 0 if ornt[0, 0] <= ornt[1, 0] else 1  # lower world axis (x < y < z) runs across
@@ -61,7 +62,8 @@ def display_transform(affine: np.ndarray):  # type: ignore[no-untyped-def]
             out = out[::-1, :]
         return out
 
-    return apply, (float(spacing[row_axis]), float(spacing[col_axis]))
+    left_edge = "RAS"[int(ornt[col_axis, 0])]  # what lies at the image's left edge
+    return apply, (float(spacing[row_axis]), float(spacing[col_axis])), left_edge
 
 
 def _font(size: int):  # type: ignore[no-untyped-def]
@@ -72,7 +74,7 @@ def _font(size: int):  # type: ignore[no-untyped-def]
 
 
 def _panel(grey: np.ndarray, mask: np.ndarray, label: Optional[Label], pixel_mm: tuple[float, float],
-           caption: str) -> Image.Image:
+           caption: str, left_edge: str = "R") -> Image.Image:
     rows, cols = grey.shape
     h_mm, w_mm = rows * pixel_mm[0], cols * pixel_mm[1]
     scale = PANEL_PX / max(h_mm, w_mm)
@@ -91,7 +93,7 @@ def _panel(grey: np.ndarray, mask: np.ndarray, label: Optional[Label], pixel_mm:
     font = _font(14)
     draw.rectangle((0, 0, size[0], 20), fill=(0, 0, 0))
     draw.text((4, 3), caption, fill=(255, 255, 255), font=font)
-    draw.text((4, size[1] - 18), "R", fill=(255, 255, 0), font=font)
+    draw.text((4, size[1] - 18), left_edge, fill=(255, 255, 0), font=font)
     return image
 
 
@@ -105,7 +107,7 @@ def render_preview(volume: Volume, labelmap: np.ndarray, table: LabelTable,
                    image: Optional[np.ndarray] = None) -> Image.Image:
     """One panel per target present (its largest slice), or the middle slice when none is."""
     table = table.with_colours()
-    apply, pixel_mm = display_transform(volume.affine)
+    apply, pixel_mm, left = display_transform(volume.affine)
     panels = []
     for label in table:
         k, count = _largest_slice(labelmap, label.value)
@@ -115,12 +117,12 @@ def render_preview(volume: Volume, labelmap: np.ndarray, table: LabelTable,
         ml = float((labelmap == label.value).sum()) * volume.voxel_volume_ml
         caption = f"{label.name}  {ml:.1f} mL  slice {k}"
         panels.append(_panel(window(apply(plane), volume.modality), apply(labelmap[:, :, k] == label.value),
-                             label, pixel_mm, caption))
+                             label, pixel_mm, caption, left))
     if not panels:
         k = labelmap.shape[2] // 2
         plane = image[:, :, k] if image is not None else volume.slab(k, k + 1)[:, :, 0]
         panels.append(_panel(window(apply(plane), volume.modality), np.zeros(apply(plane).shape, bool),
-                             None, pixel_mm, "no target found"))
+                             None, pixel_mm, "no target found", left))
     ncols = min(COLUMNS, len(panels))
     nrows = -(-len(panels) // ncols)
     cell_w, cell_h = max(p.width for p in panels), max(p.height for p in panels)

@@ -56,8 +56,12 @@ def check_labelmap(volume: Volume, labelmap: np.ndarray, table: LabelTable) -> n
         raise InputError("label map", f"shape {labelmap.shape} is not the source grid {volume.spatial_shape}")
     if labelmap.dtype.kind not in "uib":
         raise InputError("label map", f"must hold integers, not {labelmap.dtype}")
-    values = set(int(v) for v in np.unique(labelmap)) - {0}
-    unknown = sorted(values - set(table.values))
+    top = int(labelmap.max(initial=0)) if labelmap.size else 0
+    if labelmap.dtype.kind == "i" and labelmap.size and int(labelmap.min()) < 0:
+        raise InputError("label map", "holds negative values")
+    present = np.zeros(top + 1, dtype=bool)
+    present[labelmap.reshape(-1)] = True  # linear, no sort
+    unknown = sorted(set(int(v) for v in np.flatnonzero(present)) - {0} - set(table.values))
     if unknown:
         raise InputError("label map", f"values {unknown} are not in the label table")
     return labelmap

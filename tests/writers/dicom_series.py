@@ -17,7 +17,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 from medsee_cli.io.volume import LPS_FROM_RAS, DicomRefs, SliceSource, Volume
 
 
-def make_ct_series(folder: Path, *, shape=(24, 20, 6), spacing=(0.8, 0.7, 2.5),
+def make_ct_series(folder: Path, *, shape=(40, 34, 6), spacing=(0.8, 0.7, 2.5),
                    iop=(1, 0, 0, 0, 1, 0), origin=(-10.0, -12.0, 30.0), seed=0,
                    transfer_syntax: str | None = None, shuffle_files: bool = True) -> list[Path]:
     """Write a CT series of ``shape`` = (columns, rows, slices); returns the file paths.
@@ -98,6 +98,8 @@ def volume_from_files(paths: list[Path], *, with_pixels: bool = True) -> Volume:
     normal = np.cross(row_dir, col_dir)
     dist = [float(np.dot(np.array(g[1], float), normal)) for g in geoms]
     order = np.argsort(dist, kind="stable")
+    seen: set[float] = set()  # several frames at one position (4D): keep the first (t = 0)
+    order = [n for n in order if not (round(dist[n], 3) in seen or seen.add(round(dist[n], 3)))]
     entries = [entries[n] for n in order]
     geoms = [geoms[n] for n in order]
     ps = [float(v) for v in geoms[0][2]]

@@ -54,7 +54,8 @@ def insert_lesion(image: np.ndarray, organ: np.ndarray, spacing: tuple[float, ..
     """A spherical hypodense lesion deep inside ``organ``: (new image, lesion mask)."""
     from scipy import ndimage
 
-    depth = ndimage.distance_transform_edt(organ, sampling=spacing)
+    # pad so that the edge of the scanned field counts as the organ's boundary
+    depth = ndimage.distance_transform_edt(np.pad(organ, 1), sampling=spacing)[1:-1, 1:-1, 1:-1]
     centre = np.unravel_index(int(np.argmax(depth)), organ.shape)
     radius = min(float(rule["radius_mm"]), 0.8 * float(depth[centre]))
     grids = np.meshgrid(*[(np.arange(n) - c) * s for n, c, s in zip(organ.shape, centre, spacing)], indexing="ij")

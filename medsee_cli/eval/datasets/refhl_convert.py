@@ -49,11 +49,12 @@ def split_cases(cases: list[str], ratios: tuple[float, float, float], seed: int)
     order = sorted(set(cases))
     np.random.default_rng(seed).shuffle(order)
     total = sum(ratios)
-    counts = [int(round(len(order) * r / total)) for r in ratios]
-    for index, ratio in enumerate(ratios):  # a small dataset still gets a test (and val) case
-        if ratio > 0 and counts[index] == 0 and sum(counts) < len(order):
+    counts = [0] + [int(round(len(order) * r / total)) for r in ratios[1:]]
+    positive = sum(1 for r in ratios if r > 0)
+    for index in (2, 1):  # a small dataset still gets a test (then a val) case, taken from train
+        if ratios[index] > 0 and counts[index] == 0 and len(order) >= positive:
             counts[index] = 1
-    counts[0] = len(order) - counts[1] - counts[2]
+    counts[0] = max(0, len(order) - counts[1] - counts[2])
     bounds = np.cumsum([0] + counts)
     names = ("train", "val", "test")
     return {names[i]: sorted(order[bounds[i] : bounds[i + 1]]) for i in range(3)}

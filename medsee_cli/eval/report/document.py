@@ -42,8 +42,7 @@ def fmt(value: Any) -> str:
 
 def _summary_rows(result: EvalResult, tolerance: float) -> list[list[str]]:
     s = result.summary
-    rows = [[label, fmt(s[key])] for key, label in TARGET_COLUMNS]
-    rows[9][0] = f"NSD @ {tolerance:g} mm"
+    rows = [[f"NSD @ {tolerance:g} mm" if key == "nsd" else label, fmt(s[key])] for key, label in TARGET_COLUMNS]
     rows += [
         ["Dice per volume (3D)", fmt(s["dice_volume"])],
         ["HD95 median", fmt(s["hd95_median"])],

