@@ -33,6 +33,7 @@ check-torch:
 
 demo: install
 	$(VENV)/bin/medsee ingest sample_data --out demo-output
+	$(VENV)/bin/medsee ask sample_data/abdomen_jaundice_dicom "where is the thing causing his jaundice?" --out demo-output/ask
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -32,8 +32,10 @@ class LiteMedSAM(nn.Module):
 
         Returns the single-mask output: logits (N, 1, S, S) and predicted IoU (N, 1).
         """
-        sparse, dense = self.prompt_encoder.embed_boxes(boxes)
-        positions = self.prompt_encoder.dense_positions()
+        # Position codes are sin/cos of projected coordinates: keep them in fp32 under autocast.
+        with torch.autocast(device_type=embedding.device.type, enabled=False):
+            sparse, dense = self.prompt_encoder.embed_boxes(boxes.float())
+            positions = self.prompt_encoder.dense_positions()
         dtype = embedding.dtype
         logits, iou = self.mask_decoder(embedding, positions.to(dtype), sparse.to(dtype), dense.to(dtype))
         return logits[:, :1], iou[:, :1]

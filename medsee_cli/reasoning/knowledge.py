@@ -84,6 +84,7 @@ class Entry:
 class KnowledgeBase:
     entries: tuple[Entry, ...]
     lesion_words: tuple[str, ...] = ()
+    generic_names: tuple[str, ...] = ()
     source: str = ""
     _index: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
 
@@ -237,6 +238,7 @@ def parse_knowledge(text: str, source: str = "knowledge.yaml") -> KnowledgeBase:
     kb = KnowledgeBase(
         entries=tuple(entries),
         lesion_words=_strings(raw.get("lesion_words"), f"{source} lesion_words"),
+        generic_names=_strings(raw.get("generic_names"), f"{source} generic_names"),
         source=source,
     )
     _check_references(kb, source)

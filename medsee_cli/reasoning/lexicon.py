@@ -15,7 +15,9 @@ RELATION_WORDS = {
     ("behind",): "behind", ("in", "front", "of"): "in_front_of", ("next", "to"): "next_to",
     ("beside",): "next_to", ("near",): "next_to", ("inside",): "inside", ("within",): "inside",
 }
-RELATION_ALIASES = {"under": ("under", "below"), "below": ("below", "under")}
+# 'next to' is any neighbour; 'under' and 'below' are used alike
+RELATION_ALIASES = {"under": ("under", "below"), "below": ("below", "under"),
+                    "next_to": ("next_to", "behind", "in_front_of", "above", "below", "under")}
 PRONOUNS = frozenset({"it", "that", "this", "them", "those", "these", "one"})
 
 
@@ -68,8 +70,10 @@ class Lexicon:
                 for end in range(start + 1, min(len(stems), start + self.max_len) + 1):
                     for name, kind, phrase in self.index.get(stems[start:end], ()):
                         found.add(Match(positions[start], positions[end - 1] + 1, name, kind, phrase))
+        # a name inside a longer phrase of the same entry stays ('overactive thyroid' names the thyroid)
         return [m for m in found if not any(
-            o.start <= m.start and m.end <= o.end and o.length > m.length for o in found)]
+            o.start <= m.start and m.end <= o.end and o.length > m.length
+            and not (m.kind == NAME and o.entry == m.entry) for o in found)]
 
     def lesion_words(self, parsed: Parsed, covered: list[Match]) -> list[tuple[int, str]]:
         """Lesion words (tumour, mass, cyst ...) not part of a longer matched phrase, not negated."""

@@ -16,9 +16,13 @@ import numpy as np
 
 from medsee_cli.reasoning.answer import compose_answer, rationale
 from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
-from medsee_cli.reasoning.lexicon import NAME, PRONOUNS, RELATION_ALIASES, WEIGHTS, Lexicon, Match
+from medsee_cli.reasoning.lexicon import NAME, PRONOUNS, RELATION_ALIASES, WEAK, WEIGHTS, Lexicon, Match
 from medsee_cli.reasoning.resolution import Hypothesis, Resolution
+from medsee_cli.reasoning.semantic import SemanticIndex, index_texts
 from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse
+
+
+CONTEXT_WEIGHT = 0.6
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,8 @@ class ReasonerOptions:
     max_targets: int = 5
     semantic_weight: float = 0.3
     semantic_only_scale: float = 0.8
-    abstain_below: float = 0.45
+    abstain_below: float = 0.5
+    reject_margin: float = 0.0
     keep_ratio: float = 0.3
     threads: int = 0
     llm: str = ""
@@ -59,25 +64,16 @@ class Resolver:
         self.speller = Speller(self.lexicon.vocabulary)
         self.encoder = encoder
         self.load_seconds = 0.0
-        self._text_owner: list[str] = []
-        self._text_vectors: Optional[np.ndarray] = None
+        self.index: Optional[SemanticIndex] = None
         if encoder is not None:
             started = time.perf_counter()
-            texts = self.embedding_texts()
-            self._text_vectors = self._vectors(texts)
+            items = index_texts(kb)
+            self.index = SemanticIndex(items, self._vectors([item.text for item in items]))
             self.load_seconds = time.perf_counter() - started
 
     def embedding_texts(self) -> list[str]:
-        """The sentences embedded per entry (its description; its clues when it has some)."""
-        texts: list[str] = []
-        self._text_owner = []
-        for entry in self.kb.entries:
-            texts.append(f"{entry.display}: {entry.description}")
-            self._text_owner.append(entry.name)
-            if entry.clues:
-                texts.append(f"{entry.display}, looked at for " + ", ".join(entry.clues[:14]))
-                self._text_owner.append(entry.name)
-        return texts
+        """The sentences and phrases the semantic index embeds (see ``semantic.index_texts``)."""
+        return [item.text for item in index_texts(self.kb)]
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         from medsee_cli.reasoning.embedding_cache import load_cached
@@ -144,6 +140,8 @@ class Resolver:
             entry = self.kb.get(match.entry)
             side = self._side_for(parsed, match)
             weight = WEIGHTS[match.kind] + (0.02 * min(match.length, 5) if match.kind == NAME else 0.0)
+            if match.kind == NAME and match.phrase in self.kb.generic_names:
+                weight = WEIGHTS[WEAK]  # 'gland' or 'organ' alone says little about which one
             if match in landmarks:
                 weight = 0.25
             if match.kind == NAME and lesion_hits and entry.kind != "lesion":
@@ -157,8 +155,19 @@ class Resolver:
                 names += [other] if other else []
             for name in names:
                 evidence.append(Evidence(name, weight, match.kind, match.phrase))
+        evidence += self._context(evidence)
         blocked = self._blocked(excluded)
         return [e for e in evidence if e.entry not in blocked], excluded
+
+    def _context(self, evidence: list[Evidence]) -> list[Evidence]:
+        """A named part inside a named whole ('the atlas vertebra'): the whole supports the part."""
+        named = {e.entry: e.phrase for e in evidence if e.kind == NAME}
+        extra = []
+        for name in named:
+            whole = next((a for a in self.kb.ancestors(name)[1:] if a in named), None)
+            if whole is not None and named[whole] != named[name]:
+                extra.append(Evidence(name, CONTEXT_WEIGHT, "context", named[whole]))
+        return extra
 
     def _lesion_for(self, match: Match, hits: list[tuple[int, str]], side: str) -> str:
         for _, word in sorted(hits, key=lambda hit: abs(hit[0] - match.start)):
@@ -187,15 +196,10 @@ class Resolver:
         return blocked
 
     # -- scoring ----------------------------------------------------------------------------
-    def _semantic(self, question: str) -> dict[str, float]:
-        if self.encoder is None or self._text_vectors is None:
-            return {}
-        vector = self.encoder.encode([question])[0]
-        sims = self._text_vectors @ vector
-        best: dict[str, float] = {}
-        for owner, sim in zip(self._text_owner, sims.tolist()):
-            best[owner] = max(best.get(owner, -1.0), sim)
-        return best
+    def _semantic(self, question: str) -> tuple[dict[str, float], float]:
+        if self.encoder is None or self.index is None:
+            return {}, -1.0
+        return self.index.scores(self.encoder.encode([question])[0])
 
     def resolve(self, question: str) -> Resolution:
         parsed = parse(question, self.speller)
@@ -207,9 +211,13 @@ class Resolver:
             by_entry.setdefault(item.entry, []).append(item)
         lexical = {name: 1.0 - float(np.prod([1.0 - 0.85 * min(e.weight, 1.1) / 1.1 for e in items]))
                    for name, items in by_entry.items()}
-        semantic = self._semantic(question)
+        semantic, reject = self._semantic(question)
         blocked = self._blocked(excluded)
-        scores = self._combine(lexical, semantic, blocked)
+        named = any(item.kind in ("name", "relation", "lesion") for item in evidence)
+        scores = self._combine(lexical, semantic, reject, named, blocked)
+        sides = parsed.sides()
+        if len(sides) == 1:
+            scores = self._to_side(scores, next(iter(sides)), set(lexical), blocked)
         if not scores:
             return self._abstain(question, "", excluded)
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
@@ -222,11 +230,15 @@ class Resolver:
         answer = compose_answer(self.kb, hypotheses, excluded, parsed.corrected)
         return Resolution(question, hypotheses, False, answer, tuple(excluded), backend)
 
-    def _combine(self, lexical: dict[str, float], semantic: dict[str, float], blocked: set[str]) -> dict[str, float]:
+    def _combine(self, lexical: dict[str, float], semantic: dict[str, float], reject: float, named: bool,
+                 blocked: set[str]) -> dict[str, float]:
         opts = self.options
         if not semantic:
             return {k: v for k, v in lexical.items() if k not in blocked}
         best_sem = max((v for k, v in semantic.items() if k not in blocked), default=0.0)
+        best_lex_sem = max((semantic.get(k, 0.0) for k in lexical if k not in blocked), default=0.0)
+        if not named and reject > max(best_sem, best_lex_sem) - opts.reject_margin:
+            return {}  # closer to the things medsee does not answer than to any target
         if not lexical and best_sem < opts.abstain_below:
             return {}
         scores = {}
@@ -238,6 +250,15 @@ class Resolver:
             elif sim >= opts.abstain_below * 0.9:
                 scores[name] = opts.semantic_only_scale * sim * (0.6 if lexical else 1.0)
         return scores
+
+    def _to_side(self, scores: dict[str, float], side: str, lexical: set[str], blocked: set[str]) -> dict[str, float]:
+        """One side stated ('his left leg'): meaning-only candidates move to that side's member."""
+        moved: dict[str, float] = {}
+        for name, score in scores.items():
+            target = name if name in lexical else self._sided(self.kb.get(name), side)[0]
+            if target not in blocked:
+                moved[target] = max(moved.get(target, 0.0), score)
+        return moved
 
     def _abstain(self, question: str, reason: str, excluded: list[str] = ()) -> Resolution:
         from medsee_cli.reasoning.answer import abstention

@@ -28,18 +28,61 @@ def normalise(text: str) -> str:
 DETERMINERS = frozenset({"the", "a", "an", "his", "her", "my", "their", "your", "our"})
 
 
+def _consonant(word: str, i: int) -> bool:
+    if word[i] in "aeiou":
+        return False
+    return word[i] != "y" or i == 0 or not _consonant(word, i - 1)
+
+
+def _measure(word: str) -> int:
+    """Porter's m: how many vowel-then-consonant runs the word has."""
+    pattern = "".join("c" if _consonant(word, i) else "v" for i in range(len(word)))
+    return pattern.count("vc")
+
+
+def _has_vowel(word: str) -> bool:
+    return any(not _consonant(word, i) for i in range(len(word)))
+
+
+def _ends_cvc(word: str) -> bool:
+    return (len(word) >= 3 and _consonant(word, -3 % len(word)) and not _consonant(word, len(word) - 2)
+            and _consonant(word, len(word) - 1) and word[-1] not in "wxy")
+
+
+def _strip_verb_ending(word: str) -> str:
+    """Porter's step 1b: peeing -> pee, burned -> burn, swelling -> swell, hopping -> hop."""
+    if word.endswith("eed"):
+        return word[:-1] if _measure(word[:-3]) > 0 else word
+    for ending in ("ed", "ing"):
+        base = word[: -len(ending)]
+        if word.endswith(ending) and _has_vowel(base):
+            if base.endswith(("at", "bl", "iz")):
+                return base + "e"
+            if len(base) >= 2 and base[-1] == base[-2] and _consonant(base, len(base) - 1) and base[-1] not in "lsz":
+                return base[:-1]
+            if _measure(base) == 1 and _ends_cvc(base):
+                return base + "e"
+            return base
+    return word
+
+
 def stem(token: str) -> str:
-    """A very light plural stem, applied alike to questions and knowledge-base phrases.
+    """A light stem (plurals and -ed/-ing, after Porter's step 1), applied alike to questions and
+    knowledge-base phrases, so 'she pees a lot and it burns' meets 'peeing a lot' and 'burning'.
 
     Determiners and possessives all become 'the', so 'pain under her ribs' matches 'pain under the ribs'.
     """
     if token in DETERMINERS:
         return "the"
-    if len(token) > 3 and token.endswith("ies"):
-        return token[:-3] + "y"
-    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
-        return token[:-1]
-    return token
+    if not token.isalpha() or len(token) <= 3:
+        return token
+    if token.endswith("sses"):
+        token = token[:-2]
+    elif token.endswith("ies"):
+        token = token[:-3] + "y"
+    elif token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        token = token[:-1]
+    return _strip_verb_ending(token) if len(token) > 4 else token
 
 
 def tokens(text: str) -> list[str]:
@@ -54,8 +97,17 @@ def phrase_key(text: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=1)
 def common_words() -> frozenset[str]:
+    """Real words the speller leaves alone: our own list plus the whole words of the encoder's
+    word-piece vocabulary when the packaged encoder is installed ('book' is not a typo of 'boob')."""
     text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath("common_words.yaml").read_text("utf-8")
-    return frozenset(str(yaml.safe_load(text)["words"]).split())
+    words = set(str(yaml.safe_load(text)["words"]).split())
+    from medsee_cli.reasoning.encoder import packaged_encoder_path
+
+    folder = packaged_encoder_path()
+    vocab = folder / "vocab.txt" if folder is not None else None
+    if vocab is not None and vocab.is_file():
+        words.update(w for w in vocab.read_text(encoding="utf-8").split() if len(w) >= 4 and w.isalpha())
+    return frozenset(words)
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:

@@ -1,8 +1,10 @@
 """Reading DICOM-SEG and RTSTRUCT back into a label map plus label table.
 
-`read_seg` works from the SEG's own geometry (third-party SEGs included, in every transfer
-syntax `seg_dataset` can hand to highdicom); `read_seg_on` and `read_rtstruct_on` put the result
-on a given source grid, matched by SOP instance (and frame) references or by patient coordinates.
+`read_seg` works from the SEG's own geometry (third-party SEGs included: BINARY, LABELMAP and
+FRACTIONAL, in every transfer syntax `seg_dataset` can hand to highdicom; a SEG without a frame
+of reference, e.g. on a radiograph, comes back on its plain pixel grid); `read_seg_on` and
+`read_rtstruct_on` put the result on a given source grid, matched by SOP instance (and frame)
+references or by patient coordinates.
 """
 
 from __future__ import annotations
@@ -59,14 +61,60 @@ def seg_label_table(seg) -> LabelTable:  # type: ignore[no-untyped-def]
     return LabelTable(tuple(labels))
 
 
+FRACTIONAL_THRESHOLD = 0.5  # a FRACTIONAL segment covers a voxel from half its maximum value on
+
+
+def _label_pixels(seg, get):  # type: ignore[no-untyped-def]
+    """One label value (segment number) per pixel from ``get(combine_segments=..., ...)``.
+
+    BINARY and LABELMAP segments are combined by highdicom (where segments overlap, one of them
+    wins); FRACTIONAL ones are thresholded at `FRACTIONAL_THRESHOLD`, the higher segment number
+    winning where several pass.
+    """
+    import highdicom as hd
+
+    if seg.segmentation_type != hd.seg.SegmentationTypeValues.FRACTIONAL:
+        return np.asarray(get(combine_segments=True, skip_overlap_checks=True))
+    fractions = np.asarray(get(combine_segments=False))  # (..., segment), scaled to 0..1
+    numbers = list(seg.segment_numbers)
+    out = np.zeros(fractions.shape[:-1], np.uint16 if max(numbers, default=0) > 255 else np.uint8)
+    for index, number in enumerate(numbers):
+        out[fractions[..., index] >= FRACTIONAL_THRESHOLD] = number
+    return out
+
+
+def _pixel_grid_seg(seg, path) -> Volume:  # type: ignore[no-untyped-def]
+    """A SEG with no frame of reference (e.g. on a radiograph): its frames on a plain pixel grid
+    (spacing from Pixel Measures when given, else 1 mm), one slice per referenced image."""
+    uids = [str(i.ReferencedSOPInstanceUID) for s in seg.ReferencedSeriesSequence for i in s.ReferencedInstanceSequence]
+    frames = _label_pixels(seg, lambda **kw: seg.get_pixels_by_source_instance(uids, **kw))
+    spacing = [1.0, 1.0]
+    shared = seg.get("SharedFunctionalGroupsSequence")
+    if shared and "PixelMeasuresSequence" in shared[0]:
+        spacing = [float(v) for v in shared[0].PixelMeasuresSequence[0].PixelSpacing]
+    affine = np.diag([spacing[1], spacing[0], 1.0, 1.0])
+    return Volume(dataobj=frames.transpose(2, 1, 0), affine=affine, modality="SEG", source=str(path),
+                  notes=("no patient coordinates: pixel grid only",))
+
+
 def read_seg(path: str | os.PathLike[str]) -> tuple[Volume, LabelTable]:
     """A SEG as a label-map `Volume` on its own grid (RAS affine, ``[i, j, k]``) and its labels."""
     seg = _segread(path)
     try:
-        hd_volume = seg.get_volume(combine_segments=True, skip_overlap_checks=True)
+        if "FrameOfReferenceUID" not in seg:
+            return _pixel_grid_seg(seg, path), seg_label_table(seg)
+        hd_volume = None
+
+        def get(**kw):  # type: ignore[no-untyped-def]
+            nonlocal hd_volume
+            hd_volume = seg.get_volume(**kw)
+            return hd_volume.array
+
+        labels = _label_pixels(seg, get)
     except Exception as exc:
-        raise InputError(str(path), f"segments do not form one regular 3D grid ({exc})") from exc
-    array = np.asarray(hd_volume.array).transpose(2, 1, 0)  # (slice, row, column) -> [i, j, k]
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        raise InputError(str(path), f"segments do not form one regular 3D grid ({reason})") from exc
+    array = labels.transpose(2, 1, 0)  # (slice, row, column) -> [i, j, k]
     lps = np.array(hd_volume.affine, dtype=np.float64)[:, [2, 1, 0, 3]]
     volume = Volume(dataobj=array, affine=LPS_FROM_RAS @ lps, modality="SEG", source=str(path))
     return volume, seg_label_table(seg)
@@ -79,16 +127,18 @@ def read_seg_on(path: str | os.PathLike[str], volume: Volume) -> tuple[np.ndarra
     if refs is None:
         raise InputError(volume.source or "volume", "has no DICOM references to match the SEG against")
     slices = refs.slices[: volume.spatial_shape[2]]
-    options = dict(combine_segments=True, skip_overlap_checks=True, assert_missing_frames_are_empty=True)
+    options = dict(assert_missing_frames_are_empty=True)
     try:
         if slices[0].frame_number is not None:
-            frames = seg.get_pixels_by_source_frame(
-                slices[0].sop_instance_uid, source_frame_numbers=[s.frame_number for s in slices], **options)
+            frames = _label_pixels(seg, lambda **kw: seg.get_pixels_by_source_frame(
+                slices[0].sop_instance_uid, source_frame_numbers=[s.frame_number for s in slices], **options, **kw))
         else:
-            frames = seg.get_pixels_by_source_instance([s.sop_instance_uid for s in slices], **options)
+            frames = _label_pixels(seg, lambda **kw: seg.get_pixels_by_source_instance(
+                [s.sop_instance_uid for s in slices], **options, **kw))
     except (ValueError, KeyError, AttributeError) as exc:
-        raise InputError(str(path), f"does not reference this source series ({exc})") from exc
-    return np.asarray(frames).transpose(2, 1, 0), seg_label_table(seg)
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        raise InputError(str(path), f"does not reference this source series ({reason})") from exc
+    return frames.transpose(2, 1, 0), seg_label_table(seg)
 
 
 def read_rtstruct_on(path: str | os.PathLike[str], volume: Volume) -> tuple[np.ndarray, LabelTable]:

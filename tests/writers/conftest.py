@@ -1,4 +1,9 @@
-"""Fixtures for the writer tests: a small synthetic CT series, its volume, a label map, codes."""
+"""Fixtures for the writer tests: a small synthetic CT series, its volume, a label map, codes.
+
+Source series are opened with medsee's own reader (`load_volume`), so the tests run the path a
+user's data takes; `tests/writers/dicom_series.volume_from_files` stays as an independent
+check of that reader's geometry and references (`test_reader_agrees_with_the_dicom_definitions`).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from medsee_cli.io import Volume, load_volume
 from medsee_cli.writers.labels import ANATOMICAL_STRUCTURE, Code, Label, LabelTable
 from tests.conftest import require_tool
-from tests.writers.dicom_series import make_ct_series, volume_from_files
+from tests.writers.dicom_series import make_ct_series
 
 LIVER = Code("10200004", "Liver")
 SPLEEN = Code("78961009", "Spleen")
@@ -45,7 +51,13 @@ def dciodvfy(path: Path) -> tuple[list[str], list[str]]:
     return [l for l in lines if l.startswith("Error")], [l for l in lines if l.startswith("Warning")]
 
 
+def series_volume(folder: Path, **kwargs) -> Volume:  # type: ignore[no-untyped-def]
+    """Write a synthetic CT series into ``folder`` (see `make_ct_series`) and open it with the reader."""
+    make_ct_series(folder, **kwargs)
+    return load_volume(folder)
+
+
 @pytest.fixture
-def ct_series(tmp_path: Path):
-    paths = make_ct_series(tmp_path / "ct")
-    return volume_from_files(paths)
+def ct_series(tmp_path: Path) -> Volume:
+    """A 40x34x6 CT series in ``tmp_path / "ct"``, opened with medsee's reader."""
+    return series_volume(tmp_path / "ct")

@@ -9,6 +9,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from medsee_cli.io import load_volume
 from medsee_cli.writers.dicom_read import read_rtstruct_on, read_seg
 from medsee_cli.writers.dicom_seg import write_seg
 from medsee_cli.writers.nifti_mask import write_label_map
@@ -16,7 +17,7 @@ from medsee_cli.writers.options import WriterOptions
 from medsee_cli.writers.boxes import boxes_document
 from medsee_cli.writers.rtstruct import write_rtstruct
 from tests.conftest import require_tool
-from tests.writers.conftest import blobs, dciodvfy, table3
+from tests.writers.conftest import blobs, dciodvfy, series_volume, table3
 from tests.writers.dicom_series import make_ct_series, volume_from_files
 
 OBLIQUE = (0.9659258, 0.258819, 0.0, -0.2241439, 0.8365163, 0.5)  # rotated about z then tilted
@@ -28,9 +29,22 @@ GEOMETRIES = {
 }
 
 
+@pytest.mark.parametrize("syntax", [None, "1.2.840.10008.1.2.4.80"])
+@pytest.mark.parametrize("name", list(GEOMETRIES))
+def test_reader_agrees_with_the_dicom_definitions(tmp_path: Path, name: str, syntax: str | None) -> None:
+    """The writers' sources come from medsee's reader; here its geometry, slice order, references
+    and pixels are checked against a builder that applies the DICOM definitions directly."""
+    paths = make_ct_series(tmp_path / "ct", transfer_syntax=syntax, **GEOMETRIES[name])
+    ours, independent = load_volume(tmp_path / "ct"), volume_from_files(paths)
+    assert np.allclose(ours.affine, independent.affine, atol=1e-4)
+    assert ours.refs.slices == independent.refs.slices
+    assert ours.refs.frame_of_reference_uid == independent.refs.frame_of_reference_uid
+    assert np.allclose(ours.array(), independent.array())
+
+
 @pytest.mark.parametrize("name", list(GEOMETRIES))
 def test_rtstruct_is_valid_and_round_trips(tmp_path: Path, name: str) -> None:
-    volume = volume_from_files(make_ct_series(tmp_path / "ct", **GEOMETRIES[name]), with_pixels=False)
+    volume = series_volume(tmp_path / "ct", **GEOMETRIES[name])
     lm = blobs(volume.spatial_shape)
     lm[5:9, 5:9, 3] = 0  # a hole inside the liver blob on one slice
     out = write_rtstruct(volume, lm, table3(), tmp_path / "rt.dcm", WriterOptions())
@@ -45,7 +59,7 @@ def test_rtstruct_is_valid_and_round_trips(tmp_path: Path, name: str) -> None:
 @pytest.mark.parametrize("name", list(GEOMETRIES))
 def test_masks_land_on_the_same_patient_positions_in_every_format(tmp_path: Path, name: str) -> None:
     """A marker voxel keeps its patient position through SEG (own geometry), NIfTI and boxes."""
-    volume = volume_from_files(make_ct_series(tmp_path / "ct", **GEOMETRIES[name]), with_pixels=False)
+    volume = series_volume(tmp_path / "ct", **GEOMETRIES[name])
     lm = blobs(volume.spatial_shape)
     seg_path = write_seg(volume, lm, table3(), tmp_path / "seg.dcm", WriterOptions())
     seg_volume, _ = read_seg(seg_path)  # geometry from the SEG alone, not from our refs
@@ -71,8 +85,7 @@ def test_masks_land_on_the_same_patient_positions_in_every_format(tmp_path: Path
 def test_nifti_mask_matches_dcm2niix_on_an_oblique_flipped_series(tmp_path: Path) -> None:
     """dcm2niix converts the source; our mask's world positions must hit the same image voxels."""
     tool = require_tool("dcm2niix")
-    paths = make_ct_series(tmp_path / "ct", iop=(-0.9659258, -0.258819, 0.0, 0.2241439, -0.8365163, -0.5))
-    volume = volume_from_files(paths)
+    volume = series_volume(tmp_path / "ct", iop=(-0.9659258, -0.258819, 0.0, 0.2241439, -0.8365163, -0.5))
     lm = blobs(volume.spatial_shape)
     mask = nib.load(write_label_map(volume, lm, tmp_path / "mask.nii.gz", overwrite=False))
     subprocess.run([tool, "-z", "n", "-o", str(tmp_path), "-f", "conv", str(tmp_path / "ct")],

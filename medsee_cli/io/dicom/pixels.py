@@ -70,6 +70,12 @@ def _stored_dtype(h: FrameHeader) -> np.dtype:
 
 def _decode_file(location: str, frames: list[tuple[int, FrameHeader]], raw: np.ndarray) -> None:
     first = frames[0][1]
+    if _fast_path_ok(first):
+        plane = _tail_plane(location, first)
+        if plane is not None:
+            for index, _frame in frames:
+                raw[:, :, index] = plane.T
+            return
     try:
         ds = read_dataset(Location.parse(location))
     except Exception as exc:
@@ -105,6 +111,42 @@ def _fast_path_ok(h: FrameHeader) -> bool:
         and h.bits_allocated in (8, 16, 32)
         and h.number_of_frames == 1
     )
+
+
+PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
+
+
+def _tail_plane(location: str, h: FrameHeader) -> np.ndarray | None:
+    """The frame of an uncompressed file whose last element is Pixel Data of the exact size.
+
+    Reads only the tail of the file (no dataset parsing). Returns None whenever the layout is
+    anything else (trailing elements, padding, zip member), and the caller uses pydicom.
+    """
+    loc = Location.parse(location)
+    if loc.member is not None:
+        return None
+    dtype = _stored_dtype(h).newbyteorder("<")
+    nbytes = h.rows * h.columns * dtype.itemsize
+    try:
+        with open(loc.path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            offset = size - nbytes
+            if offset < 12:
+                return None
+            fh.seek(offset - 12)
+            head = fh.read(12)
+            data = fh.read(nbytes)
+    except OSError:
+        return None
+    length = int.from_bytes(head[8:12], "little")
+    if h.transfer_syntax_uid == "1.2.840.10008.1.2.1":
+        matches = head[0:4] == PIXEL_DATA_TAG and head[4:6] in (b"OW", b"OB") and head[6:8] == b"\0\0"
+    else:
+        matches = head[4:8] == PIXEL_DATA_TAG
+    if not matches or length != nbytes or len(data) != nbytes:
+        return None
+    plane = np.frombuffer(data, dtype=dtype).reshape(h.rows, h.columns)
+    return _apply_bits_stored(plane, h) if h.bits_stored < h.bits_allocated else plane
 
 
 def _native_frame(ds: Dataset, h: FrameHeader, location: str) -> np.ndarray:

@@ -1,0 +1,81 @@
+"""Meaning-level matching: each target's sentences and phrases as vectors, plus a "none of these" class.
+
+Per target the index embeds its description, a sentence listing its clues, and every name and clue
+phrase on its own (short codes such as 'aaa' or 'l2' are left to the exact phrase matcher, since
+their vectors are close to any short nonsense). A question's similarity to a target is the best
+weighted cosine over the target's texts. The out-of-scope examples (``data/out_of_scope.yaml``)
+give a second number: how close the question is to things medsee should not answer.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Optional
+
+import numpy as np
+import yaml
+
+from medsee_cli.reasoning.knowledge import KnowledgeBase
+
+OUT_OF_SCOPE_RESOURCE = "out_of_scope.yaml"
+REJECT = ""  # owner of the out-of-scope examples
+PHRASE_WEIGHTS = {"description": 1.0, "name": 1.0, "clue": 0.95, "weak": 0.8}
+MIN_PHRASE_CHARS = 5
+
+
+@functools.lru_cache(maxsize=1)
+def out_of_scope_examples() -> tuple[str, ...]:
+    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath(OUT_OF_SCOPE_RESOURCE).read_text("utf-8")
+    groups = yaml.safe_load(text)["examples"]
+    return tuple(str(example) for examples in groups.values() for example in examples)
+
+
+def _phrase_worth_embedding(phrase: str) -> bool:
+    letters = sum(c.isalpha() for c in phrase)
+    return letters >= MIN_PHRASE_CHARS and " " in phrase.strip() or letters >= MIN_PHRASE_CHARS + 1
+
+
+@dataclass(frozen=True)
+class IndexText:
+    text: str
+    owner: str
+    weight: float
+
+
+def index_texts(kb: KnowledgeBase) -> tuple[IndexText, ...]:
+    """Everything the index embeds, in a fixed order (the embedding cache is keyed on it)."""
+    items: list[IndexText] = []
+    for entry in kb.entries:
+        items.append(IndexText(f"{entry.display}: {entry.description}", entry.name, PHRASE_WEIGHTS["description"]))
+        if entry.clues:
+            items.append(IndexText(f"{entry.display}, looked at for " + ", ".join(entry.clues[:14]), entry.name,
+                                   PHRASE_WEIGHTS["description"]))
+        seen = set()
+        for kind, phrases in (("name", entry.names()), ("clue", entry.clues), ("weak", entry.weak_clues)):
+            for phrase in phrases:
+                if phrase not in seen and _phrase_worth_embedding(phrase):
+                    seen.add(phrase)
+                    items.append(IndexText(phrase, entry.name, PHRASE_WEIGHTS[kind]))
+    items.extend(IndexText(example, REJECT, 1.0) for example in out_of_scope_examples())
+    return tuple(items)
+
+
+class SemanticIndex:
+    def __init__(self, items: tuple[IndexText, ...], vectors: np.ndarray) -> None:
+        self.owners = [item.owner for item in items]
+        self.weights = np.array([item.weight for item in items], dtype=np.float32)
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        order: dict[str, list[int]] = {}
+        for row, owner in enumerate(self.owners):
+            order.setdefault(owner, []).append(row)
+        self._rows = {owner: np.array(rows) for owner, rows in order.items()}
+
+    def scores(self, vector: np.ndarray) -> tuple[dict[str, float], float]:
+        """Best weighted similarity per target, and the best similarity to an out-of-scope example."""
+        sims = (self.vectors @ vector) * self.weights
+        best = {owner: float(sims[rows].max()) for owner, rows in self._rows.items() if owner != REJECT}
+        reject_rows: Optional[np.ndarray] = self._rows.get(REJECT)
+        reject = float(sims[reject_rows].max()) if reject_rows is not None else -1.0
+        return best, reject
