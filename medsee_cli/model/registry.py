@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
@@ -54,12 +55,15 @@ class CheckpointEntry:
 
 
 def model_home() -> Path:
-    """Folder of converted checkpoints: ``$MEDSEE_MODEL_DIR`` or ``$XDG_DATA_HOME/medsee/models``."""
+    """Folder of converted checkpoints: ``$MEDSEE_MODEL_DIR`` or ``PREFIX/share/medsee/models``.
+
+    The default lives inside the Python environment medsee is installed in (filled once by the
+    install step), never in the user's home folder.
+    """
     configured = os.environ.get(MODEL_DIR_ENV)
     if configured:
         return Path(configured)
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "medsee" / "models"
+    return Path(sys.prefix) / "share" / "medsee" / "models"
 
 
 def _entry(name: str, raw: dict[str, Any]) -> CheckpointEntry:

@@ -127,11 +127,16 @@ class NumpySentenceEncoder:
         from medsee_cli.reasoning.blas_threads import blas_threads
 
         # one thread unless asked: these products are small, and shared cores make threads wait
+        # batches of similar length waste little work on padding; the result keeps the input order
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        ordered = [texts[i] for i in order]
         with blas_threads(self.threads or 1):
-            chunks = [self._batch(texts[i:i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+            chunks = [self._batch(ordered[i:i + self.batch_size]) for i in range(0, len(ordered), self.batch_size)]
         if not chunks:
             return np.zeros((0, self.hidden), dtype=np.float32)
-        return np.concatenate(chunks, axis=0)
+        vectors = np.empty((len(texts), self.hidden), dtype=np.float32)
+        vectors[order] = np.concatenate(chunks, axis=0)
+        return vectors
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(list(texts))

@@ -66,6 +66,19 @@ def _strip_verb_ending(word: str) -> str:
     return word
 
 
+def american_spelling(word: str) -> str:
+    """British medical spellings folded to American ones: haemorrhage, oesophagus, diarrhoea,
+    coeliac, foetal, tumour -> hemorrhage, esophagus, diarrhea, celiac, fetal, tumor."""
+    if len(word) >= 6 and "ae" in word:
+        word = word.replace("ae", "e")
+    if word.startswith("oe"):
+        word = word[1:]
+    word = word.replace("oea", "ea").replace("coel", "cel").replace("foet", "fet")
+    if len(word) >= 6 and word.endswith("our"):
+        word = word[:-3] + "or"
+    return word
+
+
 def stem(token: str) -> str:
     """A light stem (plurals and -ed/-ing, after Porter's step 1), applied alike to questions and
     knowledge-base phrases, so 'she pees a lot and it burns' meets 'peeing a lot' and 'burning'.
@@ -82,6 +95,7 @@ def stem(token: str) -> str:
         token = token[:-3] + "y"
     elif token.endswith("s") and not token.endswith(("ss", "us", "is")):
         token = token[:-1]
+    token = american_spelling(token)
     return _strip_verb_ending(token) if len(token) > 4 else token
 
 
