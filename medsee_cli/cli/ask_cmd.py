@@ -24,6 +24,10 @@ def ask(
     encoder: Annotated[str, typer.Option(
         "--encoder", envvar="MEDSEE_ENCODER",
         help="Sentence encoder: 'auto' (packaged MiniLM), 'none' (phrases only) or a model folder.")] = "auto",
+    encoder_runtime: Annotated[str, typer.Option(
+        "--encoder-runtime", envvar="MEDSEE_ENCODER_RUNTIME",
+        help="How the encoder runs: 'numpy' (default, starts in under a second) or 'transformers' (needs torch).")]
+    = "numpy",
     llm: Annotated[Optional[str], typer.Option(
         "--llm", envvar="MEDSEE_LLM",
         help="Optional LLM: a local transformers model folder, or an OpenAI-compatible base URL (http://...).")] = None,
@@ -36,7 +40,7 @@ def ask(
     from medsee_cli.reasoning.backends import build_reasoner
     from medsee_cli.reasoning.resolver import ReasonerOptions
 
-    options = ReasonerOptions(encoder=encoder, llm=llm or "", llm_model=llm_model)
+    options = ReasonerOptions(encoder=encoder, encoder_runtime=encoder_runtime, llm=llm or "", llm_model=llm_model)
     resolution = build_reasoner(options).resolve(question)
     if json_output:
         payload = {

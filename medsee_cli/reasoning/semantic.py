@@ -12,8 +12,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from importlib import resources
-from typing import Optional
-
 import numpy as np
 import yaml
 
@@ -64,18 +62,20 @@ def index_texts(kb: KnowledgeBase) -> tuple[IndexText, ...]:
 
 class SemanticIndex:
     def __init__(self, items: tuple[IndexText, ...], vectors: np.ndarray) -> None:
-        self.owners = [item.owner for item in items]
-        self.weights = np.array([item.weight for item in items], dtype=np.float32)
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        order: dict[str, list[int]] = {}
-        for row, owner in enumerate(self.owners):
-            order.setdefault(owner, []).append(row)
-        self._rows = {owner: np.array(rows) for owner, rows in order.items()}
+        # rows grouped by owner, so the best row per target is one maximum.reduceat
+        order = sorted(range(len(items)), key=lambda i: (items[i].owner, i))
+        owners = [items[i].owner for i in order]
+        self.vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32)[order])
+        self.weights = np.array([items[i].weight for i in order], dtype=np.float32)
+        self._starts = np.array([i for i, owner in enumerate(owners) if i == 0 or owners[i - 1] != owner])
+        self._names = [owners[i] for i in self._starts]
 
     def scores(self, vector: np.ndarray) -> tuple[dict[str, float], float]:
         """Best weighted similarity per target, and the best similarity to an out-of-scope example."""
-        sims = (self.vectors @ vector) * self.weights
-        best = {owner: float(sims[rows].max()) for owner, rows in self._rows.items() if owner != REJECT}
-        reject_rows: Optional[np.ndarray] = self._rows.get(REJECT)
-        reject = float(sims[reject_rows].max()) if reject_rows is not None else -1.0
+        from medsee_cli.reasoning.blas_threads import blas_threads
+
+        with blas_threads(1):
+            sims = (self.vectors @ vector) * self.weights
+        best = dict(zip(self._names, np.maximum.reduceat(sims, self._starts).tolist()))
+        reject = best.pop(REJECT, -1.0)
         return best, reject

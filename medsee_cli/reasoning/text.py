@@ -88,7 +88,7 @@ def stem(token: str) -> str:
     if token in DETERMINERS:
         return "the"
     if not token.isalpha() or len(token) <= 3:
-        return token
+        return word_forms()[0].get(token, token)
     if token.endswith("sses"):
         token = token[:-2]
     elif token.endswith("ies"):
@@ -96,7 +96,8 @@ def stem(token: str) -> str:
     elif token.endswith("s") and not token.endswith(("ss", "us", "is")):
         token = token[:-1]
     token = american_spelling(token)
-    return _strip_verb_ending(token) if len(token) > 4 else token
+    token = _strip_verb_ending(token) if len(token) > 4 else token
+    return word_forms()[0].get(token, token)
 
 
 def tokens(text: str) -> list[str]:
@@ -110,9 +111,9 @@ def phrase_key(text: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1)
-def common_words() -> frozenset[str]:
-    """Real words the speller leaves alone: our own list plus the whole words of the encoder's
-    word-piece vocabulary when the packaged encoder is installed ('book' is not a typo of 'boob')."""
+def english_words() -> frozenset[str]:
+    """Our list of everyday words plus the whole words of the encoder's word-piece vocabulary
+    (when the packaged encoder is installed): what counts as a real word, not a typo or noise."""
     text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath("common_words.yaml").read_text("utf-8")
     words = set(str(yaml.safe_load(text)["words"]).split())
     from medsee_cli.reasoning.encoder import packaged_encoder_path
@@ -120,8 +121,23 @@ def common_words() -> frozenset[str]:
     folder = packaged_encoder_path()
     vocab = folder / "vocab.txt" if folder is not None else None
     if vocab is not None and vocab.is_file():
-        words.update(w for w in vocab.read_text(encoding="utf-8").split() if len(w) >= 4 and w.isalpha())
+        words.update(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
     return frozenset(words)
+
+
+@functools.lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Real words the speller leaves alone ('book' is not a typo of 'boob')."""
+    return frozenset(w for w in english_words() if len(w) >= 4)
+
+
+@functools.lru_cache(maxsize=1)
+def word_forms() -> tuple[dict[str, str], tuple[str, ...]]:
+    """(stem -> canonical stem for words that mean the same, medical word beginnings)."""
+    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath("word_forms.yaml").read_text("utf-8")
+    raw = yaml.safe_load(text)
+    same = {str(other): str(canonical) for canonical, others in raw["same_as"].items() for other in others}
+    return same, tuple(str(p) for p in raw.get("prefixes") or ())
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
@@ -172,6 +188,25 @@ class Speller:
         return result
 
 
+    def known_fraction(self, words: tuple[str, ...], stems: tuple[str, ...]) -> float:
+        """How many of the words are real words or knowledge-base words (keyboard mash scores low)."""
+        pairs = [(w, s) for w, s in zip(words, stems) if w.isalpha()]
+        if not pairs:
+            return 1.0
+        english = english_words()
+        return sum(1 for w, s in pairs if w in english or w in self._vocab or s in self._vocab) / len(pairs)
+
+    def split(self, word: str) -> tuple[str, ...]:
+        """Two known words run together ('shoulderblade') come apart; anything else stays whole."""
+        if word in self._vocab or len(word) < 8 or not word.isalpha() or word in common_words():
+            return (word,)
+        for cut in range(3, len(word) - 2):
+            head, tail = word[:cut], word[cut:]
+            if head in self._vocab and tail in self._vocab:
+                return head, tail
+        return (word,)
+
+
 @dataclass(frozen=True)
 class Parsed:
     """A question as stemmed tokens with the facts the resolver needs about each position."""
@@ -219,7 +254,7 @@ class Parsed:
 
 
 def parse(question: str, speller: Speller | None = None) -> Parsed:
-    raw = tokens(question)
+    raw = [part for word in tokens(question) for part in (speller.split(word) if speller else (word,))]
     corrected = []
     words = []
     for word in raw:

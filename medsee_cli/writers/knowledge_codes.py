@@ -4,7 +4,7 @@ Explicit codes in the table always win; a name the knowledge base does not know 
 is. Without the reasoning package the table is returned unchanged.
 
 Property categories are then put in DICOM's terms (CID 7150, `data/category_codes.yaml`): the
-knowledge base codes "Anatomical Structure" as SCT 123037004 (SNOMED CT "Body structure"),
+older knowledge bases coded "Anatomical Structure" as SCT 123037004 (SNOMED CT "Body structure"),
 which DICOM-SEG viewers do not expect; it becomes SCT 91723000 "Anatomical Structure". The
 meanings of the CID 7150 codes are DICOM's wording.
 """

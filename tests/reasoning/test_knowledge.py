@@ -37,7 +37,7 @@ def test_entries_are_complete():
     assert len(set(kb.names())) == len(kb) > 150
     for entry in kb.entries:
         assert entry.code.isdigit() and entry.property_type.meaning and entry.description
-        assert entry.category.code in {"123037004", "49755003", "85756007"}
+        assert entry.category.code in {"91723000", "49755003", "85756007"}  # DICOM CID 7150
         for member in entry.members:
             assert member in kb
 
@@ -59,7 +59,7 @@ def test_uncertain_codes_are_flagged():
 
 
 BASE = """
-categories: {structure: {code: "123037004", meaning: Anatomical Structure}}
+categories: {structure: {code: "91723000", meaning: Anatomical Structure}}
 sides: {}
 entries:
 """

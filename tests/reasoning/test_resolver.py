@@ -65,3 +65,35 @@ def test_lexical_resolution_is_fast(lexical):
     for _ in range(20):
         lexical.resolve("my dad has yellow eyes and lost weight, is it his pancreas?")
     assert (time.perf_counter() - started) / 20 < 0.05
+
+
+def test_word_forms_stems_and_spellings():
+    from medsee_cli.reasoning.text import american_spelling, stem
+
+    assert {stem(w) for w in ["pees", "peeing", "wee", "urine"]} == {"pee"}
+    assert stem("burning") == stem("burns") == "burn"
+    assert stem("haemorrhage") == stem("bleeding") == stem("blood") == "bleed"
+    assert stem("swollen") == stem("enlarged") == stem("big")
+    assert [american_spelling(w) for w in ["oesophagus", "diarrhoea", "coeliac", "tumour", "four", "shoe"]] == \
+        ["esophagus", "diarrhea", "celiac", "tumor", "four", "shoe"]
+
+
+@pytest.mark.parametrize("question, top", [
+    ("she pees a lot and it burns", "urinary_bladder"),
+    ("haemorrhage in the brain", "intracerebral_hemorrhage"),
+    ("hydroureter on the left", "ureter"),
+    ("overactive thyroid, show the gland", "thyroid_gland"),
+    ("the atlas vertebra", "vertebrae_C1"),
+    ("ring-enhancing lesion in the brain", "brain_tumor"),
+    ("LLL infiltrate", "lung_lower_lobe_left"),
+])
+def test_general_mechanisms(lexical, question, top):
+    """Word forms, medical prefixes, a name inside a clue, part inside whole, lesion words in clues,
+    a one-sided synonym."""
+    assert lexical.resolve(question).top == top
+
+
+def test_real_words_are_not_typos_and_generic_names_are_weak(lexical):
+    result = lexical.resolve("can you book me a taxi")
+    assert result.abstained and "boob" not in result.answer
+    assert lexical.resolve("the gland behind the stomach").top in {"pancreas", "spleen"}

@@ -1,0 +1,43 @@
+"""Findings in plain words: where, how big, which slices; "not found in this scan" otherwise.
+
+Only what was measured is said: no diagnosis, no certainty the model does not have.
+"""
+
+from __future__ import annotations
+
+from medsee_cli.engine.findings import Finding
+
+
+def _size(values: list[float]) -> str:
+    return " x ".join(f"{v:.0f}" for v in sorted(values, reverse=True)) + " mm"
+
+
+def where(finding: Finding) -> str:
+    if finding.side == "midline":
+        return "near the midline"
+    if finding.side:
+        return f"on the patient's {finding.side} side"
+    return ""
+
+
+def slice_range(finding: Finding) -> str:
+    first, last = finding.slices[0]["index"], finding.slices[-1]["index"]
+    return f"slice {first}" if first == last else f"slices {first}-{last}"
+
+
+def describe(finding: Finding, display: str) -> str:
+    """One sentence about one target."""
+    if not finding.present:
+        return f"{display.capitalize()}: not found in this scan."
+    parts = [f"{display.capitalize()}: found"]
+    place = where(finding)
+    if place:
+        parts.append(place)
+    parts.append(f"on {slice_range(finding)}")
+    text = " ".join(parts) + "; "
+    text += f"about {_size(finding.size_mm or [])}, {finding.volume_ml:.1f} mL"
+    if finding.pieces > 1:
+        text += f" in {finding.pieces} separate pieces"
+    if finding.intensity and finding.intensity.get("unit") == "HU":
+        text += f", mean {finding.intensity['mean']:.0f} HU"
+    return text + f" (model confidence {finding.score:.2f})."

@@ -1,0 +1,32 @@
+"""Open a grounding model by registry name or folder and build a `SliceEngine` around it, once."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from medsee_cli.engine.options import EngineOptions
+
+DEFAULT_MODEL = "medsee-grounding-v0"
+
+
+@functools.lru_cache(maxsize=2)
+def _load(spec: str, device: str, bf16: bool) -> Any:
+    from medsee_cli.model.grounding import GroundingModel
+
+    return GroundingModel.load(spec, device=device, bf16=bf16)
+
+
+def open_engine(spec: str = DEFAULT_MODEL, options: EngineOptions = EngineOptions()) -> Any:
+    """A `SliceEngine` on the named model; the model is loaded once per process and device."""
+    from medsee_cli.engine.device import autocast_dtype, resolve_device
+    from medsee_cli.engine.stream import SliceEngine
+
+    device = resolve_device(options.device)
+    if options.threads:
+        import torch
+
+        torch.set_num_threads(options.threads)
+    bf16 = autocast_dtype(device, options.precision) is not None and options.precision in ("auto", "bf16")
+    model = _load(spec or DEFAULT_MODEL, str(device), bool(bf16 and device.type != "mps"))
+    return SliceEngine(model, options)

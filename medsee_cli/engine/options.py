@@ -1,0 +1,61 @@
+"""`EngineOptions`: every choice the slice engine takes, in one frozen object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How a volume is streamed through the model.
+
+    ``device``: ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+    ``precision``: ``auto`` (bf16 on CUDA with bf16 support and on CPU, fp16 on MPS or older CUDA),
+    ``fp32``, ``bf16`` or ``fp16`` (autocast; fp16 only on GPUs).
+    ``batch_size``: slices per forward pass (``None``: 1 on CPU, where batching does not pay,
+    8 on CUDA, 4 on MPS); halved and retried on out-of-memory.
+    ``context_slices``: neighbouring slices on each side given to the model; ``None`` = what the
+    model was trained with.
+    ``prefetch_depth``: prepared batches waiting in the queue (bounds memory).
+    ``presence_threshold``: a slice holds a target when its presence probability reaches this.
+    ``plausible_threshold``: after the coarse pass, slices near one at or above this are run.
+    ``skip_stride``: the coarse pass runs every ``skip_stride``-th slice; 1 runs every slice.
+    ``refine``: re-segment each found box with the LiteMedSAM decoder (else the model's own mask).
+    ``box_pad``: fraction a box grows by before refinement (tight boxes under-segment).
+    ``min_component_voxels`` / ``min_component_slices``: 3D pieces smaller than this are
+    dropped unless nothing bigger was found.
+    ``threads``: torch intra-op threads for this process (CPU), when given.
+    """
+
+    device: str = "auto"
+    precision: str = "auto"
+    batch_size: Optional[int] = None
+    context_slices: Optional[int] = None
+    prefetch_depth: int = 2
+    presence_threshold: float = 0.5
+    plausible_threshold: float = 0.25
+    skip_stride: int = 4
+    refine: bool = True
+    box_pad: float = 0.1
+    min_component_voxels: int = 20
+    min_component_slices: int = 2
+    channels_last: bool = True
+    threads: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if (self.batch_size is not None and self.batch_size < 1) or self.prefetch_depth < 1 or self.skip_stride < 1:
+            raise ValueError("batch_size, prefetch_depth and skip_stride must be at least 1")
+        if self.context_slices is not None and self.context_slices < 0:
+            raise ValueError("context_slices must be >= 0")
+        if not 0.0 <= self.plausible_threshold <= self.presence_threshold <= 1.0:
+            raise ValueError("need 0 <= plausible_threshold <= presence_threshold <= 1")
+
+    def batch_for(self, device_type: str) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        return {"cuda": 8, "mps": 4}.get(device_type, 1)

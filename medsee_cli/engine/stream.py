@@ -1,0 +1,156 @@
+"""`SliceEngine`: stream a volume through a grounding model and collect compact per-slice hits.
+
+Passes: a coarse pass runs every ``skip_stride``-th slice; then, around every slice whose
+presence is plausible, the slices within ``skip_stride`` that were not run yet are run, and
+so on until no new slice is plausible. A small target on a whole-body CT thus costs about
+``K / stride`` slices plus its own extent, not ``K``. With ``skip_stride=1`` every slice runs once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from medsee_cli.engine.batching import AdaptiveBatcher
+from medsee_cli.engine.device import autocast_dtype, resolve_device, running
+from medsee_cli.engine.modality import effective_modality, prepare_options
+from medsee_cli.engine.options import EngineOptions
+from medsee_cli.engine.prefetch import PreparedBatch, Prefetcher
+from medsee_cli.engine.protocol import model_context
+from medsee_cli.engine.tracks import SliceHit, TargetTrack
+from medsee_cli.io.volume import Volume
+from medsee_cli.model.grounding.orientation import plane_view
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    """The outcome of one volume: a track per target plus what it cost."""
+
+    tracks: tuple[TargetTrack, ...]
+    slices_total: int
+    slices_run: int
+    passes: int
+    seconds: float
+    batch_size: int  # after any halving
+    device: str
+    precision: str
+
+    def stats(self) -> dict[str, Any]:
+        return {"slices_total": self.slices_total, "slices_run": self.slices_run, "passes": self.passes,
+                "seconds": round(self.seconds, 3), "batch_size": self.batch_size, "device": self.device,
+                "precision": self.precision}
+
+
+def coarse_indices(depth: int, stride: int) -> list[int]:
+    """Every ``stride``-th slice, plus the last one so both ends are looked at."""
+    picked = list(range(0, depth, stride))
+    if picked and picked[-1] != depth - 1:
+        picked.append(depth - 1)
+    return picked
+
+
+def next_indices(done: np.ndarray, plausible: np.ndarray, stride: int) -> list[int]:
+    """Slices not run yet within ``stride`` of a plausible one."""
+    wanted = np.zeros_like(done)
+    for k in np.flatnonzero(plausible):
+        wanted[max(0, k - stride):k + stride + 1] = True
+    return [int(k) for k in np.flatnonzero(wanted & ~done)]
+
+
+class SliceEngine:
+    """Built once per model; ``run(volume, names, texts)`` per volume."""
+
+    def __init__(self, model: Any, options: EngineOptions = EngineOptions()) -> None:
+        self.model = model
+        self.options = options
+        if options.threads:
+            torch.set_num_threads(options.threads)
+        self.device = resolve_device(options.device)
+        self.dtype = autocast_dtype(self.device, options.precision)
+        self.context = options.context_slices if options.context_slices is not None else model_context(model)
+        self.batch_size = options.batch_for(self.device.type)
+        self.batcher = AdaptiveBatcher(self.batch_size)
+        self.slices_run = 0
+
+    @property
+    def precision(self) -> str:
+        return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
+
+    def run(self, volume: Volume, names: Sequence[str], texts: Optional[Sequence[str]] = None) -> EngineRun:
+        started = time.perf_counter()
+        depth = volume.spatial_shape[2]
+        texts = list(texts) if texts is not None else list(names)
+        tracks = tuple(TargetTrack(name, text, depth) for name, text in zip(names, texts))
+        with running(self.device, self.dtype):
+            vectors = torch.as_tensor(self.model.text_vectors(texts)).to(self.device)
+        self._view = plane_view(volume.affine)
+        modality = effective_modality(volume)
+        self._feed = {"view": self._view, "modality": modality,
+                      "prepare_kwargs": prepare_options(self.model, volume, modality)}
+        done = np.zeros(depth, dtype=bool)
+        before = self.slices_run
+        todo = coarse_indices(depth, self.options.skip_stride)
+        passes = 0
+        while todo:
+            passes += 1
+            self._pass(volume, todo, vectors, tracks)
+            done[todo] = True
+            if self.options.skip_stride == 1:
+                break
+            scores = np.stack([t.scores for t in tracks]) if tracks else np.zeros((0, depth))
+            plausible = np.nan_to_num(scores, nan=0.0).max(axis=0, initial=0.0) >= self.options.plausible_threshold
+            todo = next_indices(done, plausible, self.options.skip_stride)
+        return EngineRun(tracks, depth, self.slices_run - before, passes, time.perf_counter() - started,
+                         self.batcher.size, str(self.device), self.precision)
+
+    def _pass(self, volume: Volume, indices: list[int], vectors: torch.Tensor, tracks: Sequence[TargetTrack]) -> None:
+        prefetcher = Prefetcher(volume, self.model, indices, batch_size=self.batch_size,
+                                context=self.context, depth=self.options.prefetch_depth, device=self.device,
+                                channels_last=self.options.channels_last, **self._feed)
+        for batch in prefetcher:
+            for records in self.batcher.run(len(batch.indices), lambda a, b: self._step(batch, a, b, vectors)):
+                for k, t, score, hit in records:
+                    tracks[t].record(k, score, hit)
+            self.slices_run += len(batch.indices)
+
+    def _step(self, batch: PreparedBatch, start: int, stop: int, vectors: torch.Tensor) -> list[tuple[int, int, float, Optional[SliceHit]]]:
+        """Encode + ground slices ``start:stop`` of a batch; refine where a target is present."""
+        records = []
+        with running(self.device, self.dtype):
+            features = self.model.encode(batch.images[start:stop])
+            grounding = self.model.ground(features, vectors)
+            presence = torch.sigmoid(grounding.presence_logits.float()).cpu().numpy()
+            for i in range(stop - start):
+                k = batch.indices[start + i]
+                for t in range(presence.shape[1]):
+                    score = float(presence[i, t])
+                    hit = None
+                    if score >= self.options.presence_threshold:
+                        mask = self._slice_mask(features, i, grounding, t, batch.geometries[start + i])
+                        hit = SliceHit.from_mask(k, score, self._view.from_display(mask))
+                    records.append((k, t, score, hit))
+        return records
+
+    def _slice_mask(self, features: Any, i: int, grounding: Any, t: int, geometry: Any) -> np.ndarray:
+        """The final (rows, cols) mask of target ``t`` on item ``i``: the model's reference
+        refinement (a padded box per coarse-mask piece -> LiteMedSAM, clipped to the grown
+        coarse mask), or the upsampled coarse mask when ``refine`` is off."""
+        coarse = grounding.mask_logits[i, t].float()
+        if self.options.refine:
+            from medsee_cli.model.grounding.pipeline import RefineOptions, refine_mask
+
+            logits, _ = refine_mask(self.model, features, i, coarse, float("inf"),
+                                    RefineOptions(pad_fraction=self.options.box_pad))
+        else:
+            size = self.model.input_size
+            logits = F.interpolate(coarse[None, None], size=(size, size), mode="bilinear", align_corners=False)[0, 0]
+        return np.asarray(self.model.to_slice(logits, geometry), dtype=bool)

@@ -1,0 +1,72 @@
+"""`GroundingConfig`: the architecture of the grounding head and the frozen base it sits on.
+
+Saved as ``config.json`` next to ``model.safetensors`` (the head's weights only); the base
+checkpoint is named and pinned by SHA-256 so a head is never run on a different encoder.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from medsee_cli.io.atomic import write_text_atomic
+from medsee_cli.model.errors import CheckpointError
+
+CONFIG_NAME = "config.json"
+MODEL_TYPE = "medsee-grounding"
+
+
+@dataclass(frozen=True)
+class GroundingConfig:
+    """Hyper-parameters of the head; defaults are those of ``medsee-grounding-v0``."""
+
+    model_type: str = MODEL_TYPE
+    base: str = "litemedsam-base"  # registry name of the frozen image encoder / box refiner
+    base_sha256: str = ""  # SHA-256 of the base weights the head was trained on ("" = not pinned)
+    image_size: int = 256
+    embedding_channels: int = 256  # LiteMedSAM neck output (B, 256, 64, 64)
+    text_dim: int = 384  # all-MiniLM-L6-v2 sentence vectors
+    dim: int = 48  # width of the fused features at 1/4 input scale
+    stem_channels: int = 16  # width of the learned full-resolution stem (1/2 input scale)
+    kernels: tuple[int, ...] = (1, 3, 5)  # depthwise kernel sizes of the scale-aware attention
+    levels: int = 3  # feature pyramid levels: 1/4, 1/8, 1/16 of the input
+    mask_stride: int = 2  # mask logits are (input / mask_stride) square
+    presence_threshold: float = 0.0  # logit above which a target counts as present
+    # What the shipped weights were trained on (informational; any text can be asked for).
+    trained_targets: tuple[str, ...] = ()
+
+    @property
+    def mask_size(self) -> int:
+        return self.image_size // self.mask_stride
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GroundingConfig:
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise CheckpointError("grounding config", f"unknown config keys {unknown}")
+        if data.get("model_type", MODEL_TYPE) != MODEL_TYPE:
+            raise CheckpointError("grounding config", f"model_type is {data.get('model_type')!r}, expected {MODEL_TYPE!r}")
+        values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+        return cls(**values)
+
+    def save(self, folder: Path) -> Path:
+        target = Path(folder) / CONFIG_NAME
+        write_text_atomic(target, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        return target
+
+    @classmethod
+    def load(cls, folder: Path) -> GroundingConfig:
+        source = Path(folder) / CONFIG_NAME
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CheckpointError(str(source), f"cannot read the grounding config ({exc})") from exc
+        if not isinstance(data, dict):
+            raise CheckpointError(str(source), "the grounding config is not a JSON object")
+        return cls.from_dict(data)

@@ -1,0 +1,177 @@
+"""`GroundingModel`: a frozen LiteMedSAM plus the trained grounding head, built once.
+
+The engine calls, per batch of slices: ``prepare`` (window, resize, pad), ``encode`` (the
+expensive frozen encoder), ``ground`` (cheap head, for any number of target texts), then for
+slices the presence gate keeps, ``refine`` (LiteMedSAM's box-prompted decoder on boxes drawn
+around the coarse mask) and ``to_slice`` (back onto the slice grid). Saved folders hold the
+head only (``config.json`` + ``model.safetensors``); the base encoder is named and pinned by
+SHA-256 in the config and loaded from the registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from medsee_cli.model.errors import CheckpointError
+from medsee_cli.model.grounding.config import CONFIG_NAME, GroundingConfig
+from medsee_cli.model.grounding.head import GroundingHead
+from medsee_cli.model.grounding.outputs import Features, Grounding
+from medsee_cli.model.litemedsam import LiteMedSAM
+from medsee_cli.model.preprocess import Geometry, Window, image_tensor, restore_logits, to_uint8, window_for
+
+WEIGHTS_NAME = "model.safetensors"
+DEFAULT_MODEL = "medsee-grounding-v0"
+
+
+def _load_base(name: str, pinned: str) -> LiteMedSAM:
+    from medsee_cli.model.pretrained import load_checkpoint
+    from medsee_cli.model.registry import get_entry
+
+    if pinned and pinned not in {source.sha256 for source in get_entry(name).sources}:
+        raise CheckpointError(name, f"the grounding head was trained on base weights {pinned[:12]}..., which the registry does not list")
+    return load_checkpoint(name).model
+
+
+class GroundingModel:
+    def __init__(self, config: GroundingConfig, head: GroundingHead, base: LiteMedSAM, *, device: str = "cpu", bf16: bool = False) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.bf16 = bf16
+        self.head = head.to(self.device).eval()
+        self.base = base.to(self.device).eval()
+        for parameter in self.base.parameters():
+            parameter.requires_grad_(False)
+        self.input_size = config.image_size
+        self.context = 0  # neighbouring slices per side the model uses (none: 3 grey channels)
+
+    # ----- construction, saving, loading -------------------------------------------------
+    @classmethod
+    def from_config(cls, config: GroundingConfig, base: LiteMedSAM | str | None = None, *, device: str = "cpu", bf16: bool = False) -> GroundingModel:
+        """A randomly initialised head on ``base`` (a loaded LiteMedSAM or a registry name)."""
+        if not isinstance(base, LiteMedSAM):
+            base = _load_base(base or config.base, config.base_sha256)
+        return cls(config, GroundingHead(config), base, device=device, bf16=bf16)
+
+    @classmethod
+    def from_pretrained(cls, folder: Path | str, *, expected_sha256: str | None = None, base: LiteMedSAM | None = None,
+                        device: str = "cpu", bf16: bool = False) -> GroundingModel:
+        from medsee_cli.model.weights import load_strict, read_state, verify_checksum
+
+        folder = Path(folder)
+        weights = folder / WEIGHTS_NAME
+        if not (folder / CONFIG_NAME).is_file() or not weights.is_file():
+            raise CheckpointError(str(folder), f"not a grounding model folder (needs {CONFIG_NAME} and {WEIGHTS_NAME})")
+        if expected_sha256:
+            verify_checksum(weights, expected_sha256)
+        config = GroundingConfig.load(folder)
+        head = GroundingHead(config)
+        load_strict(head, read_state(weights), str(weights))
+        if base is None:
+            base = _load_base(config.base, config.base_sha256)
+        return cls(config, head, base, device=device, bf16=bf16)
+
+    @classmethod
+    def load(cls, spec: str = DEFAULT_MODEL, *, device: str = "cpu", bf16: bool = False, base: LiteMedSAM | None = None) -> GroundingModel:
+        """A registry name (e.g. ``medsee-grounding-v0``) or a saved folder."""
+        from medsee_cli.model.registry import get_entry, locate
+
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            return cls.from_pretrained(path, base=base, device=device, bf16=bf16)
+        found = locate(get_entry(spec))
+        if found.entry.architecture != "grounding":
+            raise CheckpointError(spec, f"is a {found.entry.architecture} checkpoint, not a grounding model")
+        return cls.from_pretrained(found.path.parent, expected_sha256=found.source.sha256, base=base, device=device, bf16=bf16)
+
+    def save_pretrained(self, folder: Path | str) -> Path:
+        """Write the head's weights (``model.safetensors``) and ``config.json`` atomically."""
+        from safetensors.torch import save_file
+
+        from medsee_cli.io.atomic import atomic_path
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        tensors = {key: value.detach().float().cpu().contiguous() for key, value in self.head.state_dict().items()}
+        target = folder / WEIGHTS_NAME
+        with atomic_path(target, overwrite=True) as tmp:
+            save_file(tensors, str(tmp), metadata={"format": "pt"})
+            tmp.chmod(0o644)
+        self.config.save(folder)
+        return target
+
+    # ----- inference -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _running(self) -> Iterator[None]:
+        with torch.inference_mode(), torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            yield
+
+    def prepare(self, slices: np.ndarray, modality: str, window: Window | None = None) -> tuple[torch.Tensor, list[Geometry]]:
+        """(B, rows, cols) raw values in display orientation -> (B, 3, 256, 256) inputs + geometries.
+
+        CT uses the default abdomen window; other modalities need ``window`` computed over the
+        whole volume (``preprocess.window_for(modality, volume_values)``), else the batch's
+        own percentiles are used. uint8 slices pass through unwindowed.
+        """
+        slices = np.asarray(slices)
+        if slices.ndim == 2:
+            slices = slices[None]
+        if slices.dtype != np.uint8 or window is not None:
+            window = window or window_for(modality, slices)
+            slices = np.stack([to_uint8(s, window) for s in slices])
+        tensors, geometries = [], []
+        for plane in slices:
+            tensor, geometry = image_tensor(plane, self.input_size)
+            tensors.append(tensor)
+            geometries.append(geometry)
+        return torch.cat(tensors).to(self.device), geometries
+
+    def encode(self, images: torch.Tensor) -> Features:
+        with self._running():
+            embedding = self.base.embed(images.to(self.device))
+        return Features(embedding, images[:, :1].to(self.device))
+
+    def text_vectors(self, texts: list[str]) -> torch.Tensor:
+        from medsee_cli.model.grounding.text import text_vectors
+
+        return torch.from_numpy(text_vectors(list(texts))).to(self.device)
+
+    def ground(self, features: Features, text: torch.Tensor) -> Grounding:
+        """Every slice against every text: (B, T) presence, (B, T, h, w) mask logits, (B, T, 4) boxes."""
+        batch, count = len(features), int(text.shape[0])
+        embedding = features.embedding.repeat_interleave(count, dim=0)
+        image = features.image.repeat_interleave(count, dim=0)
+        texts = text.to(self.device).repeat(batch, 1)
+        with self._running():
+            masks, presence, boxes = self.head(embedding, image.to(embedding.dtype), texts)
+        side = masks.shape[-1]
+        return Grounding(
+            masks.float().view(batch, count, side, side),
+            presence.float().view(batch, count),
+            boxes.float().view(batch, count, 4),
+            self.config.mask_stride,
+        )
+
+    def refine(self, features: Features, index: int, boxes: torch.Tensor) -> torch.Tensor:
+        """(N, 4) boxes in input pixels -> (N, 256, 256) mask logits from LiteMedSAM's decoder."""
+        boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+        if boxes.shape[0] == 0:
+            return torch.zeros((0, self.input_size, self.input_size))
+        with self._running():
+            logits, _ = self.base.decode_boxes(features.embedding[index:index + 1], boxes.to(self.device))
+        return logits[:, 0].float()
+
+    def to_slice(self, logits: torch.Tensor, geometry: Geometry) -> np.ndarray:
+        """(..., h, w) logits on the square input (any h = w dividing it) -> (..., rows, cols) bool."""
+        logits = torch.as_tensor(logits).float()
+        lead, side = logits.shape[:-2], logits.shape[-1]
+        flat = logits.reshape(-1, 1, side, side)
+        if side != self.input_size:
+            flat = F.interpolate(flat, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
+        restored = restore_logits(flat, geometry) > 0
+        return restored.reshape(*lead, *geometry.original).cpu().numpy()

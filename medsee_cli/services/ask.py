@@ -1,0 +1,182 @@
+"""`ask`: a question about a scan -> reasoning -> segmentation of each target -> files + answer.
+
+The reasoning layer picks target structures (or abstains: then nothing is segmented and the
+answer says why); every hypothesis the knowledge base marks segmentable, and the model can look
+for, goes through the slice engine; findings are measured in 3D and written as a result folder
+(mask.nii.gz, boxes.json, preview.png, seg.dcm for DICOM sources).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from medsee_cli.engine.options import EngineOptions
+from medsee_cli.errors import InputError
+
+ASK_SCHEMA = "medsee.ask/1"
+DEFAULT_MODEL = "medsee-grounding-v0"
+CAVEAT = "Automated measurement on one scan, not a diagnosis."
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    """``out``: result folder (``None``: no files). ``model``: registry name or folder.
+    ``max_targets``: segment at most this many hypotheses (best first). ``encoder``/``llm``/
+    ``llm_model``: the reasoning backend (see ``ReasonerOptions``)."""
+
+    out: Optional[Path] = None
+    model: str = DEFAULT_MODEL
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    max_targets: int = 3
+    overwrite: bool = False
+    encoder: str = "auto"
+    llm: str = ""
+    llm_model: str = "default"
+    series: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class AskResult:
+    question: str
+    answer: str
+    targets: list[dict[str, Any]]
+    findings: list[Any]  # engine Finding objects
+    outputs: dict[str, Optional[str]]
+    abstained: bool = False
+    skipped: dict[str, str] = field(default_factory=dict)  # target -> why it was not segmented
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly the medsee.ask/1 document."""
+        return {"schema": ASK_SCHEMA, "question": self.question, "answer": self.answer, "targets": self.targets,
+                "findings": [f.to_dict() for f in self.findings], "outputs": dict(self.outputs)}
+
+    def details(self) -> dict[str, Any]:
+        """Everything else: abstention, skipped targets, measurements, engine statistics."""
+        return {"abstained": self.abstained, "skipped": dict(self.skipped),
+                "measurements": [f.measurements() for f in self.findings], "engine": dict(self.stats)}
+
+
+def _no_outputs() -> dict[str, Optional[str]]:
+    return {"mask": None, "boxes": None, "preview": None, "dicom_seg": None}
+
+
+def segmentable_targets(names: list[str], model_targets: Optional[tuple[str, ...]]) -> tuple[list[str], dict[str, str]]:
+    """Split hypothesis names into those to segment and those skipped (with the reason).
+
+    A checkpoint that lists what it was trained on decides; otherwise the knowledge base's
+    ``segmentable`` flag does.
+    """
+    from medsee_cli.reasoning.knowledge import load_knowledge
+
+    kb = load_knowledge()
+    keep, skipped = [], {}
+    for name in names:
+        if model_targets is not None:
+            if name in model_targets:
+                keep.append(name)
+            else:
+                skipped[name] = "this model was not trained to outline it"
+        elif name in kb and not kb.get(name).segmentable:
+            skipped[name] = "this model cannot outline it"
+        else:
+            keep.append(name)
+    return keep, skipped
+
+
+def display_name(name: str) -> str:
+    from medsee_cli.reasoning.knowledge import load_knowledge
+
+    kb = load_knowledge()
+    return kb.get(name).display if name in kb else name.replace("_", " ")
+
+
+def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions()) -> AskResult:
+    """Answer ``question`` about the image at ``image_path`` (NIfTI/NRRD, DICOM folder or zip)."""
+    from medsee_cli.io import load_volume
+    from medsee_cli.reasoning.backends import build_reasoner
+    from medsee_cli.reasoning.resolver import ReasonerOptions
+
+    if not question.strip():
+        raise InputError("question", "is empty")
+    volume = load_volume(image_path, series=options.series)
+    reasoner = build_reasoner(ReasonerOptions(encoder=options.encoder, llm=options.llm, llm_model=options.llm_model))
+    resolution = reasoner.resolve(question)
+    targets = [h.to_dict() for h in resolution.hypotheses]
+    if resolution.abstained or not resolution.hypotheses:
+        answer = f"{resolution.answer}\nNo segmentation was run: there was no target to look for."
+        return AskResult(question, answer, targets, [], _no_outputs(), abstained=True)
+
+    from medsee_cli.engine.loading import open_engine
+    from medsee_cli.engine.protocol import model_targets
+
+    engine = open_engine(options.model, options.engine)
+    names, skipped = segmentable_targets(list(resolution.names()), model_targets(engine.model))
+    for name in names[options.max_targets:]:
+        skipped[name] = f"only the {options.max_targets} best-ranked targets are segmented"
+    names = names[: options.max_targets]
+    lines = [resolution.answer]
+    if not names:
+        reasons = "; ".join(f"{display_name(n)}: {why}" for n, why in skipped.items())
+        lines.append(f"No segmentation was run ({reasons}).")
+        return AskResult(question, "\n".join(lines), targets, [], _no_outputs(), skipped=skipped)
+    findings, run = run_targets(engine, volume, names)
+    lines += [describe_finding(f) for f in findings]
+    lines += [f"{display_name(n).capitalize()}: not segmented ({why})." for n, why in skipped.items()]
+    lines.append(CAVEAT)
+    outputs = _no_outputs()
+    if options.out is not None:
+        outputs = write_findings(volume, findings, Path(options.out), options.overwrite, options.model, ASK_SCHEMA)
+    return AskResult(question, "\n".join(lines), targets, findings, outputs, skipped=skipped, stats=run.stats())
+
+
+def run_targets(engine: Any, volume: Any, names: list[str], texts: Optional[list[str]] = None) -> tuple[list[Any], Any]:
+    """Stream ``volume`` for ``names`` and measure each target's finding."""
+    from medsee_cli.engine.findings import measure
+
+    run = engine.run(volume, names, texts)
+    options = engine.options
+    findings = [measure(volume, track, min_voxels=options.min_component_voxels,
+                        min_slices=options.min_component_slices) for track in run.tracks]
+    return findings, run
+
+
+def describe_finding(finding: Any) -> str:
+    from medsee_cli.engine.describe import describe
+
+    return describe(finding, display_name(finding.target))
+
+
+def write_findings(volume: Any, findings: list[Any], out: Path, overwrite: bool, model: str,
+                   purpose: str) -> dict[str, Optional[str]]:
+    """A label map (value n = n-th target, best-ranked on top) and the result folder around it."""
+    import numpy as np
+
+    from medsee_cli.writers import Label, LabelTable, WriterOptions, write_result
+
+    labelmap = np.zeros(volume.spatial_shape, dtype=np.uint8 if len(findings) < 256 else np.uint16)
+    for value in range(len(findings), 0, -1):
+        finding = findings[value - 1]
+        if finding.present and finding.region is not None:
+            finding.region.paint(labelmap, value)
+    table = LabelTable(tuple(Label(value=n, name=f.target, score=round(f.score, 4) if f.present else 0.0)
+                             for n, f in enumerate(findings, start=1)))
+    formats = ["nifti", "json", "png"]
+    if volume.refs is not None and labelmap.any() and all(_coded(f.target) for f in findings):
+        formats.append("dicom-seg")  # DICOM-SEG needs a coded type per segment
+    written = write_result(volume, labelmap, table, out, WriterOptions(
+        formats=tuple(formats), overwrite=overwrite, provenance={"model": Path(model).name, "command": purpose}))
+    return {"mask": _str(written.get("nifti")), "boxes": _str(written.get("json")),
+            "preview": _str(written.get("png")), "dicom_seg": _str(written.get("dicom-seg"))}
+
+
+def _coded(name: str) -> bool:
+    from medsee_cli.reasoning.knowledge import load_knowledge
+
+    return name in load_knowledge()
+
+
+def _str(path: Optional[Path]) -> Optional[str]:
+    return None if path is None else str(path)

@@ -1,0 +1,119 @@
+"""`segment`: explicit targets or referring expressions over many images, one folder per case.
+
+Each image becomes ``OUT/<case-id>/`` holding ``mask.nii.gz`` (label map on the source grid),
+``labels.json`` (its label table), ``boxes.json``, ``preview.png``, ``seg.dcm`` for DICOM
+sources and ``provenance.json`` (written last). A bad input is reported for that case and the
+batch goes on; the model is loaded once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from medsee_cli.engine.options import EngineOptions
+from medsee_cli.errors import InputError, MedseeError
+
+DEFAULT_MODEL = "medsee-grounding-v0"
+SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".zip", ".dcm")
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    """``targets``: knowledge-base names; ``prompts``: free referring expressions (labelled
+    ``prompt_1``, ``prompt_2``... in the label table). ``out``: the batch folder."""
+
+    out: Path
+    targets: tuple[str, ...] = ()
+    prompts: tuple[str, ...] = ()
+    model: str = DEFAULT_MODEL
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    image: str
+    case_id: str
+    ok: bool
+    error: str = ""
+    exit_code: int = 0
+    findings: list[Any] = field(default_factory=list)
+    outputs: dict[str, Optional[str]] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"image": self.image, "case": self.case_id, "ok": self.ok, "error": self.error or None,
+                "findings": [f.to_dict() | {"measurements": f.measurements()} for f in self.findings],
+                "outputs": dict(self.outputs), "engine": dict(self.stats)}
+
+
+def case_id(path: str | Path) -> str:
+    """A folder-safe case name from an image path (suffixes dropped)."""
+    name = Path(path).name
+    for suffix in SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "case"
+    return cleaned
+
+
+def case_ids(paths: Sequence[str | Path]) -> list[str]:
+    """One unique id per input, in order (repeated names get ``-2``, ``-3``...)."""
+    seen: dict[str, int] = {}
+    ids = []
+    for path in paths:
+        base = case_id(path)
+        seen[base] = seen.get(base, 0) + 1
+        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return ids
+
+
+def target_list(options: SegmentOptions) -> tuple[list[str], list[str]]:
+    """(label names, texts for the model): targets are checked against the knowledge base."""
+    from medsee_cli.reasoning.knowledge import load_knowledge
+
+    if not options.targets and not options.prompts:
+        raise InputError("segment", "give at least one --target NAME or --prompt TEXT")
+    kb = load_knowledge()
+    names, texts = [], []
+    for name in options.targets:
+        if name not in kb:
+            raise InputError(f"target {name!r}", "not in the knowledge base (see the target list in the README)")
+        if not kb.get(name).segmentable:
+            raise InputError(f"target {name!r}", "is not segmentable")
+        names.append(name)
+        texts.append(name)
+    for n, prompt in enumerate(options.prompts, start=1):
+        if not prompt.strip():
+            raise InputError(f"prompt {n}", "is empty")
+        names.append(f"prompt_{n}")
+        texts.append(prompt.strip())
+    return names, texts
+
+
+def segment(images: Sequence[str | Path], options: SegmentOptions) -> Iterator[CaseResult]:
+    """Segment every image; yields one `CaseResult` per image, failures included."""
+    from medsee_cli.engine.loading import open_engine
+    from medsee_cli.io import load_volume
+    from medsee_cli.services.ask import run_targets, write_findings
+
+    names, texts = target_list(options)
+    engine = open_engine(options.model, options.engine)
+    for image, ident in zip(images, case_ids(images)):
+        try:
+            volume = load_volume(image)
+            findings, run = run_targets(engine, volume, names, texts)
+            outputs = write_findings(volume, findings, Path(options.out) / ident, options.overwrite,
+                                     options.model, "medsee segment")
+        except MedseeError as exc:
+            yield CaseResult(str(image), ident, False, str(exc), exc.exit_code)
+            continue
+        except (OSError, ValueError, RuntimeError) as exc:
+            yield CaseResult(str(image), ident, False, f"{image}: {exc.__class__.__name__}: {exc}", 1)
+            continue
+        yield CaseResult(str(image), ident, True, findings=findings, outputs=outputs, stats=run.stats())

@@ -1,0 +1,133 @@
+"""What a grounding head is trained on: a recipe (YAML or JSON) of sources and targets.
+
+The shipped checkpoint's recipe is ``recipes/grounding-v0.yaml``; a user's manifest has the
+same shape (usually only ``volume`` sources). Paths may start with ``${data}`` (the data root
+given on the command line) and are otherwise relative to the manifest's folder.
+
+```yaml
+schema: 1
+targets: [liver, kidneys, liver_lesion]      # knowledge-base names (unions allowed)
+sources:
+  - name: case01                             # shown in reports
+    kind: volume                             # volume | phantom
+    image: case01/ct.nii.gz                  # anything medsee can read
+    labels: case01/labels.nii.gz             # label map on the same grid
+    label_names: {1: liver, 2: kidney_left}  # or {file: labelmap.json, key: total}
+    modality: CT
+    role: train                              # train | holdout
+    slices: [[0, 120, 2]]                    # optional (start, stop, step) ranges
+    absent: [brain_tumor]                    # targets known not to be anywhere in it
+    lesions: [{target: liver_lesion, organ: liver, count: 3}]  # optional synthetic lesions
+```
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medsee_cli.errors import InputError
+
+ROLES = ("train", "holdout")
+KINDS = ("volume", "phantom")
+
+
+@dataclass(frozen=True)
+class LesionRequest:
+    target: str
+    organ: str
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    kind: str
+    role: str = "train"
+    modality: str = "CT"
+    image: Path | None = None
+    labels: Path | None = None
+    label_names: dict[int, str] = field(default_factory=dict)
+    slices: tuple[tuple[int, int, int], ...] = ()
+    absent: tuple[str, ...] = ()
+    lesions: tuple[LesionRequest, ...] = ()
+    seed: int = 0
+    # phantom sources: how many random phantoms, which cases, slices sampled per phantom
+    count: int = 0
+    cases: tuple[str, ...] = ("jaundice", "normal")
+    slices_per_volume: int = 16
+
+
+@dataclass(frozen=True)
+class Recipe:
+    targets: tuple[str, ...]
+    sources: tuple[SourceSpec, ...]
+    seed: int = 0
+    origin: str = ""
+
+
+def _path(raw: str, base: Path, data_root: Path | None, where: str) -> Path:
+    if "${data}" in raw:
+        if data_root is None:
+            raise InputError(where, "uses ${data} but no data root was given (--data DIR)")
+        raw = raw.replace("${data}", str(data_root))
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _label_names(raw: Any, base: Path, data_root: Path | None, where: str) -> dict[int, str]:
+    if isinstance(raw, dict) and "file" in raw:
+        table_path = _path(str(raw["file"]), base, data_root, where)
+        try:
+            table = json.loads(table_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(str(table_path), f"cannot read the label table ({exc})") from None
+        if raw.get("key"):
+            table = table[raw["key"]]
+        raw = table
+    if not isinstance(raw, dict):
+        raise InputError(where, "label_names must map label ids to names")
+    return {int(k): str(v) for k, v in raw.items()}
+
+
+def _source(raw: dict[str, Any], base: Path, data_root: Path | None, index: int) -> SourceSpec:
+    where = f"source {raw.get('name', index)}"
+    kind = raw.get("kind", "volume")
+    role = raw.get("role", "train")
+    if kind not in KINDS or role not in ROLES:
+        raise InputError(where, f"kind must be one of {KINDS} and role one of {ROLES}")
+    lesions = tuple(LesionRequest(str(item["target"]), str(item["organ"]), int(item.get("count", 1))) for item in raw.get("lesions", ()))
+    common = dict(name=str(raw.get("name", f"source{index}")), kind=kind, role=role,
+                  modality=str(raw.get("modality", "CT")).upper(), seed=int(raw.get("seed", index)),
+                  absent=tuple(raw.get("absent", ())), lesions=lesions,
+                  slices=tuple(tuple(int(v) for v in r) for r in raw.get("slices", ())))
+    if kind == "phantom":
+        return SourceSpec(**common, count=int(raw.get("count", 1)), cases=tuple(raw.get("cases", ("jaundice", "normal"))),
+                          slices_per_volume=int(raw.get("slices_per_volume", 16)))
+    if "image" not in raw or "labels" not in raw:
+        raise InputError(where, "a volume source needs image and labels")
+    return SourceSpec(**common, image=_path(str(raw["image"]), base, data_root, where),
+                      labels=_path(str(raw["labels"]), base, data_root, where),
+                      label_names=_label_names(raw.get("label_names", {}), base, data_root, where))
+
+
+def load_recipe(path: Path, data_root: Path | None = None) -> Recipe:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(str(path), f"cannot read the training manifest ({exc})") from None
+    if not isinstance(data, dict) or not data.get("sources") or not data.get("targets"):
+        raise InputError(str(path), "a training manifest needs 'targets' and 'sources'")
+    sources = tuple(_source(raw, path.parent, data_root, i) for i, raw in enumerate(data["sources"]))
+    return Recipe(tuple(data["targets"]), sources, int(data.get("seed", 0)), str(path))
+
+
+def shipped_recipe() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("medsee_cli.training").joinpath("recipes", "grounding-v0.yaml")))

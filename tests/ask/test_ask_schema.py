@@ -1,0 +1,56 @@
+"""`services.ask` with a random-head model: the medsee.ask/1 document and the files it names."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from medsee_cli.io import load_volume
+from medsee_cli.services.ask import AskOptions, ask
+from tests.ask.conftest import EVERYTHING
+
+FINDING_KEYS = {"target", "present", "voxels", "volume_ml", "box_voxel", "box_mm", "slices"}
+
+
+def test_ask_document_and_outputs(tiny_model_dir, tiny_ct, tmp_path):
+    out = tmp_path / "result"
+    result = ask(tiny_ct, "what is causing his jaundice?",
+                 AskOptions(out=out, model=str(tiny_model_dir), engine=EVERYTHING, max_targets=2, encoder="none"))
+    doc = json.loads(json.dumps(result.to_dict()))
+    assert set(doc) == {"schema", "question", "answer", "targets", "findings", "outputs"}
+    assert doc["schema"] == "medsee.ask/1" and doc["question"] == "what is causing his jaundice?"
+    assert doc["targets"] and set(doc["targets"][0]) == {"name", "code", "score", "rationale"}
+    assert 1 <= len(doc["findings"]) <= 2
+    for finding in doc["findings"]:
+        assert set(finding) == FINDING_KEYS
+        assert finding["present"]  # presence threshold 0: the random head accepts every slice
+        assert finding["voxels"] > 0 and finding["volume_ml"] > 0
+        assert set(finding["box_voxel"]) == {"min", "max"} and len(finding["box_mm"]["min"]) == 3
+        assert {s["index"] for s in finding["slices"]} <= {0, 1, 2}
+        assert set(finding["slices"][0]) == {"index", "box", "score"}
+    assert set(doc["outputs"]) == {"mask", "boxes", "preview", "dicom_seg"} and doc["outputs"]["dicom_seg"] is None
+    source, mask = load_volume(tiny_ct), load_volume(doc["outputs"]["mask"])
+    assert mask.spatial_shape == source.spatial_shape and np.allclose(mask.affine, source.affine)
+    labels = np.asarray(mask.dataobj)
+    assert int((labels == 1).sum()) == doc["findings"][0]["voxels"] or len(doc["findings"]) > 1
+    boxes = json.loads((out / "boxes.json").read_text())
+    assert [t["name"] for t in boxes["targets"]] == [f["target"] for f in doc["findings"]]
+    assert (out / "preview.png").stat().st_size > 0
+    assert "not a diagnosis" in result.answer
+    assert result.findings[0].target in result.answer.lower().replace(" ", "_") or "found" in result.answer
+
+
+def test_abstention_runs_no_segmentation(tiny_ct):
+    result = ask(tiny_ct, "what is the weather like on mars tomorrow?", AskOptions(model="/nonexistent", encoder="none"))
+    doc = result.to_dict()
+    assert doc["findings"] == [] and all(v is None for v in doc["outputs"].values())
+    assert result.abstained and "No segmentation was run" in doc["answer"]
+
+
+def test_missing_image_is_an_input_error(tmp_path):
+    from medsee_cli.errors import InputError
+
+    with pytest.raises(InputError):
+        ask(tmp_path / "nope.nii.gz", "where is the liver?")
