@@ -6,9 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.medsee-installed
-PYTEST_ARGS ?= -n 2 -q
+PYTEST_ARGS ?= -n 2 -q -m "not slow"
 
-.PHONY: install demo test man sample-data bench bench-ingest bench-models system-deps check-torch clean
+.PHONY: install demo test test-slow train man sample-data bench bench-ingest bench-models system-deps check-torch clean
 
 install: $(STAMP)
 
@@ -34,10 +34,22 @@ check-torch:
 
 demo: install
 	$(VENV)/bin/medsee ingest sample_data --out demo-output
-	$(VENV)/bin/medsee ask sample_data/abdomen_jaundice_dicom "where is the thing causing his jaundice?" --out demo-output/ask
+	$(VENV)/bin/medsee ask sample_data/abdomen_jaundice_dicom "where is the thing causing his jaundice?" --out demo-output/ask --overwrite
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# whole-volume runs of the real model (minutes each on a CPU); not part of `make test`
+test-slow: install
+	$(VENV)/bin/pytest -q -m slow
+
+# Rebuild the shipped grounding checkpoint from its recipe (needs ../shared/data; ~40 min on
+# 2 CPU cores, much less on a GPU). Copy the printed SHA-256 into medsee_cli/model/registry.yaml.
+train: install
+	$(VENV)/bin/medsee train --out build/medsee-grounding-v0 --data ../shared/data --minutes 40 --overwrite
+	cp build/medsee-grounding-v0/config.json build/medsee-grounding-v0/model.safetensors \
+	   build/medsee-grounding-v0/training.json medsee_cli/model/checkpoints/medsee_grounding_v0/
+	sha256sum medsee_cli/model/checkpoints/medsee_grounding_v0/model.safetensors
 
 man: install
 	$(PY) -m medsee_cli.cli.manpages man

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from medsee_cli import __version__
-from medsee_cli.cli import ask_cmd, eval_cmd, export_cmd, ingest_cmd, models_cmd, segment_cmd
+from medsee_cli.cli import ask_cmd, eval_cmd, export_cmd, ingest_cmd, models_cmd, segment_cmd, train_cmd
 from medsee_cli.cli.boundary import set_debug
 
 app = typer.Typer(
@@ -56,6 +56,7 @@ app.command("eval")(eval_cmd.eval_command)
 app.command("export")(export_cmd.export)
 app.command("convert-refhl")(eval_cmd.convert_refhl_command)
 app.add_typer(models_cmd.app, name="models")
+app.command("train")(train_cmd.train)
 
 
 def main() -> None:

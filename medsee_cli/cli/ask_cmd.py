@@ -11,16 +11,21 @@ import typer
 from medsee_cli.cli.boundary import boundary
 from medsee_cli.errors import InputError
 
-SEGMENTATION_NOTE = "Note: segmentation is not available yet in this version; no mask or box was made."
-
 
 @boundary
 def ask(
-    image: Annotated[Path, typer.Argument(help="NIfTI/NRRD file, DICOM series folder or zip.")],
+    image: Annotated[Path, typer.Argument(help="NIfTI/NRRD/MHA file, DICOM series folder, zip or DICOM file.")],
     question: Annotated[str, typer.Argument(help="The question, in plain words.")],
     *,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the output files.")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable result.")] = False,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", help="Folder for mask.nii.gz, boxes.json, preview.png, seg.dcm (default: ./medsee-ask-IMAGENAME).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the medsee.ask/1 result as JSON.")] = False,
+    model: Annotated[str, typer.Option("--model", envvar="MEDSEE_MODEL",
+                                       help="Grounding model: registry name or checkpoint folder.")] = "medsee-grounding-v0",
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    series: Annotated[Optional[str], typer.Option(
+        "--series", help="Series key or SeriesInstanceUID when IMAGE holds several series.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files of an earlier answer in --out.")] = False,
     encoder: Annotated[str, typer.Option(
         "--encoder", envvar="MEDSEE_ENCODER",
         help="Sentence encoder: 'auto' (packaged MiniLM), 'none' (phrases only) or a model folder.")] = "auto",
@@ -34,35 +39,38 @@ def ask(
     llm_model: Annotated[str, typer.Option("--llm-model", envvar="MEDSEE_LLM_MODEL",
                                            help="Model name sent to an OpenAI-compatible endpoint.")] = "default",
 ) -> None:
-    """Ask a scan a question in plain words; get the answer, a mask, boxes and a preview."""
-    if not image.exists():
-        raise InputError(str(image), "does not exist")
-    from medsee_cli.reasoning.backends import build_reasoner
-    from medsee_cli.reasoning.resolver import ReasonerOptions
+    """Ask a scan a question in plain words; get the answer, a mask, boxes and a preview.
 
-    options = ReasonerOptions(encoder=encoder, encoder_runtime=encoder_runtime, llm=llm or "", llm_model=llm_model)
-    resolution = build_reasoner(options).resolve(question)
+    The question is turned into ranked target structures (with the reason for each); the best
+    ones the model can outline are segmented slice by slice, measured (side, slice range, size,
+    volume, HU) and written as a label map on the source grid, JSON boxes, a preview PNG and,
+    for DICOM sources, a DICOM-SEG. A question medsee cannot map to anatomy gets no target
+    and says so.
+    """
+    if not image.exists():
+        raise InputError(str(image), "no such file or folder")
+    from medsee_cli.engine.options import EngineOptions
+    from medsee_cli.services.ask import AskOptions, ask as run_ask
+
+    target = out if out is not None else Path(f"medsee-ask-{_stem(image)}")
+    options = AskOptions(
+        out=target, model=model, engine=EngineOptions(device=device), series=series, overwrite=overwrite,
+        encoder=encoder, encoder_runtime=encoder_runtime, llm=llm or "", llm_model=llm_model,
+    )
+    result = run_ask(image, question, options)
     if json_output:
-        payload = {
-            "schema": "medsee.ask/1",
-            "question": question,
-            "answer": resolution.answer,
-            "abstained": resolution.abstained,
-            "targets": [h.to_dict() for h in resolution.hypotheses],
-            "excluded": list(resolution.excluded),
-            "backend": resolution.backend,
-            "findings": [],
-            "outputs": {},
-            "note": SEGMENTATION_NOTE,
-        }
-        print(json.dumps(payload, indent=2))
+        print(json.dumps(result.to_dict(), indent=2))
         return
-    print(resolution.answer)
-    if resolution.hypotheses:
+    print(result.answer)
+    written = {name: path for name, path in result.outputs.items() if path}
+    if written:
         print()
-        print("Targets (best first):")
-        for rank, hypothesis in enumerate(resolution.hypotheses, start=1):
-            print(f"  {rank}. {hypothesis.name} (SNOMED CT {hypothesis.code}, score {hypothesis.score:.2f}): "
-                  f"{hypothesis.rationale}")
-    print()
-    print(SEGMENTATION_NOTE)
+        print("Files: " + ", ".join(f"{name} {path}" for name, path in written.items()))
+
+
+def _stem(image: Path) -> str:
+    name = image.name
+    for suffix in (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd", ".zip", ".dcm"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or "image"
+    return name or "image"

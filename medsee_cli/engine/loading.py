@@ -19,14 +19,14 @@ def _load(spec: str, device: str, bf16: bool) -> Any:
 
 def open_engine(spec: str = DEFAULT_MODEL, options: EngineOptions = EngineOptions()) -> Any:
     """A `SliceEngine` on the named model; the model is loaded once per process and device."""
+    import torch
+
     from medsee_cli.engine.device import autocast_dtype, resolve_device
     from medsee_cli.engine.stream import SliceEngine
 
     device = resolve_device(options.device)
     if options.threads:
-        import torch
-
         torch.set_num_threads(options.threads)
-    bf16 = autocast_dtype(device, options.precision) is not None and options.precision in ("auto", "bf16")
-    model = _load(spec or DEFAULT_MODEL, str(device), bool(bf16 and device.type != "mps"))
+    bf16 = autocast_dtype(device, options.precision) == torch.bfloat16
+    model = _load(spec or DEFAULT_MODEL, str(device), bf16)
     return SliceEngine(model, options)

@@ -32,6 +32,7 @@ class AskOptions:
     max_targets: int = 3
     overwrite: bool = False
     encoder: str = "auto"
+    encoder_runtime: str = "numpy"
     llm: str = ""
     llm_model: str = "default"
     series: Optional[str] = None
@@ -102,7 +103,8 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
     if not question.strip():
         raise InputError("question", "is empty")
     volume = load_volume(image_path, series=options.series)
-    reasoner = build_reasoner(ReasonerOptions(encoder=options.encoder, llm=options.llm, llm_model=options.llm_model))
+    reasoner = build_reasoner(ReasonerOptions(encoder=options.encoder, encoder_runtime=options.encoder_runtime,
+                                              llm=options.llm, llm_model=options.llm_model))
     resolution = reasoner.resolve(question)
     targets = [h.to_dict() for h in resolution.hypotheses]
     if resolution.abstained or not resolution.hypotheses:
@@ -151,16 +153,18 @@ def describe_finding(finding: Any) -> str:
 
 def write_findings(volume: Any, findings: list[Any], out: Path, overwrite: bool, model: str,
                    purpose: str) -> dict[str, Optional[str]]:
-    """A label map (value n = n-th target, best-ranked on top) and the result folder around it."""
+    """A label map (value n = n-th target) and the result folder around it.
+
+    Each finding is measured on its own; where two overlap in the label map the smaller one is
+    painted last, so a lesion inside an organ stays visible."""
     import numpy as np
 
     from medsee_cli.writers import Label, LabelTable, WriterOptions, write_result
 
     labelmap = np.zeros(volume.spatial_shape, dtype=np.uint8 if len(findings) < 256 else np.uint16)
-    for value in range(len(findings), 0, -1):
-        finding = findings[value - 1]
-        if finding.present and finding.region is not None:
-            finding.region.paint(labelmap, value)
+    found = [(f.voxels, value) for value, f in enumerate(findings, start=1) if f.present and f.region is not None]
+    for _, value in sorted(found, reverse=True):
+        findings[value - 1].region.paint(labelmap, value)
     table = LabelTable(tuple(Label(value=n, name=f.target, score=round(f.score, 4) if f.present else 0.0)
                              for n, f in enumerate(findings, start=1)))
     formats = ["nifti", "json", "png"]

@@ -41,6 +41,6 @@ def grounding_loss(mask_logits: torch.Tensor, presence: torch.Tensor, boxes: tor
         box_giou = (1 - giou(boxes[keep], target_boxes[keep])).mean()
     else:
         box_l1 = box_giou = torch.zeros(())
-    total = bce + dice + presence_loss + 2.0 * box_l1 + 0.5 * box_giou
+    total = bce + dice + 2.0 * presence_loss + 2.0 * box_l1 + 0.5 * box_giou
     parts = {name: float(value.detach()) for name, value in (("bce", bce), ("dice", dice), ("presence", presence_loss), ("box", box_giou))}
     return total, parts

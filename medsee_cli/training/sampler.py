@@ -2,6 +2,8 @@
 
 Every (target, present/absent) group is drawn equally often, so a lesion seen on a dozen
 slices weighs as much as the aorta seen on hundreds, and "absent" is learnt for every target.
+Within the "absent" group of a lesion, slices that show its organ are hard negatives (a
+normal pancreatic head is not a pancreatic mass) and are drawn five times as often.
 Text vectors are drawn from several phrasings of each target (canonical prompt, plain name,
 lay names, synonyms) so free wording lands near the trained prompts.
 """
@@ -47,6 +49,17 @@ def phrasings(target: str) -> list[str]:
     return list(dict.fromkeys(variants))
 
 
+HARD_NEGATIVE_WEIGHT = 5
+
+
+def _organs(targets: list[str]) -> list[str]:
+    """For each target, the organ a lesion target grows in ("" for non-lesions)."""
+    from medsee_cli.reasoning.knowledge import load_knowledge
+
+    kb = load_knowledge()
+    return [kb.get(t).organ if t in kb and kb.get(t).kind == "lesion" else "" for t in targets]
+
+
 def all_pairs(sources: list[CachedSource], targets: list[str]) -> list[Pair]:
     index = {t: i for i, t in enumerate(targets)}
     pairs = []
@@ -71,8 +84,12 @@ class PairSampler:
         self.pairs = all_pairs(sources, targets)
         self.text_bank = text_bank  # per target: (V, 384) phrasings
         groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
+        organs = _organs(targets)
         for i, pair in enumerate(self.pairs):
-            groups[(pair.target, pair.mask_row >= 0)].append(i)
+            # Hard negatives (a lesion absent from a slice that shows its organ) are drawn 5x as often.
+            entry = sources[pair.source].slices[pair.slice]
+            hard = pair.mask_row < 0 and organs[pair.target] in entry["positives"]
+            groups[(pair.target, pair.mask_row >= 0)].extend([i] * (HARD_NEGATIVE_WEIGHT if hard else 1))
         self.groups = list(groups.values())
         self.rng = np.random.default_rng(seed)
 

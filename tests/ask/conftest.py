@@ -31,11 +31,11 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_ct(tmp_path_factory) -> Path:
-    """Three slices through the pancreatic head of the sample jaundice phantom, as NIfTI."""
+    """Two slices through the pancreatic head of the sample jaundice phantom, as NIfTI."""
     source = load_volume(SAMPLE / "abdomen_jaundice.nii.gz")
-    data = np.asarray(source.dataobj[:, :, 28:31])
+    data = np.asarray(source.dataobj[:, :, 29:31])
     affine = source.affine.copy()
-    affine[:3, 3] = source.affine[:3, :3] @ np.array([0, 0, 28]) + source.affine[:3, 3]
+    affine[:3, 3] = source.affine[:3, :3] @ np.array([0, 0, 29]) + source.affine[:3, 3]
     path = tmp_path_factory.mktemp("tiny-ct") / "tiny.nii.gz"
     write_nifti(Volume(data, affine, modality="CT"), path)
     return path

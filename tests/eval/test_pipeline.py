@@ -144,8 +144,9 @@ def test_cli_scores_saved_predictions(manifest_root, tmp_path):
 def test_cli_errors_are_one_line(manifest_root, tmp_path):
     neither = runner.invoke(app, ["eval", "--dataset", "manifest", "--root", str(manifest_root)])
     assert neither.exit_code == 2 and "exactly one of --predictions" in neither.output
-    model = runner.invoke(app, ["eval", "--dataset", "manifest", "--root", str(manifest_root), "--model", "medsee-base"])
-    assert model.exit_code == 4 and "--predictions" in model.output and "Traceback" not in model.output
+    model = runner.invoke(app, ["eval", "--dataset", "manifest", "--root", str(manifest_root), "--model", "no-such-model"])
+    assert model.exit_code == 2 and "no-such-model" in model.output and "Traceback" not in model.output
+    assert len([line for line in model.output.splitlines() if line.startswith("medsee: error:")]) == 1
     unknown = runner.invoke(app, ["eval", "--dataset", "nope", "--root", str(manifest_root), "--predictions", str(tmp_path)])
     assert unknown.exit_code == 2 and "unknown dataset" in unknown.output
 

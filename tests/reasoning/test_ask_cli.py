@@ -1,37 +1,47 @@
+"""`medsee ask` at the command line: abstention, JSON schema, bad input (fast paths only;
+whole-volume segmentation runs are in tests/ask)."""
+
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
 from medsee_cli.cli.app import app
 
 runner = CliRunner()
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "abdomen_normal.nii.gz"
 
 
-def test_ask_json_lists_targets_and_says_segmentation_is_not_there_yet(tmp_path):
-    image = tmp_path / "scan.nii.gz"
-    image.write_bytes(b"placeholder")
-    result = runner.invoke(app, ["ask", str(image), "my left kidney hurts", "--json", "--encoder", "none"])
+def test_out_of_scope_question_abstains_without_segmenting(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ask", str(SAMPLE), "what's the weather tomorrow", "--json", "--encoder", "none",
+                                 "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["schema"] == "medsee.ask/1" and data["question"] == "my left kidney hurts"
-    assert data["targets"][0]["name"] == "kidney_left" and data["targets"][0]["code"] == "64033007"
-    assert set(data["targets"][0]) == {"name", "code", "score", "rationale"}
-    assert data["findings"] == [] and data["outputs"] == {}
-    assert "not available yet" in data["note"]
+    assert set(data) == {"schema", "question", "answer", "targets", "findings", "outputs"}
+    assert data["schema"] == "medsee.ask/1" and data["question"] == "what's the weather tomorrow"
+    assert data["targets"] == [] and data["findings"] == []
+    assert "could not link this question" in data["answer"]
 
 
-def test_ask_text_and_abstention(tmp_path):
-    image = tmp_path / "scan.nii.gz"
-    image.write_bytes(b"placeholder")
-    result = runner.invoke(app, ["ask", str(image), "what's the weather tomorrow", "--encoder", "none"])
-    assert result.exit_code == 0
-    assert "could not link this question" in result.stdout and "not available yet" in result.stdout
+def test_text_answer_of_an_abstention(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ask", str(SAMPLE), "can you book me a taxi", "--encoder", "none",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "could not link this question" in result.stdout
 
 
-def test_ask_missing_image_is_one_line_error(tmp_path):
+def test_missing_image_is_one_line_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ask", str(tmp_path / "missing.nii.gz"), "liver", "--encoder", "none"])
     assert result.exit_code == 2
-    assert "missing.nii.gz: does not exist" in result.output
+    assert "missing.nii.gz: no such file or folder" in result.output
     assert "Traceback" not in result.output
+
+
+def test_unreadable_image_is_one_line_error(tmp_path: Path) -> None:
+    image = tmp_path / "scan.nii.gz"
+    image.write_bytes(b"placeholder")
+    result = runner.invoke(app, ["ask", str(image), "my left kidney hurts", "--encoder", "none"])
+    assert result.exit_code == 2
+    assert "scan.nii.gz" in result.output and "Traceback" not in result.output

@@ -28,8 +28,19 @@ def test_required_unions_lesions_and_outside_structures():
     for name in LESIONS:
         entry = kb.get(name)
         assert entry.category.code == "49755003" and entry.region is not None
+    trained = _shipped_model_targets()
     for name in OUTSIDE:
-        assert not kb.get(name).segmentable and not kb.get(name).in_total
+        entry = kb.get(name)
+        assert not entry.in_total
+        assert entry.segmentable == (name in trained), name  # segmentable = the shipped model knows it
+
+
+def _shipped_model_targets() -> set[str]:
+    import json
+    from importlib import resources
+
+    folder = resources.files("medsee_cli.model.checkpoints").joinpath("medsee_grounding_v0")
+    return set(json.loads(folder.joinpath("training.json").read_text())["targets"])
 
 
 def test_entries_are_complete():

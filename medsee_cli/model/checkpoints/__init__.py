@@ -1,0 +1,1 @@
+"""Model checkpoints shipped inside the package (package data; see ../registry.yaml)."""
