@@ -6,15 +6,14 @@ The pair ``config.json`` + ``model.safetensors`` in one folder is a saved model 
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from medsee_cli.io.atomic import write_text_atomic
+from medsee_cli.model.config_file import CONFIG_FILE, read_config, write_config
 from medsee_cli.model.errors import CheckpointError
 
-CONFIG_NAME = "config.json"
+CONFIG_NAME = CONFIG_FILE
 
 
 @dataclass(frozen=True)
@@ -64,17 +63,8 @@ class MedseeModelConfig:
 
     def save(self, folder: Path) -> Path:
         """Write ``config.json`` into ``folder`` atomically."""
-        target = Path(folder) / CONFIG_NAME
-        write_text_atomic(target, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-        return target
+        return write_config(folder, self.to_dict())
 
     @classmethod
     def load(cls, folder: Path) -> MedseeModelConfig:
-        source = Path(folder) / CONFIG_NAME
-        try:
-            data = json.loads(source.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(str(source), f"cannot read the model config ({exc})") from exc
-        if not isinstance(data, dict):
-            raise CheckpointError(str(source), "the model config is not a JSON object")
-        return cls.from_dict(data)
+        return cls.from_dict(read_config(folder, "model config"))

@@ -6,15 +6,14 @@ checkpoint is named and pinned by SHA-256 so a head is never run on a different 
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from medsee_cli.io.atomic import write_text_atomic
+from medsee_cli.model.config_file import CONFIG_FILE, read_config, write_config
 from medsee_cli.model.errors import CheckpointError
 
-CONFIG_NAME = "config.json"
+CONFIG_NAME = CONFIG_FILE
 MODEL_TYPE = "medsee-grounding"
 
 
@@ -56,17 +55,8 @@ class GroundingConfig:
         return cls(**values)
 
     def save(self, folder: Path) -> Path:
-        target = Path(folder) / CONFIG_NAME
-        write_text_atomic(target, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-        return target
+        return write_config(folder, self.to_dict())
 
     @classmethod
     def load(cls, folder: Path) -> GroundingConfig:
-        source = Path(folder) / CONFIG_NAME
-        try:
-            data = json.loads(source.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(str(source), f"cannot read the grounding config ({exc})") from exc
-        if not isinstance(data, dict):
-            raise CheckpointError(str(source), "the grounding config is not a JSON object")
-        return cls.from_dict(data)
+        return cls.from_dict(read_config(folder, "grounding config"))
