@@ -9,15 +9,19 @@ class MedseeError(Exception):
     exit_code = 1
 
 
-class InputError(MedseeError):
-    """An input item (file, folder, series) cannot be used. Names the item and the reason."""
-
-    exit_code = 2
+class ItemError(MedseeError):
+    """An error about one named item (a file, series, checkpoint...): prints as ``ITEM: REASON``."""
 
     def __init__(self, item: str, reason: str) -> None:
         super().__init__(f"{item}: {reason}")
         self.item = item
         self.reason = reason
+
+
+class InputError(ItemError):
+    """An input item (file, folder, series) cannot be used. Names the item and the reason."""
+
+    exit_code = 2
 
 
 class GeometryError(InputError):

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from medsee_cli.errors import MedseeError
+from medsee_cli.errors import ItemError, MedseeError
 
 
-class CheckpointError(MedseeError):
+class CheckpointError(ItemError):
     """A model file is missing, corrupt, has the wrong checksum, or does not fit the architecture."""
 
     exit_code = 5
-
-    def __init__(self, item: str, reason: str) -> None:
-        super().__init__(f"{item}: {reason}")
-        self.item = item
-        self.reason = reason
 
 
 class UnknownModelError(MedseeError):

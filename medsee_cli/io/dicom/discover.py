@@ -78,8 +78,6 @@ def _classify(
 ) -> None:
     lower = path.name.lower()
     if is_nifti(path) or is_itk(path):
-        if lower.endswith(".raw"):
-            return
         images.append(path)
     elif lower.endswith(".zip") and zipfile.is_zipfile(path):
         dicom.extend(_zip_members(path))

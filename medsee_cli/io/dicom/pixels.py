@@ -70,21 +70,20 @@ def _stored_dtype(h: FrameHeader) -> np.dtype:
 
 def _decode_file(location: str, frames: list[tuple[int, FrameHeader]], raw: np.ndarray) -> None:
     first = frames[0][1]
-    if _fast_path_ok(first):
-        plane = _tail_plane(location, first)
-        if plane is not None:
-            for index, _frame in frames:
-                raw[:, :, index] = plane.T
-            return
-    try:
-        ds = read_dataset(Location.parse(location))
-    except Exception as exc:
-        raise InputError(location, f"cannot be read ({_short(exc)})") from exc
-    if "PixelData" not in ds:
-        raise InputError(location, "pixel data missing or truncated (the file ends early)")
-    if _fast_path_ok(first):
+    native = _fast_path_ok(first)
+    plane = _tail_plane(location, first) if native else None
+    if plane is None:
+        try:
+            ds = read_dataset(Location.parse(location))
+        except Exception as exc:
+            raise InputError(location, f"cannot be read ({_short(exc)})") from exc
+        if "PixelData" not in ds:
+            raise InputError(location, "pixel data missing or truncated (the file ends early)")
+        if native:
+            plane = _native_frame(ds, first, location)
+    if plane is not None:  # single-frame native file: the same plane for every index it fills
         for index, _frame in frames:
-            raw[:, :, index] = _native_frame(ds, first, location).T
+            raw[:, :, index] = plane.T
         return
     try:
         pixels = ds.pixel_array
@@ -145,21 +144,22 @@ def _tail_plane(location: str, h: FrameHeader) -> np.ndarray | None:
         matches = head[4:8] == PIXEL_DATA_TAG
     if not matches or length != nbytes or len(data) != nbytes:
         return None
-    plane = np.frombuffer(data, dtype=dtype).reshape(h.rows, h.columns)
-    return _apply_bits_stored(plane, h) if h.bits_stored < h.bits_allocated else plane
+    return _plane_from_bytes(data, h)
 
 
 def _native_frame(ds: Dataset, h: FrameHeader, location: str) -> np.ndarray:
-    dtype = _stored_dtype(h).newbyteorder("<")
-    count = h.rows * h.columns
     buffer = ds.PixelData
-    needed = count * dtype.itemsize
+    needed = h.rows * h.columns * _stored_dtype(h).itemsize
     if len(buffer) < needed:
         raise InputError(location, f"truncated pixel data ({len(buffer)} of {needed} bytes)")
-    plane = np.frombuffer(buffer, dtype=dtype, count=count).reshape(h.rows, h.columns)
-    if h.bits_stored < h.bits_allocated:
-        plane = _apply_bits_stored(plane, h)
-    return plane
+    return _plane_from_bytes(buffer, h)
+
+
+def _plane_from_bytes(buffer: bytes, h: FrameHeader) -> np.ndarray:
+    """One little-endian native frame as (rows, columns), with BitsStored applied."""
+    dtype = _stored_dtype(h).newbyteorder("<")
+    plane = np.frombuffer(buffer, dtype=dtype, count=h.rows * h.columns).reshape(h.rows, h.columns)
+    return _apply_bits_stored(plane, h) if h.bits_stored < h.bits_allocated else plane
 
 
 def _apply_bits_stored(plane: np.ndarray, h: FrameHeader) -> np.ndarray:
