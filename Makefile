@@ -46,10 +46,11 @@ test-slow: install
 # Rebuild the shipped grounding checkpoint from its recipe (needs ../shared/data; ~40 min on
 # 2 CPU cores, much less on a GPU). Copy the printed SHA-256 into medsee_cli/model/registry.yaml.
 train: install
-	$(VENV)/bin/medsee train --out build/medsee-grounding-v0 --data ../shared/data --minutes 40 --overwrite
-	cp build/medsee-grounding-v0/config.json build/medsee-grounding-v0/model.safetensors \
-	   build/medsee-grounding-v0/training.json medsee_cli/model/checkpoints/medsee_grounding_v0/
-	sha256sum medsee_cli/model/checkpoints/medsee_grounding_v0/model.safetensors
+	$(VENV)/bin/medsee train --out build/medsee-grounding-v1 --data ../shared/data --minutes 45 --steps 6000 \
+	   --batch-size 16 --threads 2 --overwrite
+	cp build/medsee-grounding-v1/config.json build/medsee-grounding-v1/model.safetensors \
+	   build/medsee-grounding-v1/training.json medsee_cli/model/checkpoints/medsee_grounding_v1/
+	sha256sum medsee_cli/model/checkpoints/medsee_grounding_v1/model.safetensors
 
 man: install
 	$(PY) -m medsee_cli.cli.manpages man

@@ -1,6 +1,6 @@
 """Slice-engine benchmarks: end-to-end throughput vs the bare model, and peak memory vs slice count.
 
-    python bench/engine_bench.py throughput --slices 12 --repeats 3 [--model medsee-grounding-v0]
+    python bench/engine_bench.py throughput --slices 12 --repeats 3 [--model medsee-grounding-v1]
     python bench/engine_bench.py memory --slices 100 300 1000 [--encoder standin|real]
 
 Volumes are synthetic and lazy (a 512x512xN CT-like phantom computed slab by slab: body
@@ -136,7 +136,7 @@ class Timed:
 def default_spec() -> str:
     from medsee_cli.model.registry import load_registry
 
-    return "medsee-grounding-v0" if "medsee-grounding-v0" in load_registry() else "random"
+    return "medsee-grounding-v1" if "medsee-grounding-v1" in load_registry() else "random"
 
 
 def throughput(args: argparse.Namespace) -> dict:

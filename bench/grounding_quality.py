@@ -21,13 +21,14 @@ def jaundice_check(model, sample: Path) -> list[dict]:  # type: ignore[no-untype
     """Per case and target: slices with the target, slices the model reports, and 3D Dice."""
     from medsee_cli.io import load_volume
     from medsee_cli.model.grounding.orientation import plane_view
-    from medsee_cli.model.grounding.pipeline import refine_mask
+    from medsee_cli.model.grounding.pipeline import RefineOptions, refine_mask
     from medsee_cli.training.evaluate import dice
 
     names = {int(k): v for k, v in json.loads((sample / "labels.json").read_text()).items()}
     ids = {v: k for k, v in names.items()}
     targets = ["pancreatic_lesion", "bile_duct", "pancreas", "liver"]
     texts = model.text_vectors(targets)
+    gates = {t: RefineOptions(presence_threshold=model.config.presence_logit(t)) for t in targets}
     rows = []
     for case in ("jaundice", "normal"):
         volume = load_volume(sample / f"abdomen_{case}.nii.gz")
@@ -40,7 +41,7 @@ def jaundice_check(model, sample: Path) -> list[dict]:  # type: ignore[no-untype
             features = model.encode(images)
             grounding = model.ground(features, texts)
             for t, target in enumerate(targets):
-                logits, _ = refine_mask(model, features, 0, grounding.mask_logits[0, t], float(grounding.presence_logits[0, t]))
+                logits, _ = refine_mask(model, features, 0, grounding.mask_logits[0, t], float(grounding.presence_logits[0, t]), gates[target])
                 predicted[target][:, :, k] = view.from_display(model.to_slice(logits, geometries[0]))
         for target in targets:
             truth = labels == ids[target]
@@ -58,7 +59,7 @@ def main() -> None:
     from medsee_cli.training.recipe import load_recipe, shipped_recipe
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="medsee-grounding-v0")
+    parser.add_argument("--model", default="medsee-grounding-v1")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--cache", type=Path, default=Path(".medsee-cache/grounding"))
     parser.add_argument("--sample", type=Path, default=Path("sample_data"))

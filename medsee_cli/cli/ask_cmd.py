@@ -21,7 +21,7 @@ def ask(
         "--out", help="Folder for mask.nii.gz, boxes.json, preview.png, seg.dcm (default: ./medsee-ask-IMAGENAME).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the medsee.ask/1 result as JSON.")] = False,
     model: Annotated[str, typer.Option("--model", envvar="MEDSEE_MODEL",
-                                       help="Grounding model: registry name or checkpoint folder.")] = "medsee-grounding-v0",
+                                       help="Grounding model: registry name or checkpoint folder.")] = "medsee-grounding-v1",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     series: Annotated[Optional[str], typer.Option(
         "--series", help="Series key or SeriesInstanceUID when IMAGE holds several series.")] = None,

@@ -19,13 +19,16 @@ def segment(
     prompt: Annotated[Optional[list[str]], typer.Option("--prompt", help="Referring expression (repeatable).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Output folder: one sub-folder per case.")] = Path("medsee-segment"),
     model: Annotated[str, typer.Option("--model", envvar="MEDSEE_MODEL",
-                                       help="Grounding model: registry name or folder.")] = "medsee-grounding-v0",
+                                       help="Grounding model: registry name or folder.")] = "medsee-grounding-v1",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1,
                                                       help="Slices per forward pass (default: 1 on CPU, 8 on CUDA).")] = None,
     skip_stride: Annotated[int, typer.Option("--skip-stride", min=1,
                                              help="Coarse pass over every N-th slice; 1 runs every slice.")] = 4,
+    formats: Annotated[Optional[list[str]], typer.Option(
+        "--format", "-f", help="Files per case (repeatable or comma-separated): nifti, json, png, dicom-seg, rtstruct. "
+        "Default: nifti, json, png, plus dicom-seg for DICOM sources.", show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing case folders' files.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
 ) -> None:
@@ -33,8 +36,9 @@ def segment(
     from medsee_cli.engine.options import EngineOptions
     from medsee_cli.services.segment import SegmentOptions, segment as run_segment
 
+    chosen = tuple(f.strip() for item in formats for f in item.split(",") if f.strip()) if formats else None
     options = SegmentOptions(
-        out=out, targets=tuple(target or ()), prompts=tuple(prompt or ()), model=model, overwrite=overwrite,
+        out=out, targets=tuple(target or ()), prompts=tuple(prompt or ()), model=model, overwrite=overwrite, formats=chosen,
         engine=EngineOptions(device=device, precision=precision, batch_size=batch_size, skip_stride=skip_stride))
     cases = []
     failed = 0

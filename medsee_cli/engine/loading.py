@@ -7,7 +7,7 @@ from typing import Any
 
 from medsee_cli.engine.options import EngineOptions
 
-DEFAULT_MODEL = "medsee-grounding-v0"
+DEFAULT_MODEL = "medsee-grounding-v1"
 
 
 @functools.lru_cache(maxsize=2)

@@ -20,8 +20,10 @@ class EngineOptions:
     ``context_slices``: neighbouring slices on each side given to the model; ``None`` = what the
     model was trained with.
     ``prefetch_depth``: prepared batches waiting in the queue (bounds memory).
-    ``presence_threshold``: a slice holds a target when its presence probability reaches this.
-    ``plausible_threshold``: after the coarse pass, slices near one at or above this are run.
+    ``presence_threshold``: a slice holds a target when its presence probability reaches this;
+    ``None`` uses the model's own per-target thresholds (calibrated when it was trained).
+    ``plausible_threshold``: after the coarse pass, slices near one at or above this (or at
+    or above half a target's presence threshold, if lower) are run.
     ``skip_stride``: the coarse pass runs every ``skip_stride``-th slice; 1 runs every slice.
     ``refine``: re-segment each found box with the LiteMedSAM decoder (else the model's own mask).
     ``box_pad``: fraction a box grows by before refinement (tight boxes under-segment).
@@ -35,7 +37,7 @@ class EngineOptions:
     batch_size: Optional[int] = None
     context_slices: Optional[int] = None
     prefetch_depth: int = 2
-    presence_threshold: float = 0.5
+    presence_threshold: Optional[float] = None
     plausible_threshold: float = 0.25
     skip_stride: int = 4
     refine: bool = True
@@ -52,7 +54,8 @@ class EngineOptions:
             raise ValueError("batch_size, prefetch_depth and skip_stride must be at least 1")
         if self.context_slices is not None and self.context_slices < 0:
             raise ValueError("context_slices must be >= 0")
-        if not 0.0 <= self.plausible_threshold <= self.presence_threshold <= 1.0:
+        presence = 1.0 if self.presence_threshold is None else self.presence_threshold
+        if not 0.0 <= self.plausible_threshold <= presence <= 1.0:
             raise ValueError("need 0 <= plausible_threshold <= presence_threshold <= 1")
 
     def batch_for(self, device_type: str) -> int:

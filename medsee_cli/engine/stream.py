@@ -81,6 +81,16 @@ class SliceEngine:
         self.batcher = AdaptiveBatcher(self.batch_size)
         self.slices_run = 0
 
+    def threshold_for(self, name: str) -> float:
+        """Presence probability at which a slice holds ``name``: the option when given, else
+        the model's calibrated threshold for that target (0.5 for models without one)."""
+        if self.options.presence_threshold is not None:
+            return self.options.presence_threshold
+        config = getattr(self.model, "config", None)
+        if config is None or not hasattr(config, "presence_logit"):
+            return 0.5
+        return float(1.0 / (1.0 + np.exp(-config.presence_logit(name))))
+
     @property
     def precision(self) -> str:
         return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
@@ -90,6 +100,7 @@ class SliceEngine:
         depth = volume.spatial_shape[2]
         texts = list(texts) if texts is not None else list(names)
         tracks = tuple(TargetTrack(name, text, depth) for name, text in zip(names, texts))
+        self._thresholds = [self.threshold_for(name) for name in names]
         with running(self.device, self.dtype):
             vectors = torch.as_tensor(self.model.text_vectors(texts)).to(self.device)
         self._view = plane_view(volume.affine)
@@ -107,7 +118,8 @@ class SliceEngine:
             if self.options.skip_stride == 1:
                 break
             scores = np.stack([t.scores for t in tracks]) if tracks else np.zeros((0, depth))
-            plausible = np.nan_to_num(scores, nan=0.0).max(axis=0, initial=0.0) >= self.options.plausible_threshold
+            bars = np.minimum(self.options.plausible_threshold, 0.5 * np.asarray(self._thresholds))[:, None]
+            plausible = (np.nan_to_num(scores, nan=0.0) >= bars).any(axis=0)
             todo = next_indices(done, plausible, self.options.skip_stride)
         return EngineRun(tracks, depth, self.slices_run - before, passes, time.perf_counter() - started,
                          self.batcher.size, str(self.device), self.precision)
@@ -134,7 +146,7 @@ class SliceEngine:
                 for t in range(presence.shape[1]):
                     score = float(presence[i, t])
                     hit = None
-                    if score >= self.options.presence_threshold:
+                    if score >= self._thresholds[t]:
                         mask = self._slice_mask(features, i, grounding, t, batch.geometries[start + i])
                         hit = SliceHit.from_mask(k, score, self._view.from_display(mask))
                     records.append((k, t, score, hit))

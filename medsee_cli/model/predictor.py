@@ -37,15 +37,21 @@ def _box(mask: np.ndarray) -> tuple[float, ...] | None:
 
 
 class GroundingPredictor:
-    def __init__(self, model, options: RefineOptions = RefineOptions()) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, model, options: RefineOptions | None = None) -> None:  # type: ignore[no-untyped-def]
+        """Without ``options``, a text that names a calibrated target uses that target's gate."""
         self.model = model
         self.options = options
 
-    def _slice_mask(self, plane: np.ndarray, text: np.ndarray, window: Window | None) -> np.ndarray:
+    def _options(self, text: str) -> RefineOptions:
+        if self.options is not None:
+            return self.options
+        return RefineOptions(presence_threshold=self.model.config.presence_logit(text))
+
+    def _slice_mask(self, plane: np.ndarray, text: np.ndarray, window: Window | None, options: RefineOptions) -> np.ndarray:
         images, geometries = self.model.prepare(plane[None], "OT", window)
         features = self.model.encode(images)
         grounding = self.model.ground(features, text)
-        logits, _ = refine_mask(self.model, features, 0, grounding.mask_logits[0, 0], float(grounding.presence_logits[0, 0]), self.options)
+        logits, _ = refine_mask(self.model, features, 0, grounding.mask_logits[0, 0], float(grounding.presence_logits[0, 0]), options)
         return self.model.to_slice(logits, geometries[0])
 
     def predict(self, image: np.ndarray, text: str) -> tuple[np.ndarray, tuple[float, ...] | None]:
@@ -54,19 +60,20 @@ class GroundingPredictor:
         if image.ndim == 3 and image.shape[-1] in (3, 4) and image.dtype == np.uint8:
             image = image[..., :3].mean(axis=-1).round().astype(np.uint8)
         window = _window(image)
+        options = self._options(text)
         if image.ndim == 2:
-            mask = self._slice_mask(image, vector, window)
+            mask = self._slice_mask(image, vector, window, options)
             return mask, _box(mask)
         view = plane_view(np.eye(4))
         mask = np.zeros(image.shape[:3], dtype=bool)
         for k in range(image.shape[2]):
             display = view.to_display(image[:, :, k])
-            mask[:, :, k] = view.from_display(self._slice_mask(np.ascontiguousarray(display), vector, window))
+            mask[:, :, k] = view.from_display(self._slice_mask(np.ascontiguousarray(display), vector, window, options))
         return mask, _box(mask)
 
 
 def load_predictor(spec: str) -> GroundingPredictor:
-    """``spec``: a registry name (``medsee-grounding-v0``) or a saved grounding-model folder."""
+    """``spec``: a registry name (``medsee-grounding-v1``) or a saved grounding-model folder."""
     from medsee_cli.model.grounding.model import GroundingModel
 
     return GroundingPredictor(GroundingModel.load(spec))

@@ -8,6 +8,7 @@ for, goes through the slice engine; findings are measured in 3D and written as a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -16,7 +17,7 @@ from medsee_cli.engine.options import EngineOptions
 from medsee_cli.errors import InputError
 
 ASK_SCHEMA = "medsee.ask/1"
-DEFAULT_MODEL = "medsee-grounding-v0"
+DEFAULT_MODEL = "medsee-grounding-v1"
 CAVEAT = "Automated measurement on one scan, not a diagnosis."
 
 
@@ -152,11 +153,13 @@ def describe_finding(finding: Any) -> str:
 
 
 def write_findings(volume: Any, findings: list[Any], out: Path, overwrite: bool, model: str,
-                   purpose: str) -> dict[str, Optional[str]]:
+                   purpose: str, formats: Optional[tuple[str, ...]] = None) -> dict[str, Optional[str]]:
     """A label map (value n = n-th target) and the result folder around it.
 
     Each finding is measured on its own; where two overlap in the label map the smaller one is
-    painted last, so a lesion inside an organ stays visible."""
+    painted last, so a lesion inside an organ stays visible. ``formats`` (default: NIfTI, JSON,
+    PNG, plus DICOM-SEG for a DICOM source when every target has a code) picks the files; DICOM
+    formats are left out when nothing was found (there is no segment to encode)."""
     import numpy as np
 
     from medsee_cli.writers import Label, LabelTable, WriterOptions, write_result
@@ -165,15 +168,44 @@ def write_findings(volume: Any, findings: list[Any], out: Path, overwrite: bool,
     found = [(f.voxels, value) for value, f in enumerate(findings, start=1) if f.present and f.region is not None]
     for _, value in sorted(found, reverse=True):
         findings[value - 1].region.paint(labelmap, value)
-    table = LabelTable(tuple(Label(value=n, name=f.target, score=round(f.score, 4) if f.present else 0.0)
+    table = LabelTable(tuple(Label(value=n, name=f.target, score=round(f.score, 4) if f.present else 0.0,
+                                   volume_ml=f.volume_ml if f.present else None)
                              for n, f in enumerate(findings, start=1)))
-    formats = ["nifti", "json", "png"]
-    if volume.refs is not None and labelmap.any() and all(_coded(f.target) for f in findings):
-        formats.append("dicom-seg")  # DICOM-SEG needs a coded type per segment
+    if formats is None:
+        chosen = ["nifti", "json", "png"]
+        if volume.refs is not None and all(_coded(f.target) for f in findings):
+            chosen.append("dicom-seg")  # DICOM-SEG needs a coded type per segment
+    else:
+        chosen = list(dict.fromkeys(formats))
+    if not labelmap.any():
+        chosen = [f for f in chosen if f not in DICOM_FORMATS]
     written = write_result(volume, labelmap, table, out, WriterOptions(
-        formats=tuple(formats), overwrite=overwrite, provenance={"model": Path(model).name, "command": purpose}))
+        formats=tuple(chosen), overwrite=overwrite, provenance={"model": Path(model).name, "command": purpose}))
     return {"mask": _str(written.get("nifti")), "boxes": _str(written.get("json")),
-            "preview": _str(written.get("png")), "dicom_seg": _str(written.get("dicom-seg"))}
+            "preview": _str(written.get("png")), "dicom_seg": _str(written.get("dicom-seg"))} | (
+        {"rtstruct": _str(written.get("rtstruct"))} if "rtstruct" in chosen else {})
+
+
+DICOM_FORMATS = ("dicom-seg", "rtstruct")
+
+
+def known_formats(formats: tuple[str, ...]) -> None:
+    from medsee_cli.writers.options import FORMATS
+
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise InputError("--format", f"unknown output format(s) {unknown}; choose from {list(FORMATS)}")
+
+
+def check_formats(formats: tuple[str, ...], volume: Any, names: Sequence[str], item: str) -> None:
+    """Refuse, before any work, formats this input cannot get: DICOM outputs need a DICOM
+    source and a coded type (a knowledge-base target, not a free prompt) for every segment."""
+    wanted = [f for f in formats if f in DICOM_FORMATS]
+    if wanted and volume.refs is None:
+        raise InputError(item, f"{', '.join(wanted)} needs a DICOM source series (this image is not DICOM)")
+    uncoded = [n for n in names if not _coded(n)]
+    if wanted and uncoded:
+        raise InputError(item, f"{', '.join(wanted)} needs a coded target for every segment; {uncoded} are free prompts")
 
 
 def _coded(name: str) -> bool:

@@ -2,7 +2,8 @@
 
 Each image becomes ``OUT/<case-id>/`` holding ``mask.nii.gz`` (label map on the source grid),
 ``labels.json`` (its label table), ``boxes.json``, ``preview.png``, ``seg.dcm`` for DICOM
-sources and ``provenance.json`` (written last). A bad input is reported for that case and the
+sources and ``provenance.json`` (written last); ``formats`` picks other files (``rtstruct.dcm``
+too), and an input that cannot get a chosen format fails before the model runs. A bad input is reported for that case and the
 batch goes on; the model is loaded once.
 """
 
@@ -17,7 +18,7 @@ from typing import Any, Optional
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.errors import InputError, MedseeError
 
-DEFAULT_MODEL = "medsee-grounding-v0"
+DEFAULT_MODEL = "medsee-grounding-v1"
 SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".zip", ".dcm")
 
 
@@ -32,6 +33,7 @@ class SegmentOptions:
     model: str = DEFAULT_MODEL
     engine: EngineOptions = field(default_factory=EngineOptions)
     overwrite: bool = False
+    formats: Optional[tuple[str, ...]] = None  # None: NIfTI, JSON, PNG (+ DICOM-SEG for DICOM sources)
 
 
 @dataclass(frozen=True)
@@ -100,16 +102,20 @@ def segment(images: Sequence[str | Path], options: SegmentOptions) -> Iterator[C
     """Segment every image; yields one `CaseResult` per image, failures included."""
     from medsee_cli.engine.loading import open_engine
     from medsee_cli.io import load_volume
-    from medsee_cli.services.ask import run_targets, write_findings
+    from medsee_cli.services.ask import check_formats, known_formats, run_targets, write_findings
 
     names, texts = target_list(options)
+    if options.formats is not None:
+        known_formats(options.formats)
     engine = open_engine(options.model, options.engine)
     for image, ident in zip(images, case_ids(images)):
         try:
             volume = load_volume(image)
+            if options.formats is not None:
+                check_formats(options.formats, volume, names, str(image))
             findings, run = run_targets(engine, volume, names, texts)
             outputs = write_findings(volume, findings, Path(options.out) / ident, options.overwrite,
-                                     options.model, "medsee segment")
+                                     options.model, "medsee segment", options.formats)
         except MedseeError as exc:
             yield CaseResult(str(image), ident, False, str(exc), exc.exit_code)
             continue

@@ -14,12 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 
-from medsee_cli.model.grounding.outputs import Features
 from medsee_cli.model.grounding.pipeline import RefineOptions, refine_mask
 from medsee_cli.training.cache import CachedSource
+from medsee_cli.training.replay import ground_cached
 from medsee_cli.training.sampler import box_of
 
 
@@ -70,38 +69,36 @@ class TargetScore:
         }
 
 
-def evaluate(model, sources: list[CachedSource], targets: list[str], options: RefineOptions = RefineOptions()) -> list[dict]:  # type: ignore[no-untyped-def]
-    texts = model.text_vectors(targets)
+def evaluate(model, sources: list[CachedSource], targets: list[str], options: RefineOptions | None = None) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Scores per target; without ``options`` each target's gate is the model's own threshold."""
+    from dataclasses import replace
+
+    per_target = {t: options or replace(RefineOptions(), presence_threshold=model.config.presence_logit(t)) for t in targets}
     scores: dict[str, TargetScore] = defaultdict(TargetScore)
     volumes: dict[tuple[str, str, str], list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-    for source in sources:
-        for k, entry in enumerate(source.slices):
-            known = [t for t in targets if t in entry["positives"] or t in entry["negatives"]]
-            if not known:
+    for item in ground_cached(model, sources, targets):
+        source, entry, known, features, grounding = item.source, item.entry, item.known, item.features, item.grounding
+        for t_index, target in enumerate(targets):
+            if target not in known:
                 continue
-            features = Features(source.embeddings[k:k + 1].float(), source.images[k:k + 1, None].float() / 255.0).to(model.device)
-            grounding = model.ground(features, texts)
-            for t_index, target in enumerate(targets):
-                if target not in known:
-                    continue
-                presence = float(grounding.presence_logits[0, t_index])
-                coarse_logits = grounding.mask_logits[0, t_index]
-                final, _ = refine_mask(model, features, 0, coarse_logits, presence, options)
-                predicted = (final > 0).numpy()
-                truth = source.mask(entry["positives"][target]) if target in entry["positives"] else np.zeros_like(predicted)
-                score = scores[target]
-                said = predicted.any()
-                if truth.any():
-                    score.tp += int(said)
-                    score.fn += int(not said)
-                    coarse = F.interpolate(coarse_logits[None, None], size=truth.shape, mode="bilinear", align_corners=False)[0, 0] > 0
-                    score.dice_coarse.append(dice(coarse.numpy() & (presence > options.presence_threshold), truth))
-                    score.dice.append(dice(predicted, truth))
-                    score.box_iou.append(box_iou(box_of(predicted), box_of(truth)))
-                else:
-                    score.fp += int(said)
-                    score.tn += int(not said)
-                volumes[(source.name, entry["volume"], target)].append((predicted, truth))
+            presence = float(grounding.presence_logits[0, t_index])
+            coarse_logits = grounding.mask_logits[0, t_index]
+            final, _ = refine_mask(model, features, 0, coarse_logits, presence, per_target[target])
+            predicted = (final > 0).numpy()
+            truth = source.mask(entry["positives"][target]) if target in entry["positives"] else np.zeros_like(predicted)
+            score = scores[target]
+            said = predicted.any()
+            if truth.any():
+                score.tp += int(said)
+                score.fn += int(not said)
+                coarse = F.interpolate(coarse_logits[None, None], size=truth.shape, mode="bilinear", align_corners=False)[0, 0] > 0
+                score.dice_coarse.append(dice(coarse.numpy() & (presence > per_target[target].presence_threshold), truth))
+                score.dice.append(dice(predicted, truth))
+                score.box_iou.append(box_iou(box_of(predicted), box_of(truth)))
+            else:
+                score.fp += int(said)
+                score.tn += int(not said)
+            volumes[(source.name, entry["volume"], target)].append((predicted, truth))
     for (_, _, target), planes in volumes.items():
         truth = np.stack([t for _, t in planes])
         if not truth.any():

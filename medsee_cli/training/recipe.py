@@ -1,6 +1,6 @@
 """What a grounding head is trained on: a recipe (YAML or JSON) of sources and targets.
 
-The shipped checkpoint's recipe is ``recipes/grounding-v0.yaml``; a user's manifest has the
+The shipped checkpoint's recipe is ``recipes/grounding-v1.yaml``; a user's manifest has the
 same shape (usually only ``volume`` sources). Paths may start with ``${data}`` (the data root
 given on the command line) and are otherwise relative to the manifest's folder.
 
@@ -14,7 +14,7 @@ sources:
     labels: case01/labels.nii.gz             # label map on the same grid
     label_names: {1: liver, 2: kidney_left}  # or {file: labelmap.json, key: total}
     modality: CT
-    role: train                              # train | holdout
+    role: train                              # train | holdout | calibration
     slices: [[0, 120, 2]]                    # optional (start, stop, step) ranges
     absent: [brain_tumor]                    # targets known not to be anywhere in it
     lesions: [{target: liver_lesion, organ: liver, count: 3}]  # optional synthetic lesions
@@ -32,7 +32,7 @@ import yaml
 
 from medsee_cli.errors import InputError
 
-ROLES = ("train", "holdout")
+ROLES = ("train", "holdout", "calibration")
 KINDS = ("volume", "phantom")
 
 
@@ -130,4 +130,4 @@ def load_recipe(path: Path, data_root: Path | None = None) -> Recipe:
 def shipped_recipe() -> Path:
     from importlib import resources
 
-    return Path(str(resources.files("medsee_cli.training").joinpath("recipes", "grounding-v0.yaml")))
+    return Path(str(resources.files("medsee_cli.training").joinpath("recipes", "grounding-v1.yaml")))

@@ -2,7 +2,8 @@
 
 The result is a folder `GroundingModel.load(PATH)` and every ``--model PATH`` accept, holding
 ``config.json``, ``model.safetensors`` (the head only) and ``training.json`` (what it was
-trained on, for how long, and its held-out scores when the recipe has held-out sources).
+trained on, for how long, the presence thresholds calibrated on the recipe's calibration
+sources, and its held-out scores when the recipe has held-out sources).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def run_training(options: RunOptions, log: Callable[[str], None] = lambda _: Non
     from medsee_cli.model.grounding import GroundingConfig, GroundingModel
     from medsee_cli.model.registry import get_entry, locate
     from medsee_cli.training.cache import build_source
+    from medsee_cli.training.calibrate import calibrate
     from medsee_cli.training.evaluate import evaluate
     from medsee_cli.training.sampler import PairSampler
 
@@ -77,18 +79,26 @@ def run_training(options: RunOptions, log: Callable[[str], None] = lambda _: Non
     sampler = PairSampler(train_sources, targets, _text_bank(model, targets), seed=options.train.seed)
     log(f"training on {len(sampler.pairs)} (slice, target) pairs from {sum(len(s.slices) for s in train_sources)} slices")
     report = train_head(model.head, sampler, options.train, log)
+    model.bf16 = False
+    calibration_sources = [s for s in sources if s.role == "calibration"]
+    calibration = []
+    if calibration_sources:
+        log("calibrating presence thresholds")
+        calibration = calibrate(model, calibration_sources, targets)
+        thresholds = {c.target: round(c.threshold, 3) for c in calibration}
+        model.config = replace(model.config, presence_thresholds=thresholds)
     model.save_pretrained(options.out)
     scores: list[dict] = []
     holdout = [s for s in sources if s.role == "holdout"]
     if options.evaluate and holdout:
         log("scoring held-out slices")
-        model.bf16 = False
         scores = evaluate(model, holdout, targets)
     summary = {
         "recipe": str(recipe.origin), "targets": targets,
         "sources": [{"name": s.name, "role": s.role, "slices": len(s.slices)} for s in sources],
         "train": asdict(options.train), "steps": report.steps, "train_seconds": round(report.seconds, 1),
-        "encode_seconds": round(encode_seconds, 1), "final_loss": round(report.final_loss, 4), "holdout": scores,
+        "encode_seconds": round(encode_seconds, 1), "final_loss": round(report.final_loss, 4),
+        "calibration": [c.row() for c in calibration], "holdout": scores,
     }
     write_text_atomic(Path(options.out) / "training.json", json.dumps(summary, indent=2) + "\n")
     return RunResult(Path(options.out), report, encode_seconds, scores)

@@ -6,7 +6,10 @@ It travels next to every label map as ``labels.json`` (schema ``medsee.labels/1`
      "labels": [{"value": 1, "name": "liver",
                  "type": {"scheme": "SCT", "code": "10200004", "meaning": "Liver"},
                  "category": {"scheme": "SCT", "code": "91723000", "meaning": "Anatomical Structure"},
-                 "colour": [230, 25, 75], "score": 0.93}]}
+                 "colour": [230, 25, 75], "score": 0.93, "volume_ml": 1530.2}]}
+
+``volume_ml`` (optional) is the finding's own measured volume; it can exceed what the label
+map shows for that value where a smaller finding was painted over it.
 
 Codes are optional in the table (a plain label map may only have names); writers that need
 them (DICOM-SEG, RTSTRUCT) say which label lacks one.
@@ -54,6 +57,7 @@ class Label:
     modifier: Optional[Code] = None  # e.g. SCT 7771000 Left
     colour: Optional[tuple[int, int, int]] = None
     score: Optional[float] = None
+    volume_ml: Optional[float] = None  # the finding's own volume (overlaps included)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"value": self.value, "name": self.name}
@@ -65,6 +69,8 @@ class Label:
             out["colour"] = list(self.colour)
         if self.score is not None:
             out["score"] = self.score
+        if self.volume_ml is not None:
+            out["volume_ml"] = self.volume_ml
         return out
 
 
@@ -139,7 +145,7 @@ def _label(raw: Any, where: str) -> Label:
         if len(colour) != 3 or not all(0 <= int(c) <= 255 for c in colour):
             raise ValueError(f"{where}: colour must be three integers 0-255")
         colour = tuple(int(c) for c in colour)
-    score = raw.get("score")
+    score, volume_ml = raw.get("score"), raw.get("volume_ml")
     return Label(
         value=int(raw["value"]),
         name=str(raw["name"]),
@@ -148,6 +154,7 @@ def _label(raw: Any, where: str) -> Label:
         modifier=_code(raw.get("modifier"), f"{where} modifier"),
         colour=colour,
         score=None if score is None else float(score),
+        volume_ml=None if volume_ml is None else float(volume_ml),
     )
 
 

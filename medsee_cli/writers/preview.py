@@ -114,7 +114,8 @@ def render_preview(volume: Volume, labelmap: np.ndarray, table: LabelTable,
         if count == 0:
             continue
         plane = image[:, :, k] if image is not None else volume.slab(k, k + 1)[:, :, 0]
-        ml = float((labelmap == label.value).sum()) * volume.voxel_volume_ml
+        # The finding's own volume when known (a smaller finding painted over it hides part of it).
+        ml = label.volume_ml if label.volume_ml is not None else float((labelmap == label.value).sum()) * volume.voxel_volume_ml
         caption = f"{label.name}  {ml:.1f} mL  slice {k}"
         panels.append(_panel(window(apply(plane), volume.modality), apply(labelmap[:, :, k] == label.value),
                              label, pixel_mm, caption, left))

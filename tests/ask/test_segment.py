@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from medsee_cli.errors import InputError
@@ -45,3 +46,35 @@ def test_segment_command_writes_one_folder_per_case_and_goes_on_after_a_bad_inpu
     labels = json.loads((case / "labels.json").read_text())
     assert [label["name"] for label in labels["labels"]] == ["liver"]
     assert not (out / "broken").exists()
+
+
+def test_format_picks_the_files_and_refuses_what_an_input_cannot_get(tiny_model_dir, tiny_ct, tmp_path):
+    """--format writes exactly the chosen files; DICOM outputs need a DICOM source and coded
+    targets; the refusal names the image and comes before the model runs."""
+    from medsee_cli.io import load_volume
+    from medsee_cli.services.segment import segment
+    from medsee_cli.synth.dicom_series import write_ct_series
+    from tests.ask.conftest import EVERYTHING
+
+    source = load_volume(tiny_ct)
+    dicom = tmp_path / "tiny_dicom"
+    write_ct_series(np.asarray(source.dataobj), source.affine, dicom)
+    common = dict(model=str(tiny_model_dir), engine=EVERYTHING)
+
+    picked = list(segment([tiny_ct, dicom], SegmentOptions(out=tmp_path / "a", targets=("liver",), formats=("nifti", "json"), **common)))
+    assert [c.ok for c in picked] == [True, True]
+    for case in ("tiny", "tiny_dicom"):
+        assert sorted(p.name for p in (tmp_path / "a" / case).iterdir()) == ["boxes.json", "labels.json", "mask.nii.gz", "provenance.json"]
+
+    both = list(segment([tiny_ct, dicom], SegmentOptions(out=tmp_path / "b", targets=("liver",), formats=("rtstruct", "dicom-seg"), **common)))
+    assert not both[0].ok and "tiny.nii.gz" in both[0].error and "needs a DICOM source series" in both[0].error
+    assert both[1].ok and not (tmp_path / "b" / "tiny").exists()
+    written = sorted(p.name for p in (tmp_path / "b" / "tiny_dicom").iterdir())
+    assert both[1].findings[0].present  # the seeded random head, gate wide open, marks something
+    assert written == ["labels.json", "provenance.json", "rtstruct.dcm", "seg.dcm"]
+    assert both[1].outputs["rtstruct"].endswith("rtstruct.dcm") and both[1].outputs["mask"] is None
+
+    prompt = list(segment([dicom], SegmentOptions(out=tmp_path / "c", prompts=("the dark spot",), formats=("dicom-seg",), **common)))
+    assert not prompt[0].ok and "free prompts" in prompt[0].error
+    with pytest.raises(InputError, match="unknown output format"):
+        list(segment([tiny_ct], SegmentOptions(out=tmp_path / "d", targets=("liver",), formats=("nifti", "stl"), **common)))

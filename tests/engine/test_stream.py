@@ -98,3 +98,28 @@ def test_two_targets_in_one_pass(ball):
     both = engine.run(ball, ["bright", "very_bright"])
     assert [t.name for t in both.tracks] == ["bright", "very_bright"]
     assert sorted(both.tracks[0].hits) == sorted(result.tracks[0].hits) and not both.tracks[1].hits
+
+
+class _Config:
+    """The part of a grounding config the engine reads: per-target presence logits."""
+
+    def __init__(self, logits: dict[str, float]) -> None:
+        self.logits = logits
+
+    def presence_logit(self, target: str) -> float:
+        return self.logits.get(target, 0.0)
+
+
+def test_the_model_s_calibrated_gate_per_target_and_the_option_that_overrides_it():
+    faint = ball_volume(value=520)  # presence logit ~1.6 (probability ~0.83) inside the ball
+    model = BrightModel()
+    assert SliceEngine(model, EngineOptions(**CPU)).threshold_for("bright") == 0.5  # no config: 0.5
+    model.config = _Config({"bright": 2.0})  # a calibrated bar above what the ball reaches
+    engine = SliceEngine(model, EngineOptions(**CPU, skip_stride=1))
+    assert engine.threshold_for("bright") == pytest.approx(1 / (1 + np.exp(-2.0)))
+    assert engine.threshold_for("other") == 0.5
+    assert not engine.run(faint, ["bright"]).tracks[0].hits
+    model.config = _Config({"bright": -1.0})
+    assert engine.run(faint, ["bright"]).tracks[0].hits
+    forced = SliceEngine(model, EngineOptions(**CPU, skip_stride=1, presence_threshold=0.9))
+    assert forced.threshold_for("bright") == 0.9 and not forced.run(faint, ["bright"]).tracks[0].hits

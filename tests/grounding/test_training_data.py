@@ -61,7 +61,9 @@ def _tiny_case(folder: Path) -> Path:
                 "sources": [{"name": "case", "image": "ct.nii.gz", "labels": "labels.nii.gz", "label_names": {1: "liver"},
                              "modality": "CT", "absent": ["spleen"]},
                             {"name": "held", "role": "holdout", "image": "ct.nii.gz", "labels": "labels.nii.gz",
-                             "label_names": {1: "liver"}, "slices": [[1, 2, 1]]}]}
+                             "label_names": {1: "liver"}, "slices": [[1, 2, 1]]},
+                            {"name": "cal", "role": "calibration", "image": "ct.nii.gz", "labels": "labels.nii.gz",
+                             "label_names": {1: "liver"}}]}
     path = folder / "manifest.json"
     path.write_text(json.dumps(manifest))
     return path
@@ -87,8 +89,13 @@ def test_train_run_writes_a_loadable_model_folder(tmp_path: Path, random_base) -
     result = run_training(options, base=random_base, config=TINY)
     assert result.report.steps == 3
     summary = json.loads((tmp_path / "model" / "training.json").read_text())
-    assert summary["steps"] == 3 and {s["name"] for s in summary["sources"]} == {"case", "held"}
+    assert summary["steps"] == 3 and {s["name"] for s in summary["sources"]} == {"case", "held", "cal"}
     assert summary["holdout"] and summary["holdout"][0]["target"] == "liver"
+    # The calibration source has liver on slices 1-2 and not on 0 and 3: liver gets its own gate.
+    assert [c["target"] for c in summary["calibration"]] == ["liver"]
+    assert summary["calibration"][0]["positives"] == 2 and summary["calibration"][0]["negatives"] == 2
     loaded = GroundingModel.from_pretrained(tmp_path / "model", base=random_base)
     assert loaded.config.trained_targets == ("liver", "spleen")
+    assert loaded.config.presence_logit("liver") == summary["calibration"][0]["threshold_logit"]
+    assert loaded.config.presence_logit("spleen") == loaded.config.presence_threshold
     assert list((tmp_path / "cache").glob("case-*.safetensors"))  # features cached for the next run

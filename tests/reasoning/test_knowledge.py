@@ -39,7 +39,7 @@ def _shipped_model_targets() -> set[str]:
     import json
     from importlib import resources
 
-    folder = resources.files("medsee_cli.model.checkpoints").joinpath("medsee_grounding_v0")
+    folder = resources.files("medsee_cli.model.checkpoints").joinpath("medsee_grounding_v1")
     return set(json.loads(folder.joinpath("training.json").read_text())["targets"])
 
 

@@ -16,6 +16,9 @@ def test_label_table_round_trips_through_json() -> None:
     assert again == table
     assert all(label.colour for label in again)
     assert again.get(3).modifier == Code("7771000", "Left")
+    measured = LabelTable((Label(1, "liver", score=0.9, volume_ml=1530.25), Label(2, "liver_lesion")))
+    again = parse_label_table(json.loads(dumps_label_table(measured)))
+    assert again.get(1).volume_ml == 1530.25 and again.get(2).volume_ml is None
 
 
 def test_plain_name_map_is_accepted_and_bad_tables_name_the_problem() -> None:

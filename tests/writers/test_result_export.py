@@ -128,3 +128,20 @@ def test_preview_shows_patient_right_on_the_left(tmp_path: Path) -> None:
     body = a[30:-30].astype(int)  # below the caption, above the orientation letter
     coloured = np.argwhere((body[..., 0] != body[..., 1]) | (body[..., 1] != body[..., 2]))
     assert coloured[:, 1].mean() > a.shape[1] / 2  # patient left = image right
+
+
+def test_preview_caption_gives_the_finding_s_own_volume_when_known(monkeypatch) -> None:
+    """A finding partly painted over by a smaller one is captioned with its full volume."""
+    from medsee_cli.io.volume import Volume
+    from medsee_cli.writers import preview
+    from medsee_cli.writers.labels import Label
+
+    captions: list[str] = []
+    real_panel = preview._panel
+    monkeypatch.setattr(preview, "_panel", lambda *a, **k: captions.append(a[4]) or real_panel(*a, **k))
+    lm = np.zeros((20, 20, 2), np.uint8)
+    lm[2:12, 2:12, 1] = 1  # 100 voxels of 2x2x2 mm = 0.8 mL shown
+    volume = Volume(dataobj=np.zeros(lm.shape, np.float32), affine=np.diag([2.0, 2.0, 2.0, 1.0]), modality="CT")
+    preview.render_preview(volume, lm, LabelTable((Label(1, "duct"),)))
+    preview.render_preview(volume, lm, LabelTable((Label(1, "duct", volume_ml=1.25),)))
+    assert captions == ["duct  0.8 mL  slice 1", "duct  1.2 mL  slice 1"]

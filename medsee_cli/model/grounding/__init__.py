@@ -1,6 +1,6 @@
 """The grounding model: frozen LiteMedSAM features + a trained text-conditioned head.
 
-``GroundingModel.load("medsee-grounding-v0")`` (or a folder path) gives the object the engine
+``GroundingModel.load("medsee-grounding-v1")`` (or a folder path) gives the object the engine
 streams slices through; see ``model.py`` for the call sequence.
 """
 

@@ -6,7 +6,7 @@ checkpoint is named and pinned by SHA-256 so a head is never run on a different 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ MODEL_TYPE = "medsee-grounding"
 
 @dataclass(frozen=True)
 class GroundingConfig:
-    """Hyper-parameters of the head; defaults are those of ``medsee-grounding-v0``."""
+    """Hyper-parameters of the head; defaults are those of ``medsee-grounding-v1``."""
 
     model_type: str = MODEL_TYPE
     base: str = "litemedsam-base"  # registry name of the frozen image encoder / box refiner
@@ -33,8 +33,15 @@ class GroundingConfig:
     levels: int = 3  # feature pyramid levels: 1/4, 1/8, 1/16 of the input
     mask_stride: int = 2  # mask logits are (input / mask_stride) square
     presence_threshold: float = 0.0  # logit above which a target counts as present
+    # Per-target presence thresholds (logits) chosen on the recipe's calibration sources;
+    # targets not listed (and free-text prompts) use ``presence_threshold``.
+    presence_thresholds: dict[str, float] = field(default_factory=dict)
     # What the shipped weights were trained on (informational; any text can be asked for).
     trained_targets: tuple[str, ...] = ()
+
+    def presence_logit(self, target: str) -> float:
+        """The logit above which ``target`` counts as present on a slice."""
+        return float(self.presence_thresholds.get(target, self.presence_threshold))
 
     @property
     def mask_size(self) -> int:

@@ -26,7 +26,7 @@ from medsee_cli.model.litemedsam import LiteMedSAM
 from medsee_cli.model.preprocess import Geometry, Window, image_tensor, restore_logits, to_uint8, window_for
 
 WEIGHTS_NAME = "model.safetensors"
-DEFAULT_MODEL = "medsee-grounding-v0"
+DEFAULT_MODEL = "medsee-grounding-v1"
 
 
 def _load_base(name: str, pinned: str) -> LiteMedSAM:
@@ -78,7 +78,7 @@ class GroundingModel:
 
     @classmethod
     def load(cls, spec: str = DEFAULT_MODEL, *, device: str = "cpu", bf16: bool = False, base: LiteMedSAM | None = None) -> GroundingModel:
-        """A registry name (e.g. ``medsee-grounding-v0``) or a saved folder."""
+        """A registry name (e.g. ``medsee-grounding-v1``) or a saved folder."""
         from medsee_cli.model.registry import get_entry, locate
 
         path = Path(spec).expanduser()

@@ -1,1 +1,0 @@
-"""medsee-grounding-v0: config.json + model.safetensors (grounding head only) + training.json."""
