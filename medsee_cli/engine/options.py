@@ -25,6 +25,10 @@ class EngineOptions:
     ``plausible_threshold``: after the coarse pass, slices near one at or above this (or at
     or above half a target's presence threshold, if lower) are run.
     ``skip_stride``: the coarse pass runs every ``skip_stride``-th slice; 1 runs every slice.
+    ``fill_gaps``: up to this many slices without a hit between two slices with one are run
+    again with that target's gate open (a structure does not vanish for a slice or two while the
+    presence score dips); a filled slice is kept only if what it finds overlaps a neighbour's
+    box. 0 turns this off.
     ``refine``: re-segment each found box with the LiteMedSAM decoder (else the model's own mask).
     ``box_pad``: fraction a box grows by before refinement (tight boxes under-segment).
     ``min_component_voxels`` / ``min_component_slices``: 3D pieces smaller than this are
@@ -40,6 +44,7 @@ class EngineOptions:
     presence_threshold: Optional[float] = None
     plausible_threshold: float = 0.25
     skip_stride: int = 4
+    fill_gaps: int = 2
     refine: bool = True
     box_pad: float = 0.1
     min_component_voxels: int = 20
@@ -52,6 +57,8 @@ class EngineOptions:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if (self.batch_size is not None and self.batch_size < 1) or self.prefetch_depth < 1 or self.skip_stride < 1:
             raise ValueError("batch_size, prefetch_depth and skip_stride must be at least 1")
+        if self.fill_gaps < 0:
+            raise ValueError("fill_gaps must be >= 0")
         if self.context_slices is not None and self.context_slices < 0:
             raise ValueError("context_slices must be >= 0")
         presence = 1.0 if self.presence_threshold is None else self.presence_threshold

@@ -2,7 +2,8 @@
 
 Passes: a coarse pass runs every ``skip_stride``-th slice; then, around every slice whose
 presence is plausible, the slices within ``skip_stride`` that were not run yet are run, and
-so on until no new slice is plausible. A small target on a whole-body CT thus costs about
+so on until no new slice is plausible. A last pass fills short gaps (``fill_gaps``) between
+slices where a target was found, with that target's gate open. A small target on a whole-body CT thus costs about
 ``K / stride`` slices plus its own extent, not ``K``. With ``skip_stride=1`` every slice runs once.
 """
 
@@ -58,6 +59,23 @@ def coarse_indices(depth: int, stride: int) -> list[int]:
     return picked
 
 
+def gap_slices(tracks: Sequence[TargetTrack], max_gap: int) -> dict[int, set[int]]:
+    """Slice -> targets (track indices) to re-run: at most ``max_gap`` hit-less slices between two hits."""
+    wanted: dict[int, set[int]] = {}
+    for t, track in enumerate(tracks):
+        found = sorted(track.hits)
+        for a, b in zip(found, found[1:]):
+            if 1 < b - a <= max_gap + 1:
+                for k in range(a + 1, b):
+                    wanted.setdefault(k, set()).add(t)
+    return wanted
+
+
+def _overlaps(hit: SliceHit, others: Sequence[Optional[SliceHit]]) -> bool:
+    i0, j0, i1, j1 = hit.box
+    return any(o is not None and i0 <= o.box[2] and o.box[0] <= i1 and j0 <= o.box[3] and o.box[1] <= j1 for o in others)
+
+
 def next_indices(done: np.ndarray, plausible: np.ndarray, stride: int) -> list[int]:
     """Slices not run yet within ``stride`` of a plausible one."""
     wanted = np.zeros_like(done)
@@ -80,6 +98,7 @@ class SliceEngine:
         self.batch_size = options.batch_for(self.device.type)
         self.batcher = AdaptiveBatcher(self.batch_size)
         self.slices_run = 0
+        self._forced: dict[int, set[int]] = {}  # gap-fill pass: slice -> targets whose gate is open
 
     def threshold_for(self, name: str) -> float:
         """Presence probability at which a slice holds ``name``: the option when given, else
@@ -121,6 +140,12 @@ class SliceEngine:
             bars = np.minimum(self.options.plausible_threshold, 0.5 * np.asarray(self._thresholds))[:, None]
             plausible = (np.nan_to_num(scores, nan=0.0) >= bars).any(axis=0)
             todo = next_indices(done, plausible, self.options.skip_stride)
+        if self.options.fill_gaps:
+            self._forced = gap_slices(tracks, self.options.fill_gaps)
+            if self._forced:
+                passes += 1
+                self._pass(volume, sorted(self._forced), vectors, tracks)
+            self._forced = {}
         return EngineRun(tracks, depth, self.slices_run - before, passes, time.perf_counter() - started,
                          self.batcher.size, str(self.device), self.precision)
 
@@ -131,6 +156,12 @@ class SliceEngine:
         for batch in prefetcher:
             for records in self.batcher.run(len(batch.indices), lambda a, b: self._step(batch, a, b, vectors)):
                 for k, t, score, hit in records:
+                    if k in self._forced and t in self._forced[k]:
+                        # A filled gap keeps its hit only where it continues its neighbours.
+                        hits = tracks[t].hits
+                        near = [hits.get(n) for n in range(k - self.options.fill_gaps - 1, k + self.options.fill_gaps + 2) if n != k]
+                        if hit is not None and not _overlaps(hit, near):
+                            hit = None
                     tracks[t].record(k, score, hit)
             self.slices_run += len(batch.indices)
 
@@ -146,7 +177,7 @@ class SliceEngine:
                 for t in range(presence.shape[1]):
                     score = float(presence[i, t])
                     hit = None
-                    if score >= self._thresholds[t]:
+                    if score >= self._thresholds[t] or t in self._forced.get(k, ()):
                         mask = self._slice_mask(features, i, grounding, t, batch.geometries[start + i])
                         hit = SliceHit.from_mask(k, score, self._view.from_display(mask))
                     records.append((k, t, score, hit))

@@ -123,3 +123,27 @@ def test_the_model_s_calibrated_gate_per_target_and_the_option_that_overrides_it
     assert engine.run(faint, ["bright"]).tracks[0].hits
     forced = SliceEngine(model, EngineOptions(**CPU, skip_stride=1, presence_threshold=0.9))
     assert forced.threshold_for("bright") == 0.9 and not forced.run(faint, ["bright"]).tracks[0].hits
+
+
+def test_short_gaps_between_hits_are_filled_with_the_gate_open():
+    """Two slices of the ball are dimmer: their presence falls under the gate (logit 10) while
+    their coarse mask still marks the ball. The gap pass finds them; a far dim slice is left."""
+    from medsee_cli.engine.stream import gap_slices
+
+    data = np.array(ball_volume().dataobj)
+    dim = np.zeros(data.shape, bool)
+    dim[:, :, 54:56] = True
+    data[(data == 1000) & dim] = 600  # coarse logit (600 - 500) / 50 = 2 > 0, presence 4 * 2 = 8 < 10
+    volume = type(ball_volume())(data, np.diag([0.8, 0.8, 2.5, 1.0]), modality="CT")
+    model = BrightModel()
+    model.config = _Config({"bright": 10.0})
+    plain = SliceEngine(model, EngineOptions(**CPU, skip_stride=1, fill_gaps=0)).run(volume, ["bright"]).tracks[0]
+    assert 54 not in plain.hits and 55 not in plain.hits and 53 in plain.hits and 56 in plain.hits
+    engine = SliceEngine(model, EngineOptions(**CPU, skip_stride=1))
+    filled = engine.run(volume, ["bright"])
+    assert sorted(filled.tracks[0].hits) == sorted(set(plain.hits) | {54, 55})
+    assert filled.passes == 2 and filled.slices_run == 120 + 2
+    assert gap_slices(filled.tracks, 2) == {}  # nothing left to fill
+    # Gaps longer than fill_gaps stay open, and a target without hits is never filled.
+    assert gap_slices([plain], 1) == {}
+    assert gap_slices([plain], 2) == {54: {0}, 55: {0}}
