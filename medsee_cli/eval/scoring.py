@@ -43,7 +43,13 @@ def view_of(sample: Sample, predicted: np.ndarray) -> View:
         return View(_grey(sample.image), target, predicted, sample.window)
     wrong = np.count_nonzero(target ^ predicted, axis=(0, 1))
     k = int(np.argmax(wrong)) if wrong.any() else int(np.argmax(np.count_nonzero(target, axis=(0, 1))))
-    return View(sample.image[:, :, k].T, target[:, :, k].T, predicted[:, :, k].T, sample.window)
+    # Volumes are [i, j, k] on a RAS+ grid: show the slice as radiologists do (anterior up,
+    # patient right on the image's left).
+    from medsee_cli.model.grounding.orientation import plane_view
+
+    show = plane_view(np.eye(4)).to_display
+    return View(np.ascontiguousarray(show(sample.image[:, :, k])), np.ascontiguousarray(show(target[:, :, k])),
+                np.ascontiguousarray(show(predicted[:, :, k])), sample.window)
 
 
 def score_item(item: EvalItem, sample: Sample, prediction: Prediction, options: EvalOptions) -> tuple[Scored, np.ndarray]:

@@ -198,3 +198,19 @@ def test_exported_manifest_scores_like_the_original(mlmr_root, manifest_root, tm
         assert [r["item_id"] for r in exported.rows] == [r["item_id"] for r in original.rows]
         for key in ("giou", "ciou", "dice", "box_iou", "box_acc50", "hd95", "nsd"):
             assert exported.summary[key] == pytest.approx(original.summary[key], nan_ok=True), (name, key)
+
+
+def test_volume_overlays_are_drawn_as_radiologists_read_them() -> None:
+    """A voxel anterior (high j) and on the patient's right (high i) of a RAS grid lands in the
+    top-left of the overlay (anterior up, patient right on the image's left)."""
+    import numpy as np
+
+    from medsee_cli.eval.items import Sample
+    from medsee_cli.eval.scoring import view_of
+
+    target = np.zeros((30, 20, 3), bool)
+    target[27, 18, 1] = True  # i = 27 of 30 (right), j = 18 of 20 (anterior)
+    sample = Sample(np.zeros(target.shape, np.float32), target, (1.0, 1.0, 1.0))
+    view = view_of(sample, np.zeros_like(target))
+    assert view.target.shape == (20, 30)
+    assert [tuple(v) for v in np.argwhere(view.target)] == [(1, 2)]
