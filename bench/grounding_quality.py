@@ -21,14 +21,14 @@ def jaundice_check(model, sample: Path) -> list[dict]:  # type: ignore[no-untype
     """Per case and target: slices with the target, slices the model reports, and 3D Dice."""
     from medsee_cli.io import load_volume
     from medsee_cli.model.grounding.orientation import plane_view
-    from medsee_cli.model.grounding.pipeline import RefineOptions, refine_mask
+    from medsee_cli.model.grounding.pipeline import gate_for, refine_mask
     from medsee_cli.training.evaluate import dice
 
     names = {int(k): v for k, v in json.loads((sample / "labels.json").read_text()).items()}
     ids = {v: k for k, v in names.items()}
     targets = ["pancreatic_lesion", "bile_duct", "pancreas", "liver"]
     texts = model.text_vectors(targets)
-    gates = {t: RefineOptions(presence_threshold=model.config.presence_logit(t)) for t in targets}
+    gates = {t: gate_for(model, t) for t in targets}
     rows = []
     for case in ("jaundice", "normal"):
         volume = load_volume(sample / f"abdomen_{case}.nii.gz")

@@ -98,7 +98,6 @@ class SliceEngine:
         self.batch_size = options.batch_for(self.device.type)
         self.batcher = AdaptiveBatcher(self.batch_size)
         self.slices_run = 0
-        self._forced: dict[int, set[int]] = {}  # gap-fill pass: slice -> targets whose gate is open
 
     def threshold_for(self, name: str) -> float:
         """Presence probability at which a slice holds ``name``: the option when given, else
@@ -140,24 +139,25 @@ class SliceEngine:
             bars = np.minimum(self.options.plausible_threshold, 0.5 * np.asarray(self._thresholds))[:, None]
             plausible = (np.nan_to_num(scores, nan=0.0) >= bars).any(axis=0)
             todo = next_indices(done, plausible, self.options.skip_stride)
-        if self.options.fill_gaps:
-            self._forced = gap_slices(tracks, self.options.fill_gaps)
-            if self._forced:
-                passes += 1
-                self._pass(volume, sorted(self._forced), vectors, tracks)
-            self._forced = {}
+        forced = gap_slices(tracks, self.options.fill_gaps) if self.options.fill_gaps else {}
+        if forced:
+            passes += 1
+            self._pass(volume, sorted(forced), vectors, tracks, forced)
         return EngineRun(tracks, depth, self.slices_run - before, passes, time.perf_counter() - started,
                          self.batcher.size, str(self.device), self.precision)
 
-    def _pass(self, volume: Volume, indices: list[int], vectors: torch.Tensor, tracks: Sequence[TargetTrack]) -> None:
+    def _pass(self, volume: Volume, indices: list[int], vectors: torch.Tensor, tracks: Sequence[TargetTrack],
+              forced: Optional[dict[int, set[int]]] = None) -> None:
+        """Run ``indices`` and record what they hold. ``forced`` (the gap pass): slice -> the only
+        targets to look at there, with their gate open; a filled slice keeps its hit only where it
+        continues its neighbours."""
         prefetcher = Prefetcher(volume, self.model, indices, batch_size=self.batch_size,
                                 context=self.context, depth=self.options.prefetch_depth, device=self.device,
                                 channels_last=self.options.channels_last, **self._feed)
         for batch in prefetcher:
-            for records in self.batcher.run(len(batch.indices), lambda a, b: self._step(batch, a, b, vectors)):
+            for records in self.batcher.run(len(batch.indices), lambda a, b: self._step(batch, a, b, vectors, forced)):
                 for k, t, score, hit in records:
-                    if k in self._forced and t in self._forced[k]:
-                        # A filled gap keeps its hit only where it continues its neighbours.
+                    if forced is not None:
                         hits = tracks[t].hits
                         near = [hits.get(n) for n in range(k - self.options.fill_gaps - 1, k + self.options.fill_gaps + 2) if n != k]
                         if hit is not None and not _overlaps(hit, near):
@@ -165,8 +165,10 @@ class SliceEngine:
                     tracks[t].record(k, score, hit)
             self.slices_run += len(batch.indices)
 
-    def _step(self, batch: PreparedBatch, start: int, stop: int, vectors: torch.Tensor) -> list[tuple[int, int, float, Optional[SliceHit]]]:
-        """Encode + ground slices ``start:stop`` of a batch; refine where a target is present."""
+    def _step(self, batch: PreparedBatch, start: int, stop: int, vectors: torch.Tensor,
+              forced: Optional[dict[int, set[int]]] = None) -> list[tuple[int, int, float, Optional[SliceHit]]]:
+        """Encode + ground slices ``start:stop`` of a batch; refine where a target is present
+        (with ``forced``, only the targets forced on each slice, gate open)."""
         records = []
         with running(self.device, self.dtype):
             features = self.model.encode(batch.images[start:stop])
@@ -174,10 +176,10 @@ class SliceEngine:
             presence = torch.sigmoid(grounding.presence_logits.float()).cpu().numpy()
             for i in range(stop - start):
                 k = batch.indices[start + i]
-                for t in range(presence.shape[1]):
+                for t in (range(presence.shape[1]) if forced is None else sorted(forced[k])):
                     score = float(presence[i, t])
                     hit = None
-                    if score >= self._thresholds[t] or t in self._forced.get(k, ()):
+                    if forced is not None or score >= self._thresholds[t]:
                         mask = self._slice_mask(features, i, grounding, t, batch.geometries[start + i])
                         hit = SliceHit.from_mask(k, score, self._view.from_display(mask))
                     records.append((k, t, score, hit))

@@ -6,12 +6,11 @@ The pair ``config.json`` + ``model.safetensors`` in one folder is a saved model 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from medsee_cli.model.config_file import CONFIG_FILE, read_config, write_config
-from medsee_cli.model.errors import CheckpointError
+from medsee_cli.model.config_file import CONFIG_FILE, config_values, read_config, write_config
 
 CONFIG_NAME = CONFIG_FILE
 
@@ -54,12 +53,7 @@ class MedseeModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MedseeModelConfig:
-        known = {field.name: field for field in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise CheckpointError("config", f"unknown config keys {unknown}")
-        values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
-        return cls(**values)
+        return cls(**config_values(cls, data, "config"))
 
     def save(self, folder: Path) -> Path:
         """Write ``config.json`` into ``folder`` atomically."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +29,12 @@ def read_config(folder: Path, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CheckpointError(str(source), f"the {what} is not a JSON object")
     return data
+
+
+def config_values(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
+    """``data`` as keyword arguments for the config dataclass ``cls``: unknown keys are an error
+    naming ``what``; JSON lists become tuples (objects stay dicts)."""
+    unknown = sorted(set(data) - {field.name for field in fields(cls)})
+    if unknown:
+        raise CheckpointError(what, f"unknown config keys {unknown}")
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}

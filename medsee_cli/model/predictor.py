@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from medsee_cli.model.grounding.orientation import plane_view
-from medsee_cli.model.grounding.pipeline import RefineOptions, refine_mask
+from medsee_cli.model.grounding.pipeline import RefineOptions, gate_for, refine_mask
 from medsee_cli.model.preprocess import Window, ct_window, window_for
 
 
@@ -45,7 +45,7 @@ class GroundingPredictor:
     def _options(self, text: str) -> RefineOptions:
         if self.options is not None:
             return self.options
-        return RefineOptions(presence_threshold=self.model.config.presence_logit(text))
+        return gate_for(self.model, text)
 
     def _slice_mask(self, plane: np.ndarray, text: np.ndarray, window: Window | None, options: RefineOptions) -> np.ndarray:
         images, geometries = self.model.prepare(plane[None], "OT", window)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch.nn.functional as F
 
-from medsee_cli.model.grounding.pipeline import RefineOptions, refine_mask
+from medsee_cli.model.grounding.pipeline import RefineOptions, gate_for, refine_mask
 from medsee_cli.training.cache import CachedSource
 from medsee_cli.training.replay import ground_cached
 from medsee_cli.training.sampler import box_of
@@ -71,9 +71,7 @@ class TargetScore:
 
 def evaluate(model, sources: list[CachedSource], targets: list[str], options: RefineOptions | None = None) -> list[dict]:  # type: ignore[no-untyped-def]
     """Scores per target; without ``options`` each target's gate is the model's own threshold."""
-    from dataclasses import replace
-
-    per_target = {t: options or replace(RefineOptions(), presence_threshold=model.config.presence_logit(t)) for t in targets}
+    per_target = {t: options or gate_for(model, t) for t in targets}
     scores: dict[str, TargetScore] = defaultdict(TargetScore)
     volumes: dict[tuple[str, str, str], list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
     for item in ground_cached(model, sources, targets):

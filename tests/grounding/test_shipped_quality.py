@@ -11,7 +11,7 @@ import pytest
 
 from medsee_cli.io import load_volume
 from medsee_cli.model.grounding import GroundingModel, plane_view
-from medsee_cli.model.grounding.pipeline import RefineOptions, refine_mask
+from medsee_cli.model.grounding.pipeline import gate_for, refine_mask
 from medsee_cli.training.evaluate import dice
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,8 +34,8 @@ def _find(model: GroundingModel, path: Path, k: int, targets: list[str]) -> dict
     grounding = model.ground(features, model.text_vectors(targets))
     found = {}
     for t, target in enumerate(targets):
-        gate = RefineOptions(presence_threshold=model.config.presence_logit(target))  # the calibrated gate
-        logits, _ = refine_mask(model, features, 0, grounding.mask_logits[0, t], float(grounding.presence_logits[0, t]), gate)
+        logits, _ = refine_mask(model, features, 0, grounding.mask_logits[0, t], float(grounding.presence_logits[0, t]),
+                                gate_for(model, target))  # the calibrated gate
         found[target] = view.from_display(model.to_slice(logits, geometries[0]))
     return found
 

@@ -6,11 +6,11 @@ checkpoint is named and pinned by SHA-256 so a head is never run on a different 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medsee_cli.model.config_file import CONFIG_FILE, read_config, write_config
+from medsee_cli.model.config_file import CONFIG_FILE, config_values, read_config, write_config
 from medsee_cli.model.errors import CheckpointError
 
 CONFIG_NAME = CONFIG_FILE
@@ -52,13 +52,9 @@ class GroundingConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GroundingConfig:
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise CheckpointError("grounding config", f"unknown config keys {unknown}")
+        values = config_values(cls, data, "grounding config")
         if data.get("model_type", MODEL_TYPE) != MODEL_TYPE:
             raise CheckpointError("grounding config", f"model_type is {data.get('model_type')!r}, expected {MODEL_TYPE!r}")
-        values = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
         return cls(**values)
 
     def save(self, folder: Path) -> Path:

@@ -8,7 +8,7 @@ which gives one box per slice and cannot separate pieces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -24,6 +24,11 @@ class RefineOptions:
     pad_fraction: float = 0.1
     min_pixels: int = 3  # smallest coarse piece (in coarse-grid pixels) that gets a box
     keep_coarse: bool = True  # clip refined masks to the dilated coarse mask (stops leaks)
+
+
+def gate_for(model, target: str, options: RefineOptions = RefineOptions()) -> RefineOptions:  # type: ignore[no-untyped-def]
+    """``options`` with the model's own presence gate for ``target`` (calibrated when trained)."""
+    return replace(options, presence_threshold=model.config.presence_logit(target))
 
 
 def coarse_boxes(mask_logits: torch.Tensor, stride: int, options: RefineOptions = RefineOptions()) -> np.ndarray:
