@@ -67,11 +67,12 @@ bench-ingest: install
 	$(PIP) install -q dicom2nifti
 	$(PY) bench/ingest_bench.py
 
-# Debian tools the tests cross-check against (dcm2niix, dciodvfy); needs root or sudo.
+# Debian tools the tests cross-check against (dcm2niix, dciodvfy, Orthanc); needs root or sudo.
 system-deps:
-	@if command -v dcm2niix >/dev/null && command -v dciodvfy >/dev/null; then echo "system tools present"; \
+	@if command -v dcm2niix >/dev/null && command -v dciodvfy >/dev/null && \
+	  { command -v Orthanc >/dev/null || test -x /usr/sbin/Orthanc; }; then echo "system tools present"; \
 	else $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
-	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq dcm2niix dicom3tools; fi
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq dcm2niix dicom3tools orthanc orthanc-dicomweb; fi
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -26,8 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests/reasoning/data"
 # dev and heldout: the first engineer's sets; heldout2: written before the second round of changes
 # (its baseline is in the README); heldout3, heldout4, heldout5: each written fresh, scored once, then
-# used to find general fixes; heldout6: written last, scored once, never tuned on.
-SETS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
+# used to find general fixes; heldout6: written last, scored once, never tuned on. issue15_dev and
+# issue15_heldout: new styles (landmarks, causes, generic lesions, the scan in view), written before the
+# issue 15 changes; tuning looked only at issue15_dev, issue15_heldout was scored at the start and the end.
+# issue15_fresh: written after that work ended, scored once.
+SETS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "issue15_dev",
+        "issue15_heldout", "issue15_fresh")
 
 STARTUP = """
 import sys, time
@@ -88,8 +92,10 @@ def main() -> int:
     questions = []
     for name in SETS:
         path = DATA / f"questions_{name}.jsonl"
+        if not path.is_file():
+            continue
         items = read_questions(path, known)
-        questions += [q.query for q in items]
+        questions += [(q.query, q.scan) for q in items]
         report = score(items, resolver)
         results[name] = {k: v for k, v in report.to_dict().items() if k != "items"}
         results[name]["in_scope"] = sum(1 for q in items if q.targets)
@@ -100,9 +106,9 @@ def main() -> int:
                     print(f"[{name}] {item.query!r}: expected {item.expected[:3]}, got {item.predicted}", file=sys.stderr)
     timings = []
     for _ in range(args.repeats):
-        for question in questions:
+        for question, scan in questions:
             started = time.perf_counter()
-            resolver.resolve(question)
+            resolver.resolve(question, scan=scan)
             timings.append(time.perf_counter() - started)
     timings.sort()
     results["latency_ms"] = {"n": len(timings), "median": round(1000 * statistics.median(timings), 2),

@@ -12,6 +12,8 @@ One rule for every command (the README's "Errors" section states the same table)
     made (e.g. no DICOM-SEG for a source series without a SeriesInstanceUID)
 70  internal error (a bug: please report it with ``--debug`` output)
 130 interrupted
+141 stdout was closed by its reader (``medsee ... | head``): a quiet, normal end, as for a
+    coreutils program stopped by SIGPIPE
 ==  =====================================================================================
 
 When several apply, the highest-priority one wins: 70 > 1 > 6 > 0 (usage errors, existing
@@ -32,6 +34,7 @@ class ExitCode(enum.IntEnum):
     WARNINGS = 6
     INTERNAL = 70
     INTERRUPTED = 130
+    BROKEN_PIPE = 141
 
 
 def batch_exit(failed: int, warned: int) -> ExitCode:

@@ -13,10 +13,11 @@ import typer
 
 from medsee_cli import __version__
 from medsee_cli.cli import ask_cmd, eval_cmd, export_cmd, ingest_cmd, models_cmd, segment_cmd, train_cmd
-from medsee_cli.cli.boundary import set_debug
+from medsee_cli.cli.boundary import MedseeGroup, set_debug
 
 app = typer.Typer(
     name="medsee",
+    cls=MedseeGroup,
     help=(
         "Ask a CT or MR scan a question in plain words and get pixels back: masks, boxes, "
         "measurements and files radiology software opens."

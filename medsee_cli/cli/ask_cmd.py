@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from medsee_cli.cli.boundary import boundary
+from medsee_cli.cli.boundary import boundary, warning_line
 from medsee_cli.errors import InputError
 
 
@@ -18,7 +18,8 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question, in plain words.")],
     *,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", help="Folder for mask.nii.gz, boxes.json, preview.png, seg.dcm (default: ./medsee-ask-IMAGENAME).")] = None,
+        "--out", help="Folder for mask.nii.gz, boxes.json, preview.png, seg.dcm (DICOM sources) and provenance.json. "
+                      "Without --out no files are written (the answer is printed). Checked before any work.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the medsee.ask/1 result as JSON.")] = False,
     model: Annotated[str, typer.Option("--model", envvar="MEDSEE_MODEL",
                                        help="Grounding model: registry name or checkpoint folder.")] = "medsee-grounding-v1",
@@ -44,33 +45,35 @@ def ask(
     The question is turned into ranked target structures (with the reason for each); the best
     ones the model can outline are segmented slice by slice, measured (side, slice range, size,
     volume, HU) and written as a label map on the source grid, JSON boxes, a preview PNG and,
-    for DICOM sources, a DICOM-SEG. A question medsee cannot map to anatomy gets no target
-    and says so.
+    for DICOM sources, a DICOM-SEG, all in --out (nothing is written without it). A question
+    medsee cannot map to anatomy gets no target and says so. A DICOM-SEG the source headers
+    cannot honestly support (e.g. no SeriesInstanceUID) is skipped with one warning line; the
+    answer and the other files are still given, and the exit status is 6.
     """
     if not image.exists():
         raise InputError(str(image), "no such file or folder")
     from medsee_cli.engine.options import EngineOptions
     from medsee_cli.services.ask import AskOptions, ask as run_ask
 
-    target = out if out is not None else Path(f"medsee-ask-{_stem(image)}")
     options = AskOptions(
-        out=target, model=model, engine=EngineOptions(device=device), series=series, overwrite=overwrite,
+        out=out, model=model, engine=EngineOptions(device=device), series=series, overwrite=overwrite,
         encoder=encoder, encoder_runtime=encoder_runtime, llm=llm or "", llm_model=llm_model,
     )
     result = run_ask(image, question, options)
+    for text in result.warnings:
+        warning_line(f"{image}: {text}")
     if json_output:
         print(json.dumps(result.to_dict(), indent=2))
-        return
-    print(result.answer)
-    written = {name: path for name, path in result.outputs.items() if path}
-    if written:
-        print()
-        print("Files: " + ", ".join(f"{name} {path}" for name, path in written.items()))
+    else:
+        print(result.answer)
+        written = {name: path for name, path in result.outputs.items() if path}
+        if written:
+            print()
+            print("Files: " + ", ".join(f"{name} {path}" for name, path in written.items()))
+        elif out is None and result.findings:
+            print()
+            print("Files: none written (give --out FOLDER for the mask, boxes, preview and DICOM-SEG).")
+    if result.warnings:
+        from medsee_cli.errors import ExitCode
 
-
-def _stem(image: Path) -> str:
-    name = image.name
-    for suffix in (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd", ".zip", ".dcm"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)] or "image"
-    return name or "image"
+        raise typer.Exit(ExitCode.WARNINGS)

@@ -9,9 +9,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from medsee_cli.cli.boundary import boundary
+from medsee_cli.cli.boundary import boundary, error_line
+from medsee_cli.errors import ExitCode
 
-FAILED_ITEMS_EXIT = 2
+FAILED_ITEMS_EXIT = ExitCode.ITEMS_FAILED
 
 
 @boundary
@@ -33,11 +34,11 @@ def eval_command(
     export_dataset: Annotated[Optional[Path], typer.Option("--export-dataset", help="Write the dataset's items as a manifest (NIfTI + JSONL) here for other models, then stop.")] = None,
 ) -> None:
     """Evaluate on a benchmark and print the papers' metrics (gIoU, cIoU, Dice, box Acc@0.5, HD95, NSD)."""
-    from medsee_cli.errors import InputError
+    from medsee_cli.errors import UsageError
 
     if dataset == "reasoning":
         if root is None:
-            raise InputError("reasoning", "give the question file with --root FILE.jsonl")
+            raise UsageError("--root", "--dataset reasoning needs the question file: --root FILE.jsonl")
         _reasoning(root, json_output)
         return
     from medsee_cli.eval import EvalOptions, PredictorSource, SavedPredictions, evaluate, load_dataset, write_outputs
@@ -50,24 +51,25 @@ def eval_command(
         print(f"wrote {len(data.items)} items to {manifest}")
         return
     if (model is None) == (predictions is None):
-        raise InputError("medsee eval", "give exactly one of --predictions DIR (saved outputs) or --model NAME|PATH")
+        raise UsageError("medsee eval", "give exactly one of --predictions DIR (saved outputs) or --model NAME|PATH")
     try:
         options = EvalOptions(split=split, query=query, nsd_tolerance_mm=nsd_tolerance, surface=surface,
                               limit=limit, worst=worst, out=out, overwrite=overwrite)
     except ValueError as exc:
-        raise InputError("medsee eval", str(exc)) from None
+        raise UsageError("medsee eval", str(exc)) from None
     if out is not None and (out / "summary.json").exists() and not overwrite:
         from medsee_cli.errors import OutputExistsError
 
         raise OutputExistsError(str(out / "summary.json"))
+    data = load_dataset(dataset, root, options)  # a wrong --dataset/--root stops before the model loads
     if predictions is not None:
         source: Any = SavedPredictions(predictions)
     else:
         from medsee_cli.eval.model_source import model_predictor
 
         source = PredictorSource(model_predictor(str(model)))
-    data = load_dataset(dataset, root, options)
-    result = evaluate(data, source, options, progress=_progress_bar(len(data.items) if not limit else min(limit, len(data.items))))
+    result = evaluate(data, source, options, progress=_progress_bar(len(data.items) if not limit else min(limit, len(data.items))),
+                      failure=error_line)
     if out is not None:
         write_outputs(result, out, options)
     if json_output:
@@ -134,8 +136,6 @@ def _print_result(result: Any, out: Optional[Path], tolerance: float) -> None:
     )
     for note in result.notes:
         console.print(f"note: {note}", style="dim")
-    for row in result.failed:
-        console.print(f"failed: {row['item_id']}: {row['error']}", style="red")
     if out is not None:
         console.print(f"report: {out / 'report.html'}")
 
@@ -182,12 +182,12 @@ def convert_refhl_command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files of an earlier conversion.")] = False,
 ) -> None:
     """Convert volumes + label maps + expressions into the RefHL-Seg layout `medsee eval` reads."""
-    from medsee_cli.errors import InputError
+    from medsee_cli.errors import UsageError
     from medsee_cli.eval.datasets.refhl_convert import ConvertOptions, convert_to_refhl
 
     try:
         options = ConvertOptions(image_format=image_format, seed=seed, overwrite=overwrite)
     except ValueError as exc:
-        raise InputError("convert", str(exc)) from None
+        raise UsageError("--image-format", str(exc)) from None
     counts = convert_to_refhl(volumes, labels, expressions, out, options)
     print(f"wrote {counts['expressions']} expressions on {counts['slices']} slices of {counts['cases']} cases to {out}")

@@ -9,9 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from medsee_cli.cli.boundary import boundary, error_line
-
-FAILED_EXIT = 1
+from medsee_cli.cli.boundary import boundary, error_line, warning_line
+from medsee_cli.errors import ExitCode
 
 
 @boundary
@@ -24,21 +23,45 @@ def ingest(
         Optional[int], typer.Option("--workers", min=1, help="Threads for reading and decoding (default: CPU count).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Redo series that are already up to date.")] = False,
+    store_paths: Annotated[
+        bool,
+        typer.Option(
+            "--store-paths",
+            help="Write full source paths into the sidecars (off by default: export folders are often "
+            "named after patients; sidecars and catalog then hold UIDs and geometry only).",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List skipped files and notes.")] = False,
 ) -> None:
-    """Convert every series found to a canonical NIfTI with a JSON sidecar, and catalog it.
+    """Convert every series found to a canonical NIfTI with a JSON sidecar, and
+    catalog it.
 
-    Walks the sources (PACS exports with mixed studies and series, extension-less DICOM names,
-    zips, NIfTI/NRRD files), splits and sorts series, decodes every common transfer syntax and
-    writes OUT/series/KEY.nii.gz + KEY.json, recorded in OUT/catalog.sqlite. Re-running does no
-    work twice. A bad item gets one error line and the batch goes on; the exit code is 1 when
-    any item failed. No patient identifiers are printed.
+    Walks the sources (PACS exports with mixed studies and series,
+    extension-less DICOM names, zips, NIfTI/NRRD files), splits and sorts
+    series, decodes every common transfer syntax and writes
+    OUT/series/KEY.nii.gz + KEY.json, recorded in OUT/catalog.sqlite.
+    Re-running does no work twice: unchanged files (path, size, mtime) are
+    neither parsed nor, when skipped before, read again. OUT itself and any
+    other medsee output folder under a source are never ingested.
+
+    One ingest at a time writes to OUT: a second one prints a warning and
+    waits for the first (lock file OUT/.medsee.lock), then finds its work
+    done. Temporary files of a killed run are removed by the next one. A zip
+    member may expand to at most 2 GiB, and a member over 64 MiB to at most
+    200 times its compressed size; a larger one is a failed item.
+
+    A bad item (unreadable file or folder, broken series) gets one line and
+    the batch goes on. Exit codes: 0 all done; 1 some items failed; 2 usage
+    error (e.g. --out names a file), nothing done. No patient identifiers are
+    printed or stored; source paths are stored only with --store-paths.
     """
-    from medsee_cli.services.ingest import IngestOptions, ingest as run_ingest
 
-    options = IngestOptions(out=out, force=force, **({"workers": workers} if workers else {}))
+    from medsee_cli.services.ingest import IngestOptions, check_out, ingest as run_ingest
+
+    check_out(out)
+    options = IngestOptions(out=out, force=force, store_paths=store_paths, **({"workers": workers} if workers else {}))
     if json_output or not sys.stderr.isatty():
-        report = run_ingest(list(sources), options)
+        report = run_ingest(list(sources), options, notice=warning_line)
     else:
         report = _with_progress(list(sources), options, run_ingest)
     for result in report.results:
@@ -49,7 +72,7 @@ def ingest(
     else:
         _render(report, verbose)
     if not report.ok:
-        raise typer.Exit(FAILED_EXIT)
+        raise typer.Exit(int(ExitCode.ITEMS_FAILED))
 
 
 def _with_progress(sources, options, run_ingest):  # type: ignore[no-untyped-def]
@@ -62,10 +85,37 @@ def _with_progress(sources, options, run_ingest):  # type: ignore[no-untyped-def
         def progress(what: str, done: int, total: int) -> None:
             bar.update(task, description=what[:50], completed=done, total=total or None)
 
-        return run_ingest(sources, options, progress)
+        return run_ingest(sources, options, progress, warning_line)
 
 
 def _render(report, verbose: bool) -> None:  # type: ignore[no-untyped-def]
+    if sys.stdout.isatty():
+        _render_table(report, verbose)
+    else:  # logs (cron, pipes): whole lines, never cut to a terminal width
+        for r in report.results:
+            if r.status in ("written", "up-to-date"):
+                print("\t".join((r.key or "", r.modality or "", "x".join(map(str, r.shape or ())), r.status, r.nifti or "")))
+                if verbose:
+                    for note in r.notes:
+                        print(f"\t\t\tnote\t{note}")
+    if verbose:
+        for r in report.results:
+            if r.status == "skipped":
+                print(f"skipped: {r.item}: {r.reason}", file=sys.stderr)
+    print(_summary(report, verbose), flush=True)
+
+
+def _summary(report, verbose: bool) -> str:  # type: ignore[no-untyped-def]
+    skipped = report.count("skipped")
+    hint = " (--verbose lists them)" if skipped and not verbose else ""
+    cleaned = f"; removed {report.removed_partials} temporary files of an interrupted run" if report.removed_partials else ""
+    return (
+        f"{report.count('written')} written, {report.count('up-to-date')} up to date, "
+        f"{report.count('failed')} failed, {skipped} skipped{hint}; catalog: {report.catalog}{cleaned}"
+    )
+
+
+def _render_table(report, verbose: bool) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.table import Table
 
@@ -81,14 +131,3 @@ def _render(report, verbose: bool) -> None:  # type: ignore[no-untyped-def]
                 table.add_row("", "", "", "note", note)
     if shown:
         console.print(table)
-    if verbose:
-        for r in report.results:
-            if r.status == "skipped":
-                print(f"skipped: {r.item}: {r.reason}", file=sys.stderr)
-    skipped = report.count("skipped")
-    hint = " (--verbose lists them)" if skipped and not verbose else ""
-    console.print(
-        f"{report.count('written')} written, {report.count('up-to-date')} up to date, "
-        f"{report.count('failed')} failed, {skipped} skipped{hint}; catalog: {report.catalog}",
-        highlight=False,
-    )

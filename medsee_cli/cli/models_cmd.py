@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from medsee_cli.cli.boundary import boundary
+from medsee_cli.cli.boundary import MedseeGroup, boundary
 
-app = typer.Typer(help="List, describe, verify and convert the model checkpoints installed here.", no_args_is_help=True)
+app = typer.Typer(cls=MedseeGroup, help="List, describe, verify and convert the model checkpoints installed here.", no_args_is_help=True)
 
 ModelDir = Annotated[
     Optional[Path],

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from medsee_cli.cli.boundary import boundary, error_line
+from medsee_cli.cli.boundary import boundary, error_line, warning_line
 
 
 @boundary
@@ -17,7 +17,9 @@ def segment(
     *,
     target: Annotated[Optional[list[str]], typer.Option("--target", help="Target structure name (repeatable).")] = None,
     prompt: Annotated[Optional[list[str]], typer.Option("--prompt", help="Referring expression (repeatable).")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Output folder: one sub-folder per case.")] = Path("medsee-segment"),
+    out: Annotated[Path, typer.Option(
+        "--out", help="Batch folder: one sub-folder per case (OUT/CASE/mask.nii.gz ...). Checked before any work.")]
+    = Path("medsee-segment"),
     model: Annotated[str, typer.Option("--model", envvar="MEDSEE_MODEL",
                                        help="Grounding model: registry name or folder.")] = "medsee-grounding-v1",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
@@ -32,29 +34,39 @@ def segment(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing case folders' files.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
 ) -> None:
-    """Segment named targets or referring expressions in many images."""
+    """Segment named targets or referring expressions in many images.
+
+    Each case goes to OUT/CASE/ (complete, with provenance.json, or absent). A bad image gets
+    one error line and the batch goes on (exit 1 at the end); a DICOM output a case's source
+    headers cannot honestly support gets one warning line (exit 6 when nothing failed). A
+    --target the model was not trained to outline is a usage error (exit 2) before any work.
+    """
     from medsee_cli.engine.options import EngineOptions
-    from medsee_cli.services.segment import SegmentOptions, segment as run_segment
+    from medsee_cli.services.segment import SegmentOptions, exit_code, segment as run_segment
 
     chosen = tuple(f.strip() for item in formats for f in item.split(",") if f.strip()) if formats else None
     options = SegmentOptions(
         out=out, targets=tuple(target or ()), prompts=tuple(prompt or ()), model=model, overwrite=overwrite, formats=chosen,
         engine=EngineOptions(device=device, precision=precision, batch_size=batch_size, skip_stride=skip_stride))
-    cases = []
-    failed = 0
+    cases, results = [], []
     for case in run_segment(images, options):
         cases.append(case.to_dict())
+        results.append(case)
         if not case.ok:
-            failed = failed or case.exit_code
             error_line(case.error)
             continue
+        for text in case.warnings:
+            warning_line(f"{case.image}: {text}")
         if not json_output:
             found = ", ".join(_summary(f) for f in case.findings)
             print(f"{case.case_id}: {found} -> {Path(out) / case.case_id}")
     if json_output:
-        print(json.dumps({"schema": "medsee.segment/1", "out": str(out), "cases": cases}, indent=2))
-    if failed:
-        raise typer.Exit(failed)
+        warnings = [f"{c.image}: {text}" for c in results for text in c.warnings]
+        print(json.dumps({"schema": "medsee.segment/1", "out": str(out), "cases": cases, "warnings": warnings},
+                         indent=2))
+    code = exit_code(results)
+    if code:
+        raise typer.Exit(code)
 
 
 def _summary(finding) -> str:  # type: ignore[no-untyped-def]

@@ -66,11 +66,28 @@ def read_mask(path: Path) -> np.ndarray:
         array = _read_npy(path)
     else:
         raise InputError(str(path), f"unsupported mask format {kind!r} (use PNG, NIfTI or .npy)")
+    require_finite(array, path)
     if array.ndim == 3:
         array = array.any(axis=2)
     if array.ndim != 2:
         raise InputError(str(path), f"a 2D mask was expected, found shape {array.shape}")
     return array != 0
+
+
+def require_finite(array: np.ndarray, path: Path) -> None:
+    """The rule for masks and label maps: every value finite. NaN or infinity is neither
+    foreground nor background, so the item is refused (one line) rather than guessed."""
+    if np.issubdtype(array.dtype, np.inexact):
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise InputError(str(path), f"mask or label map holds {bad} NaN or infinite value(s); "
+                                        "a mask must be finite (0 = background)")
+
+
+def mask_from(array: np.ndarray, path: Path, label: object = None) -> np.ndarray:
+    """Boolean mask from a mask (non-zero = target) or a label map (== ``label``), finite only."""
+    require_finite(array, path)
+    return array != 0 if label in (None, "") else array == int(label)  # type: ignore[call-overload]
 
 
 def _read_picture(path: Path) -> np.ndarray:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from medsee_cli.errors import InputError
-from medsee_cli.eval.imaging import read_mask, read_volume
+from medsee_cli.eval.imaging import mask_from, read_mask, read_volume
 from medsee_cli.eval.items import EvalItem, Sample
 from medsee_cli.eval.predictor import Prediction
 
@@ -60,11 +60,11 @@ class SavedPredictions:
         name = path.name.lower()
         if len(expected) == 2:
             if name.endswith((".nrrd", ".mha")):  # a one-slice volume, stored [i, j, 1]
-                mask = read_volume(path)[0][:, :, 0].T != 0
+                mask = mask_from(read_volume(path)[0][:, :, 0].T, path)
             else:
                 mask = read_mask(path)
         else:
-            mask = (np.load(path, allow_pickle=False) if path.name.endswith(".npy") else read_volume(path)[0]) != 0
+            mask = mask_from(np.load(path, allow_pickle=False) if path.name.endswith(".npy") else read_volume(path)[0], path)
         if mask.shape != expected:
             raise InputError(str(path), f"mask shape {mask.shape} differs from the item's grid {expected}")
         return mask

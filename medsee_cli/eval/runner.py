@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +16,8 @@ from medsee_cli.eval.predictor import PredictionSource
 from medsee_cli.eval.scoring import View, score_item, view_of
 from medsee_cli.eval.summary import summarise, summarise_by_target
 
-log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
+Failure = Callable[[str], None]  # told "ITEM: REASON" as each item fails
 
 
 @dataclass(frozen=True)
@@ -44,8 +43,10 @@ class EvalResult:
         }
 
 
-def evaluate(dataset: Dataset, source: PredictionSource, options: EvalOptions, progress: Progress | None = None) -> EvalResult:
-    """Score every item (or the first ``options.limit``); a failing item is recorded, not fatal."""
+def evaluate(dataset: Dataset, source: PredictionSource, options: EvalOptions, progress: Progress | None = None,
+             failure: Failure | None = None) -> EvalResult:
+    """Score every item (or the first ``options.limit``); a failing item is recorded (and
+    passed to ``failure`` as ``ITEM: REASON``), not fatal."""
     items = dataset.items[: options.limit] if options.limit else dataset.items
     rows: list[dict[str, Any]] = []
     slices: dict[str, PresenceCounts] = defaultdict(PresenceCounts)
@@ -57,7 +58,8 @@ def evaluate(dataset: Dataset, source: PredictionSource, options: EvalOptions, p
             prediction = source.prediction_for(item, sample)
             scored, predicted = score_item(item, sample, prediction, options)
         except MedseeError as exc:
-            log.warning("%s: %s", item.item_id, exc)
+            if failure is not None:
+                failure(f"{item.item_id}: {exc}")
             rows.append({"item_id": item.item_id, "case_id": item.case_id, "target": item.target, "error": str(exc)})
         else:
             rows.append(scored.row)

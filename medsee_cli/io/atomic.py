@@ -45,3 +45,42 @@ def write_bytes_atomic(target: str | os.PathLike[str], data: bytes, *, overwrite
 
 def write_text_atomic(target: str | os.PathLike[str], text: str, *, overwrite: bool = True) -> None:
     write_bytes_atomic(target, text.encode("utf-8"), overwrite=overwrite)
+
+
+def partial_owner(path: Path) -> int | None:
+    """The PID in a ``.NAME.PID.partial`` name, or None when the name is not one of ours."""
+    name = path.name
+    if not (name.startswith(".") and name.endswith(PARTIAL_SUFFIX)):
+        return None
+    pid = name[: -len(PARTIAL_SUFFIX)].rsplit(".", 1)[-1]
+    return int(pid) if pid.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a live process of another user
+        return True
+    return True
+
+
+def remove_stale_partials(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove the ``.NAME.PID.partial`` files in ``folder`` whose writer is gone (its PID is not a
+    live process, or is this process, which has not started writing there). Returns them."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        path = Path(entry.path)
+        pid = partial_owner(path)
+        if pid is None or not entry.is_file(follow_symlinks=False):
+            continue
+        if pid == os.getpid() or not _alive(pid):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed

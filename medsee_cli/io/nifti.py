@@ -7,9 +7,13 @@ converter.
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import io
 import json
 import os
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,8 @@ from medsee_cli.io.atomic import atomic_path
 from medsee_cli.io.volume import Volume
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+DEFLATE_MAX_RATIO = 1032  # deflate cannot expand its input more than ~1032-fold
+GZIP_SLACK = 1 << 16  # room for small files: headers, extensions, gzip framing
 INTENT_VECTOR = 1007
 
 
@@ -41,6 +47,7 @@ def read_nifti(path: str | os.PathLike[str]) -> Volume:
         raise InputError(str(path), f"not a readable NIfTI file ({exc.__class__.__name__}: {exc})") from exc
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise InputError(str(path), f"not a NIfTI image but {type(img).__name__}")
+    _check_data_size(path, img.header)
     shape = img.shape
     samples = 1
     if len(shape) == 5 and int(img.header.get("intent_code", 0)) == INTENT_VECTOR:
@@ -49,7 +56,7 @@ def read_nifti(path: str | os.PathLike[str]) -> Volume:
         raise InputError(str(path), "2D NIfTI images are not volumes (expected 3D or 4D)")
     if len(shape) > 4 and samples == 1:
         raise InputError(str(path), f"{len(shape)}D NIfTI is not supported (shape {shape})")
-    dataobj = img.dataobj
+    dataobj: Any = CheckedData(img.dataobj, str(path))
     if samples > 1:
         dataobj = np.asarray(dataobj)[:, :, :, 0, :]
     modality = _modality_from_sidecar(path)
@@ -60,6 +67,90 @@ def read_nifti(path: str | os.PathLike[str]) -> Volume:
         source=str(path),
         samples_per_pixel=samples,
     )
+
+
+def _check_data_size(path: Path, header: Any) -> None:
+    """Refuse a header that claims more voxel data than the file can hold, before any read.
+
+    Uncompressed: the file must reach ``vox_offset + voxels * itemsize`` bytes. Gzipped: deflate
+    expands at most ~1032-fold, so a file of N bytes cannot hold more than that many.
+    """
+    shape = tuple(int(n) for n in header.get_data_shape())
+    needed = int(header.get_data_offset())
+    voxels = 1
+    for n in shape:
+        voxels *= n
+    needed += voxels * header.get_data_dtype().itemsize
+    size = path.stat().st_size
+    claims = f"the header claims {'x'.join(map(str, shape))} voxels ({_bytes(needed)})"
+    if str(path).lower().endswith(".gz"):
+        if needed > size * DEFLATE_MAX_RATIO + GZIP_SLACK:
+            raise InputError(str(path), f"{claims} but the gzip file ({_bytes(size)}) can hold at most "
+                                        f"{_bytes(size * DEFLATE_MAX_RATIO)}: corrupt header or truncated file")
+    elif size < needed:
+        raise InputError(str(path), f"{claims} but the file has {_bytes(size)}: truncated file or corrupt header")
+
+
+def _bytes(n: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+class CheckedData:
+    """A file's lazy voxel data: a read that meets truncated or corrupt compressed data raises
+    `InputError` naming the file, wherever the read is forced (``array()``, ``slab()``...)."""
+
+    def __init__(self, proxy: Any, source: str) -> None:
+        self._proxy = proxy
+        self.source = source
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._proxy.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self._proxy.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._proxy.shape)
+
+    def __getitem__(self, key: Any) -> Any:
+        with read_errors(self.source):
+            return self._proxy[key]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        with read_errors(self.source):
+            array = np.asarray(self._proxy)
+            if self.source.lower().endswith(".gz"):
+                _verify_gzip(self.source)
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+
+def _verify_gzip(source: str) -> None:
+    """Decompress to the end so the gzip CRC is checked: damage that still inflates (a flipped
+    byte in a stored block) would otherwise pass as wrong voxels. ISA-L makes this cheap."""
+    from isal import igzip
+
+    with igzip.open(source, "rb") as stream:
+        while stream.read(16 << 20):
+            pass
+
+
+@contextlib.contextmanager
+def read_errors(source: str) -> Iterator[None]:
+    """Turn what a damaged file raises while its voxels are read into one `InputError`."""
+    try:
+        yield
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(source, f"truncated or corrupt gzip data ({exc.__class__.__name__}: {exc})") from exc
+    except OSError as exc:
+        raise InputError(source, f"voxel data cannot be read ({exc.strerror or exc})") from exc
+    except ValueError as exc:  # a memory map over a file shorter than the header says
+        raise InputError(source, f"voxel data cannot be read ({exc})") from exc
 
 
 def _modality_from_sidecar(path: Path) -> str:

@@ -28,12 +28,18 @@ def _reason(item: Any, entry: Entry) -> str:
     if item.kind == "context":
         return f"it is part of the {item.phrase} the question names"
     if item.kind == "lesion":
+        if not item.phrase:
+            return f"the question asks about a {item.note} without saying in which organ"
         return f"the question asks about a {item.note} in the {item.phrase}"
+    if item.kind == "spread":
+        return f"the question says a cancer has spread to the {item.phrase}"
+    if item.kind == "scan_lesion":
+        return f"{item.note}, so a {item.phrase} is most likely a {entry.display} here"
     return item.phrase
 
 
-def rationale(entry: Entry, evidence: Sequence[Any], similarity: Optional[float]) -> str:
-    """Why this target was proposed, in one sentence."""
+def rationale(entry: Entry, evidence: Sequence[Any], similarity: Optional[float], notes: Sequence[str] = ()) -> str:
+    """Why this target was proposed, in one sentence (``notes``: what the kind asked for or the scan says)."""
     reasons = []
     for item in sorted(evidence, key=lambda e: -e.weight):
         text = _reason(item, entry)
@@ -42,7 +48,7 @@ def rationale(entry: Entry, evidence: Sequence[Any], similarity: Optional[float]
     if not reasons and similarity is not None:
         reasons.append(f"the question is close in meaning to how the {entry.display} is described "
                        f"(similarity {similarity:.2f})")
-    text = "; ".join(reasons[:3]) or "weak match"
+    text = "; ".join(reasons[:3] + list(notes)) or "weak match"
     if not entry.segmentable:
         text += " (the current model cannot outline this one yet)"
     return text[0].upper() + text[1:] + "."

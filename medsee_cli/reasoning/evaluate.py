@@ -1,4 +1,5 @@
-"""Score a reasoner on a JSONL question set: {"query": "...", "targets": ["name", ...]} per line.
+"""Score a reasoner on a JSONL question set: {"query": "...", "targets": ["name", ...]} per line,
+optionally with the scan in view: "scan": {"modality": "CT", "regions": ["abdomen"]} (see ``scan.ScanContext``).
 
 A line is a top-1 hit when the top-ranked target is one of ``targets``, a top-3 hit when any of
 the first three is. A line with an empty ``targets`` list is out of scope: it is a hit when the
@@ -15,6 +16,7 @@ from typing import Any, Optional
 
 from medsee_cli.errors import InputError
 from medsee_cli.reasoning.resolution import Reasoner
+from medsee_cli.reasoning.scan import ScanContext
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Question:
     line: int
     query: str
     targets: tuple[str, ...]
+    scan: Optional[ScanContext] = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,12 @@ def read_questions(path: Path, known: Optional[set[str]] = None) -> tuple[Questi
         unknown = [t for t in targets if known is not None and t not in known]
         if unknown:
             raise InputError(where, f"unknown target name(s): {', '.join(unknown)}")
-        questions.append(Question(line=number, query=raw["query"], targets=tuple(targets)))
+        scan = raw.get("scan")
+        try:
+            context = ScanContext.from_dict(scan) if scan is not None else None
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise InputError(where, f'"scan" must be {{"modality": ..., "regions": [...]}} ({exc})') from None
+        questions.append(Question(line=number, query=raw["query"], targets=tuple(targets), scan=context))
     if not questions:
         raise InputError(str(path), "holds no questions")
     return tuple(questions)
@@ -101,7 +109,8 @@ def _mean(flags: list[bool]) -> Optional[float]:
 def score(questions: tuple[Question, ...], reasoner: Reasoner) -> ReasoningReport:
     items = []
     for question in questions:
-        resolution = reasoner.resolve(question.query)
+        resolution = (reasoner.resolve(question.query, scan=question.scan) if question.scan is not None
+                      else reasoner.resolve(question.query))
         predicted = resolution.names()
         if question.targets:
             hit = bool(predicted) and predicted[0] in question.targets

@@ -18,7 +18,7 @@ from medsee_cli.errors import InputError
 
 KB_RESOURCE = "knowledge.yaml"
 KINDS = ("structure", "union", "lesion", "other")
-RELATIONS = ("above", "below", "behind", "in_front_of", "next_to", "inside", "under")
+RELATIONS = ("above", "below", "behind", "in_front_of", "next_to", "inside", "under", "around", "from", "to")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Entry:
     weak_clues: tuple[str, ...] = ()
     relations: tuple[tuple[str, str], ...] = ()
     why: str = ""
+    types: tuple[str, ...] = ()  # what kind of thing it is: organ, bone, vessel, gland, lesion, duct, muscle ...
 
     @property
     def code(self) -> str:
@@ -86,6 +87,9 @@ class KnowledgeBase:
     lesion_words: tuple[str, ...] = ()
     generic_names: tuple[str, ...] = ()
     source: str = ""
+    type_words: tuple[tuple[str, tuple[str, ...]], ...] = ()  # kind -> the words that ask for it
+    spread_words: tuple[str, ...] = ()
+    origin_words: tuple[str, ...] = ()
     _index: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -128,6 +132,13 @@ class KnowledgeBase:
                     continue
                 if entry.lesion_words and not word:
                     continue
+                return entry
+        return self.lesion_of_type(self.get(name).types) if name in self._index else None
+
+    def lesion_of_type(self, types: tuple[str, ...]) -> Optional[Entry]:
+        """The lesion entry of a kind of tissue with no organ of its own ('bone' -> bone_lesion)."""
+        for entry in self.entries:
+            if entry.kind == "lesion" and not entry.organ and any(t in entry.types for t in types if t != "lesion"):
                 return entry
         return None
 
@@ -199,6 +210,7 @@ def _entry(raw: dict[str, Any], shared: dict[str, Any], where: str) -> Entry:
         weak_clues=_strings(raw.get("weak_clues"), f"{where} weak_clues"),
         relations=tuple(relations),
         why=str(raw.get("why", "")).strip(),
+        types=_strings([raw["type"]] if isinstance(raw.get("type"), str) else raw.get("type"), f"{where} type"),
     )
 
 
@@ -240,6 +252,10 @@ def parse_knowledge(text: str, source: str = "knowledge.yaml") -> KnowledgeBase:
         lesion_words=_strings(raw.get("lesion_words"), f"{source} lesion_words"),
         generic_names=_strings(raw.get("generic_names"), f"{source} generic_names"),
         source=source,
+        type_words=tuple((str(kind), _strings(words, f"{source} type_words {kind}"))
+                         for kind, words in (raw.get("type_words") or {}).items()),
+        spread_words=_strings(raw.get("spread_words"), f"{source} spread_words"),
+        origin_words=_strings(raw.get("origin_words"), f"{source} origin_words"),
     )
     _check_references(kb, source)
     return kb

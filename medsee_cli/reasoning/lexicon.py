@@ -14,10 +14,23 @@ RELATION_WORDS = {
     ("below",): "below", ("beneath",): "below", ("underneath",): "below", ("under",): "under",
     ("behind",): "behind", ("in", "front", "of"): "in_front_of", ("next", "to"): "next_to",
     ("beside",): "next_to", ("near",): "next_to", ("inside",): "inside", ("within",): "inside",
+    ("sits", "on"): "above", ("sit", "on"): "above", ("around",): "around", ("surrounding",): "around",
+    ("protects",): "around", ("protecting",): "around",
+    ("coming", "from"): "from", ("comes", "from"): "from", ("coming", "out", "of"): "from",
+    ("comes", "out", "of"): "from", ("coming", "off"): "from", ("branching", "off"): "from",
+    ("branches", "off"): "from", ("splits", "off"): "from", ("split", "off"): "from",
+    ("drains",): "from", ("drain",): "from", ("draining",): "from",
+    ("going", "to"): "to", ("goes", "to"): "to", ("leading", "to"): "to", ("leads", "to"): "to",
+    ("supplies",): "to", ("supply",): "to", ("supplying",): "to", ("feeds",): "to", ("feed",): "to",
+    ("feeding",): "to", ("joins",): "connects", ("joining",): "connects", ("connects",): "connects",
+    ("connecting",): "connects", ("between",): "connects",
 }
+# 'from X to Y' with plain words: both ends are landmarks ('the tube from the kidney to the bladder')
+FROM_WORDS, TO_WORDS, FROM_TO_REACH = ("from",), ("to", "into"), 8
 # 'next to' is any neighbour; 'under' and 'below' are used alike
 RELATION_ALIASES = {"under": ("under", "below"), "below": ("below", "under"),
-                    "next_to": ("next_to", "behind", "in_front_of", "above", "below", "under")}
+                    "next_to": ("next_to", "behind", "in_front_of", "above", "below", "under"),
+                    "connects": ("from", "to"), "around": ("around",)}
 PRONOUNS = frozenset({"it", "that", "this", "them", "those", "these", "one"})
 
 
@@ -48,6 +61,9 @@ class Lexicon:
         for word in kb.lesion_words:
             self.vocabulary.update(tokens(word))
         self.lesion_keys = {phrase_key(w): w for w in kb.lesion_words}
+        self.type_keys = {phrase_key(w): kind for kind, words in kb.type_words for w in words}
+        self.spread_keys = {phrase_key(w): w for w in kb.spread_words}
+        self.origin_keys = {phrase_key(w): w for w in kb.origin_words}
         self.max_len = max(len(k) for k in self.index)
         self.prefixes = word_forms()[1]
         self.single_names = {key[0]: [(n, p) for n, kind, p in hits if kind == NAME]
@@ -114,4 +130,35 @@ class Lexicon:
             for start in range(len(parsed.raw) - n + 1):
                 if tuple(parsed.raw[start:start + n]) == key:
                     hits.append((start, start + n, relation))
+        for start, word in enumerate(parsed.raw):
+            if word not in FROM_WORDS:
+                continue
+            _, clause_end = parsed.clause_of(start)
+            end = next((i for i in range(start + 2, min(clause_end, start + FROM_TO_REACH))
+                        if parsed.raw[i] in TO_WORDS), None)
+            if end is not None:
+                hits += [(start, start + 1, "from"), (end, end + 1, "to")]
         return hits
+
+    def _occurrences(self, parsed: Parsed, keys: dict) -> list[tuple[int, int, str]]:
+        hits = []
+        for key, value in keys.items():
+            n = len(key)
+            for start in range(len(parsed.stems) - n + 1):
+                if parsed.stems[start:start + n] == key and not parsed.negated[start]:
+                    hits.append((start, start + n, value))
+        return sorted(hits)
+
+    def type_words(self, parsed: Parsed, covered: list[Match]) -> list[tuple[int, int, str]]:
+        """(start, end, kind) for words asking for a kind of thing ('bone', 'vessel'), not inside a
+        longer name ('thyroid gland', 'lymph glands')."""
+        return [(s, e, kind) for s, e, kind in self._occurrences(parsed, self.type_keys)
+                if not any(m.start <= s and e <= m.end and m.length > e - s and m.kind == NAME for m in covered)]
+
+    def spread_cues(self, parsed: Parsed) -> list[tuple[int, int, str]]:
+        """Words saying a cancer has spread ('spread to', 'mets', 'gone to')."""
+        return self._occurrences(parsed, self.spread_keys)
+
+    def origin_cues(self, parsed: Parsed) -> list[tuple[int, int, str]]:
+        """Words naming where a cancer started ('from', 'started in')."""
+        return self._occurrences(parsed, self.origin_keys)

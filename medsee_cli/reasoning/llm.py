@@ -69,8 +69,8 @@ class LLMReasoner:
         self.generate = generate
         self.label = label
 
-    def resolve(self, question: str) -> Resolution:
-        fallback = self.resolver.resolve(question)
+    def resolve(self, question: str, scan=None) -> Resolution:
+        fallback = self.resolver.resolve(question, scan=scan)
         prompt, shortlist = build_prompt(self.resolver, question)
         try:
             reply = self.generate(SYSTEM, prompt)

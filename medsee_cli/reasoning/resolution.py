@@ -49,6 +49,6 @@ class Resolution:
 
 
 class Reasoner(Protocol):
-    """Anything that turns a question into a Resolution (the resolver, an LLM backend)."""
+    """Anything that turns a question (and optionally the scan in view, a ``scan.ScanContext``) into a Resolution."""
 
-    def resolve(self, question: str) -> Resolution: ...
+    def resolve(self, question: str, scan: Any = None) -> Resolution: ...

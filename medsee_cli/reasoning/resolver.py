@@ -20,11 +20,13 @@ from medsee_cli.reasoning.answer import compose_answer, rationale
 from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
 from medsee_cli.reasoning.lexicon import CLUE, NAME, PRONOUNS, RELATION_ALIASES, WEAK, WEIGHTS, Lexicon, Match
 from medsee_cli.reasoning.resolution import Hypothesis, Resolution
+from medsee_cli.reasoning.scan import ScanContext, load_body_regions
 from medsee_cli.reasoning.semantic import SemanticIndex, index_texts
-from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse
+from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse, phrase_key
 
 
 CONTEXT_WEIGHT = 0.6
+GENERIC_LESION = "lesion"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,10 @@ class ReasonerOptions:
     reject_floor: float = 0.4
     min_known_words: float = 0.5
     keep_ratio: float = 0.3
+    type_mismatch: float = 0.6
+    out_of_scan: float = 0.5
+    spread_weight: float = 1.15
+    origin_factor: float = 0.4
     threads: int = 0
     llm: str = ""
     llm_model: str = "default"
@@ -77,6 +83,7 @@ class Resolver:
         self.options = options
         self.lexicon = Lexicon(kb)
         self.speller = Speller(self.lexicon.vocabulary)
+        self.regions = load_body_regions(kb)
         self.encoder = encoder
         self.load_seconds = 0.0
         self.index: Optional[SemanticIndex] = None
@@ -131,13 +138,23 @@ class Resolver:
         sides = parsed.sides()
         return next(iter(sides)) if len(sides) == 1 else ""
 
-    def _evidence(self, parsed: Parsed) -> tuple[list[Evidence], list[str]]:
+    def _evidence(self, parsed: Parsed, scan: Optional[ScanContext] = None
+                  ) -> tuple[list[Evidence], list[str], set[str]]:
         matches = self.lexicon.find(parsed)
         negated = [m for m in matches if any(parsed.negated[m.start:m.end])]
-        active = [m for m in matches if m not in negated]
+        # the generic lesion is chosen below, when no organ says whose lesion it is
+        active = [m for m in matches if m not in negated and m.entry != GENERIC_LESION]
         excluded = sorted({m.entry for m in negated if m.kind == NAME})
         landmarks: set[Match] = set()
         evidence: list[Evidence] = []
+        lesion_hits = self.lexicon.lesion_words(parsed, active)
+        kind_words = self.lexicon.type_words(parsed, active)
+        sites = self._spread_sites(parsed, active, kind_words, lesion_hits)
+        site_spans = {(s, e) for s, e, _, _ in sites}
+        asked = {kind for s, e, kind in kind_words if (s, e) not in site_spans
+                 and not any(abs(s - at) <= 2 for at, _ in lesion_hits)}
+        for _, _, lesion, phrase in sites:
+            evidence.append(Evidence(lesion, self.options.spread_weight, "spread", phrase))
         for start, end, relation in self.lexicon.relations(parsed):
             landmark = self._landmark(parsed, matches, start, end)
             if landmark is None:
@@ -150,15 +167,19 @@ class Resolver:
                     if rel in RELATION_ALIASES.get(relation, (relation,)) and target in reference:
                         for name in self._sided(entry, side):
                             evidence.append(Evidence(name, 0.95, "relation", landmark.phrase, relation))
-        lesion_hits = self.lexicon.lesion_words(parsed, active)
         for match in active:
             entry = self.kb.get(match.entry)
             side = self._side_for(parsed, match)
             weight = WEIGHTS[match.kind] + (0.02 * min(match.length, 5) if match.kind == NAME else 0.0)
             if match.kind == NAME and match.phrase in self.kb.generic_names:
+                if any(s <= match.start < e for s, e, _ in kind_words):
+                    continue  # 'the gland ...' asks for a kind of thing: it names no one gland
                 weight = WEIGHTS[WEAK]  # 'gland' or 'organ' alone says little about which one
-            if match in landmarks:
-                weight = 0.25
+            if any(m.start <= match.start and match.end <= m.end or match.start <= m.start and m.end <= match.end
+                   for m in landmarks):
+                weight = 0.25  # the landmark ('in front of the windpipe') is not the answer
+            if sites and (match.start, match.end) not in site_spans:
+                weight *= self.options.origin_factor  # where the cancer came from, not where it is now
             if match.kind == NAME and lesion_hits and entry.kind != "lesion":
                 lesion = self._lesion_for(match, lesion_hits, side)
                 if lesion:
@@ -172,8 +193,52 @@ class Resolver:
             for name in names:
                 evidence.append(Evidence(name, weight, match.kind, match.phrase))
         evidence += self._context(evidence)
+        evidence += self._generic_lesion(parsed, evidence, active, landmarks, lesion_hits, scan)
         blocked = self._blocked(excluded)
-        return [e for e in evidence if e.entry not in blocked], excluded
+        return [e for e in evidence if e.entry not in blocked], excluded, asked
+
+    def _spread_sites(self, parsed: Parsed, active: list[Match], kind_words: list[tuple[int, int, str]],
+                      lesion_hits: list[tuple[int, str]]) -> list[tuple[int, int, str, str]]:
+        """Where a cancer has spread to ('spread to his bones from the prostate' -> the bones), as
+        (start, end, lesion entry, phrase). The organ it started in is only the origin."""
+        cues = self.lexicon.spread_cues(parsed)
+        if not cues or not lesion_hits:
+            return []
+        origins = {end for _, end, _ in self.lexicon.origin_cues(parsed)}
+        places = [(m.start, m.end, self.kb.lesion_of(m.entry), m.phrase) for m in active if m.kind == NAME]
+        places += [(s, e, self.kb.lesion_of_type((kind,)), " ".join(parsed.raw[s:e])) for s, e, kind in kind_words]
+        places = [p for p in places if p[2] is not None and not any(o <= p[0] <= o + 2 for o in origins)]
+        sites = []
+        for start, end, _ in cues:
+            after = [p for p in places if end <= p[0] <= end + 5]
+            before = [p for p in places if start - 3 <= p[1] <= start]
+            pick = min(after, key=lambda p: p[0]) if after else max(before, key=lambda p: p[1]) if before else None
+            if pick is not None and all(pick[:2] != s[:2] for s in sites):
+                sites.append(pick)
+        return [(s, e, lesion.name, phrase) for s, e, lesion, phrase in sites]
+
+    def _generic_lesion(self, parsed: Parsed, evidence: list[Evidence], active: list[Match], landmarks: set[Match],
+                        lesion_hits: list[tuple[int, str]], scan: Optional[ScanContext]) -> list[Evidence]:
+        """A lump or mass with no organ that has a lesion of its own: the generic lesion, or the lesion
+        a scan of one region makes likely (a head scan: a brain tumour)."""
+        if not lesion_hits or any(e.kind in ("lesion", "spread") for e in evidence):
+            return []
+        if any(self.kb.get(m.entry).kind == "lesion" for m in active if m.kind in (NAME, CLUE)):
+            return []
+        organ_named = any(m.kind == NAME and m not in landmarks for m in active)  # 'the cord' names one too
+        weight = 0.3 if organ_named else 1.0  # an organ without lesions of its own stays first
+        start, word = lesion_hits[0]
+        asked = " ".join(parsed.raw[start:start + len(phrase_key(word))])  # as the question wrote it
+        # no organ named, but a clue points to one organ that has lesions ('cirrhosis ... a tumour')
+        pointed = {lesion.name: m for m in active if m.kind == CLUE
+                   for lesion in [self.kb.lesion_of(m.entry)] if lesion is not None and lesion.organ}
+        if not organ_named and len(pointed) == 1:
+            (lesion, clue), = pointed.items()
+            return [Evidence(lesion, 0.9, "lesion", self.kb.get(clue.entry).display, asked)]
+        likely = self.regions.lesion_for(scan)
+        if likely and not organ_named and likely in self.kb:
+            return [Evidence(likely, weight, "scan_lesion", asked, scan.describe())]
+        return [Evidence(GENERIC_LESION, weight, "lesion", "", asked)] if GENERIC_LESION in self.kb else []
 
     def _context(self, evidence: list[Evidence]) -> list[Evidence]:
         """A part and the whole it belongs to both in the question ('the atlas vertebra', 'kyphosis of
@@ -199,7 +264,7 @@ class Resolver:
         _, clause_end = parsed.clause_of(start)
         after = [m for m in matches if end <= m.start <= end + 4 and m.kind == NAME]
         if after:
-            return min(after, key=lambda m: m.start)
+            return min(after, key=lambda m: (m.start, -m.length))
         if any(parsed.raw[i] in PRONOUNS for i in range(end, min(len(parsed.raw), end + 3))):
             before = [m for m in matches if m.end <= start and m.kind == NAME]
             if before:
@@ -221,11 +286,13 @@ class Resolver:
             return {}, -1.0
         return self.index.scores(self.encoder.encode([question])[0])
 
-    def resolve(self, question: str) -> Resolution:
+    def resolve(self, question: str, scan: Optional[ScanContext] = None) -> Resolution:
+        """Rank targets for ``question``; with ``scan`` (the image in view), targets that cannot be in it
+        rank lower and the rationale says so. ``scan=None`` ranks without the image."""
         parsed = parse(question, self.speller)
         if not any(t.isalnum() for t in parsed.raw):
             return self._abstain(question, "The question is empty, so there is nothing to look for.")
-        evidence, excluded = self._evidence(parsed)
+        evidence, excluded, asked = self._evidence(parsed, scan)
         by_entry: dict[str, list[Evidence]] = {}
         for item in evidence:
             by_entry.setdefault(item.entry, []).append(item)
@@ -233,7 +300,7 @@ class Resolver:
                    for name, items in by_entry.items()}
         semantic, reject = self._semantic(question)
         blocked = self._blocked(excluded)
-        named = any(item.kind in ("name", "relation", "lesion") for item in evidence)
+        named = any(item.kind in ("name", "relation", "lesion", "spread", "scan_lesion") for item in evidence)
         if not evidence and self.speller.known_fraction(parsed.raw, parsed.stems) < self.options.min_known_words:
             semantic = {}  # mostly not words: meaning alone is noise here
         scores = self._combine(lexical, semantic, reject, named, blocked)
@@ -242,11 +309,14 @@ class Resolver:
             scores = self._to_side(scores, next(iter(sides)), set(lexical), blocked)
         if not scores:
             return self._abstain(question, "", excluded)
+        notes: dict[str, list[str]] = {}
+        scores = self._prefer_kind(scores, asked, notes)
+        scores = self._in_scan(scores, scan, notes)
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         top = ranked[0][1]
         hypotheses = tuple(
             Hypothesis(name, self.kb.get(name).code, round(min(score, 1.0), 4),
-                       rationale(self.kb.get(name), by_entry.get(name, []), semantic.get(name)))
+                       rationale(self.kb.get(name), by_entry.get(name, []), semantic.get(name), notes.get(name, ())))
             for name, score in ranked[: self.options.max_targets] if score >= self.options.keep_ratio * top)
         backend = "lexical+encoder" if self.encoder is not None else "lexical"
         answer = compose_answer(self.kb, hypotheses, excluded, parsed.corrected)
@@ -281,6 +351,35 @@ class Resolver:
                 factor = 1.0 if not lexical or leads else opts.semantic_discount
                 scores[name] = opts.semantic_only_scale * sim * factor
         return scores
+
+    def _prefer_kind(self, scores: dict[str, float], asked: set[str], notes: dict[str, list[str]]) -> dict[str, float]:
+        """'which bone ...', 'the vessel that ...': targets of another kind rank lower."""
+        if not asked:
+            return scores
+        kinds = " or ".join(sorted(asked))
+        moved = {}
+        for name, score in scores.items():
+            if asked & set(self.kb.get(name).types):
+                moved[name] = score
+                notes.setdefault(name, []).append(f"the question asks for a {kinds}")
+            else:
+                moved[name] = score * self.options.type_mismatch
+        return moved
+
+    def _in_scan(self, scores: dict[str, float], scan: Optional[ScanContext],
+                 notes: dict[str, list[str]]) -> dict[str, float]:
+        """Targets that cannot be in the scan in view rank lower ('this CT covers the abdomen, so ...')."""
+        if scan is None or not scan.regions:
+            return scores
+        moved = {}
+        for name, score in scores.items():
+            if self.regions.outside(name, scan):
+                moved[name] = score * self.options.out_of_scan
+                notes.setdefault(name, []).append(
+                    f"{scan.describe()}, so the {self.kb.get(name).display} is unlikely to be in it")
+            else:
+                moved[name] = score
+        return moved
 
     def _to_side(self, scores: dict[str, float], side: str, lexical: set[str], blocked: set[str]) -> dict[str, float]:
         """One side stated ('his left leg'): meaning-only candidates move to that side's member."""

@@ -2,8 +2,10 @@
 
 The reasoning layer picks target structures (or abstains: then nothing is segmented and the
 answer says why); every hypothesis the knowledge base marks segmentable, and the model can look
-for, goes through the slice engine; findings are measured in 3D and written as a result folder
-(mask.nii.gz, boxes.json, preview.png, seg.dcm for DICOM sources).
+for, goes through the slice engine; findings are measured in 3D and, when ``out`` is given,
+written as a result folder (mask.nii.gz, boxes.json, preview.png, seg.dcm for DICOM sources).
+``out`` is checked before any work. A DICOM-SEG the source headers cannot honestly support is
+not written: the answer and every other file still are, and ``warnings`` says why.
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ from pathlib import Path
 from typing import Any, Optional
 
 from medsee_cli.engine.options import EngineOptions
-from medsee_cli.errors import InputError
+from medsee_cli.errors import InputError, UsageError
 
 ASK_SCHEMA = "medsee.ask/1"
+ASK_FORMATS = ("nifti", "json", "png", "dicom-seg")  # dicom-seg only for DICOM sources
 DEFAULT_MODEL = "medsee-grounding-v1"
 CAVEAT = "Automated measurement on one scan, not a diagnosis."
 
 
 @dataclass(frozen=True)
 class AskOptions:
-    """``out``: result folder (``None``: no files). ``model``: registry name or folder.
+    """``out``: result folder (``None``: no files are written). ``model``: registry name or folder.
     ``max_targets``: segment at most this many hypotheses (best first). ``encoder``/``llm``/
     ``llm_model``: the reasoning backend (see ``ReasonerOptions``)."""
 
@@ -49,11 +52,13 @@ class AskResult:
     abstained: bool = False
     skipped: dict[str, str] = field(default_factory=dict)  # target -> why it was not segmented
     stats: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # outputs that could not honestly be made: "no DICOM-SEG: <why>"
 
     def to_dict(self) -> dict[str, Any]:
-        """Exactly the medsee.ask/1 document."""
+        """Exactly the medsee.ask/1 document (``warnings``: one text per output not made)."""
         return {"schema": ASK_SCHEMA, "question": self.question, "answer": self.answer, "targets": self.targets,
-                "findings": [f.to_dict() for f in self.findings], "outputs": dict(self.outputs)}
+                "findings": [f.to_dict() for f in self.findings], "outputs": dict(self.outputs),
+                "warnings": list(self.warnings)}
 
     def details(self) -> dict[str, Any]:
         """Everything else: abstention, skipped targets, measurements, engine statistics."""
@@ -97,13 +102,15 @@ def display_name(name: str) -> str:
 
 def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions()) -> AskResult:
     """Answer ``question`` about the image at ``image_path`` (NIfTI/NRRD, DICOM folder or zip)."""
-    from medsee_cli.io import load_volume
     from medsee_cli.reasoning.backends import build_reasoner
     from medsee_cli.reasoning.resolver import ReasonerOptions
 
     if not question.strip():
-        raise InputError("question", "is empty")
-    volume = load_volume(image_path, series=options.series)
+        raise UsageError("QUESTION", "is empty")
+    if options.out is not None:
+        check_result_folder(Path(options.out), options.overwrite, ASK_FORMATS)
+    volume = read_input(image_path, series=options.series)
+    require_3d(volume, str(image_path))
     reasoner = build_reasoner(ReasonerOptions(encoder=options.encoder, encoder_runtime=options.encoder_runtime,
                                               llm=options.llm, llm_model=options.llm_model))
     resolution = reasoner.resolve(question)
@@ -129,10 +136,46 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
     lines += [describe_finding(f) for f in findings]
     lines += [f"{display_name(n).capitalize()}: not segmented ({why})." for n, why in skipped.items()]
     lines.append(CAVEAT)
-    outputs = _no_outputs()
+    outputs: dict[str, Optional[str]] = _no_outputs()
+    warnings: list[str] = []
     if options.out is not None:
-        outputs = write_findings(volume, findings, Path(options.out), options.overwrite, options.model, ASK_SCHEMA)
-    return AskResult(question, "\n".join(lines), targets, findings, outputs, skipped=skipped, stats=run.stats())
+        outputs, warnings = write_findings(volume, findings, Path(options.out), options.overwrite, options.model,
+                                           ASK_SCHEMA)
+    return AskResult(question, "\n".join(lines), targets, findings, outputs, skipped=skipped, stats=run.stats(),
+                     warnings=tuple(warnings))
+
+
+def check_result_folder(out: Path, overwrite: bool, formats: Optional[tuple[str, ...]] = None) -> None:
+    """Before any work: ``out`` can take a result folder (not a file; with ``overwrite`` off, none
+    of its files exist yet: `OutputExistsError`). ``formats`` None: the default formats."""
+    from medsee_cli.writers.options import WriterOptions
+    from medsee_cli.writers.result import check_out_dir
+
+    check_out_dir(out, WriterOptions(formats=formats or ASK_FORMATS, overwrite=overwrite))
+
+
+def read_input(image: str | Path, series: Optional[str] = None) -> Any:
+    """The input's volume; whatever a reader raises on it becomes that item's `InputError`
+    (exit 1, one line), so one bad file never ends a batch or reads as an internal error."""
+    from medsee_cli.errors import MedseeError
+    from medsee_cli.io import load_volume
+
+    try:
+        return load_volume(image, series=series)
+    except MedseeError:
+        raise
+    except MemoryError:
+        raise InputError(str(image), "cannot be read (its header asks for more memory than there is)") from None
+    except Exception as exc:  # a reader's failure on one file
+        reason = " ".join(str(exc).split())[:200]
+        raise InputError(str(image), f"cannot be read ({exc.__class__.__name__}: {reason})") from exc
+
+
+def require_3d(volume: Any, item: str) -> None:
+    """The engine segments 3D volumes: a 4D (time series, multi-echo) image fails before the model runs."""
+    if volume.n_volumes > 1:
+        raise InputError(item, f"is 4D ({volume.n_volumes} volumes of {'x'.join(map(str, volume.spatial_shape))}); "
+                               "medsee segments 3D images (pick one volume first)")
 
 
 def run_targets(engine: Any, volume: Any, names: list[str], texts: Optional[list[str]] = None) -> tuple[list[Any], Any]:
@@ -152,9 +195,13 @@ def describe_finding(finding: Any) -> str:
     return describe(finding, display_name(finding.target))
 
 
+Outputs = dict[str, Optional[str]]
+
+
 def write_findings(volume: Any, findings: list[Any], out: Path, overwrite: bool, model: str,
-                   purpose: str, formats: Optional[tuple[str, ...]] = None) -> dict[str, Optional[str]]:
-    """A label map (value n = n-th target) and the result folder around it.
+                   purpose: str, formats: Optional[tuple[str, ...]] = None) -> tuple[Outputs, list[str]]:
+    """A label map (value n = n-th target) and the result folder around it: returns the outputs
+    (``None`` for one not written) and the warnings for outputs that could not honestly be made.
 
     Each finding is measured on its own; where two overlap in the label map the smaller one is
     painted last, so a lesion inside an organ stays visible. ``formats`` (default: NIfTI, JSON,
@@ -172,18 +219,20 @@ def write_findings(volume: Any, findings: list[Any], out: Path, overwrite: bool,
                                    volume_ml=f.volume_ml if f.present else None)
                              for n, f in enumerate(findings, start=1)))
     if formats is None:
-        chosen = ["nifti", "json", "png"]
+        chosen = [f for f in ASK_FORMATS if f not in DICOM_FORMATS]
         if volume.refs is not None and all(_coded(f.target) for f in findings):
             chosen.append("dicom-seg")  # DICOM-SEG needs a coded type per segment
     else:
         chosen = list(dict.fromkeys(formats))
     if not labelmap.any():
         chosen = [f for f in chosen if f not in DICOM_FORMATS]
-    written = write_result(volume, labelmap, table, out, WriterOptions(
+    result = write_result(volume, labelmap, table, out, WriterOptions(
         formats=tuple(chosen), overwrite=overwrite, provenance={"model": Path(model).name, "command": purpose}))
-    return {"mask": _str(written.get("nifti")), "boxes": _str(written.get("json")),
-            "preview": _str(written.get("png")), "dicom_seg": _str(written.get("dicom-seg"))} | (
+    written = result.files
+    outputs = {"mask": _str(written.get("nifti")), "boxes": _str(written.get("json")),
+               "preview": _str(written.get("png")), "dicom_seg": _str(written.get("dicom-seg"))} | (
         {"rtstruct": _str(written.get("rtstruct"))} if "rtstruct" in chosen else {})
+    return outputs, result.warnings
 
 
 DICOM_FORMATS = ("dicom-seg", "rtstruct")
@@ -194,18 +243,25 @@ def known_formats(formats: tuple[str, ...]) -> None:
 
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise InputError("--format", f"unknown output format(s) {unknown}; choose from {list(FORMATS)}")
+        raise UsageError("--format", f"unknown output format(s) {unknown}; choose from {list(FORMATS)}")
 
 
-def check_formats(formats: tuple[str, ...], volume: Any, names: Sequence[str], item: str) -> None:
-    """Refuse, before any work, formats this input cannot get: DICOM outputs need a DICOM
-    source and a coded type (a knowledge-base target, not a free prompt) for every segment."""
+def check_coded(formats: tuple[str, ...], names: Sequence[str]) -> None:
+    """Before any work: DICOM outputs need a coded type (a knowledge-base target, not a free
+    prompt) for every segment; asking for them with free prompts is a usage error."""
+    wanted = [f for f in formats if f in DICOM_FORMATS]
+    uncoded = [n for n in names if not _coded(n)]
+    if wanted and uncoded:
+        raise UsageError("--format", f"{', '.join(wanted)} needs a coded target for every segment; "
+                                     f"{uncoded} are free prompts")
+
+
+def check_formats(formats: tuple[str, ...], volume: Any, item: str) -> None:
+    """Refuse, before the model runs on it, formats this input cannot get: DICOM outputs need a
+    DICOM source series."""
     wanted = [f for f in formats if f in DICOM_FORMATS]
     if wanted and volume.refs is None:
         raise InputError(item, f"{', '.join(wanted)} needs a DICOM source series (this image is not DICOM)")
-    uncoded = [n for n in names if not _coded(n)]
-    if wanted and uncoded:
-        raise InputError(item, f"{', '.join(wanted)} needs a coded target for every segment; {uncoded} are free prompts")
 
 
 def _coded(name: str) -> bool:

@@ -1,14 +1,18 @@
 """The ingest catalog: one SQLite file under the output folder.
 
-Tables: ``series`` (one row per written series: key, UIDs, modality, shape, output paths and
-the fingerprint of its input files) and ``file_headers`` (a cache of frame headers keyed by
-path, size and mtime, so a re-run over an unchanged export parses nothing). No patient
-attribute is stored.
+Tables: ``series`` (one row per written series: key, UIDs, modality, shape, output paths
+relative to the catalog's folder, and the fingerprint of its input files), ``header_cache`` (frame
+headers keyed by a hash of the file's path, its size and mtime, so a re-run over an unchanged
+export parses nothing) and ``skipped_files`` (files that are not images, same key, so a re-run
+does not read them again). No patient attribute and no source path is stored: source folders
+are often named after patients, so paths appear only as SHA-256 digests.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -33,13 +37,25 @@ CREATE TABLE IF NOT EXISTS series (
     medsee_version TEXT,
     ingested_at REAL
 );
-CREATE TABLE IF NOT EXISTS file_headers (
-    location TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS header_cache (
+    location_sha256 TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     headers TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS skipped_files (
+    location_sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+DROP TABLE IF EXISTS file_headers;
 """
+
+
+def path_digest(text: str) -> str:
+    """SHA-256 of a path as the file system spells it (names that are not UTF-8 included)."""
+    return hashlib.sha256(os.fsencode(text)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,7 @@ class Catalog(HeaderCache):
         self._db.executescript(SCHEMA)
         self._db.commit()
         self._pending: list[tuple[str, int, int, str]] = []
+        self._pending_skips: list[tuple[str, int, int, str]] = []
 
     def close(self) -> None:
         self.flush()
@@ -84,23 +101,48 @@ class Catalog(HeaderCache):
             size, mtime = location.stat_key()
         except OSError:
             return None
+        row = self._row("header_cache", "headers", location, size, mtime)
+        if row is None:
+            return None
+        name = str(location)  # the cache stores no path; each header gets it back here
+        return [FrameHeader.from_json({**item, "location": name}) for item in json.loads(row)]
+
+    def _row(self, table: str, column: str, location: Location, size: int, mtime: int) -> str | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT size, mtime_ns, headers FROM file_headers WHERE location = ?", (str(location),)
+                f"SELECT size, mtime_ns, {column} FROM {table} WHERE location_sha256 = ?",
+                (path_digest(str(location)),),
             ).fetchone()
         if row is None or row[0] != size or row[1] != mtime:
             return None
-        return [FrameHeader.from_json(item) for item in json.loads(row[2])]
+        return str(row[2])
 
     def put(self, location: Location, headers: list[FrameHeader]) -> None:
         try:
             size, mtime = location.stat_key()
         except OSError:
             return
-        payload = json.dumps([h.to_json() for h in headers])
+        payload = json.dumps([{**h.to_json(), "location": ""} for h in headers])
         with self._lock:
-            self._pending.append((str(location), size, mtime, payload))
+            self._pending.append((path_digest(str(location)), size, mtime, payload))
             if len(self._pending) >= 500:
+                self._flush_locked()
+
+    def get_skip(self, location: Location) -> str | None:
+        try:
+            size, mtime = location.stat_key()
+        except OSError:
+            return None
+        return self._row("skipped_files", "reason", location, size, mtime)
+
+    def put_skip(self, location: Location, reason: str) -> None:
+        try:
+            size, mtime = location.stat_key()
+        except OSError:
+            return
+        with self._lock:
+            self._pending_skips.append((path_digest(str(location)), size, mtime, reason))
+            if len(self._pending_skips) >= 500:
                 self._flush_locked()
 
     def flush(self) -> None:
@@ -108,12 +150,12 @@ class Catalog(HeaderCache):
             self._flush_locked()
 
     def _flush_locked(self) -> None:
-        if self._pending:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO file_headers VALUES (?, ?, ?, ?)", self._pending
-            )
+        if self._pending or self._pending_skips:
+            self._db.executemany("INSERT OR REPLACE INTO header_cache VALUES (?, ?, ?, ?)", self._pending)
+            self._db.executemany("INSERT OR REPLACE INTO skipped_files VALUES (?, ?, ?, ?)", self._pending_skips)
             self._db.commit()
             self._pending.clear()
+            self._pending_skips.clear()
 
     # series
     def lookup(self, key: str) -> SeriesRecord | None:
@@ -125,7 +167,8 @@ class Catalog(HeaderCache):
             ).fetchone()
         if row is None:
             return None
-        return SeriesRecord(*row[:6], tuple(json.loads(row[6])), row[7], row[8])  # type: ignore[arg-type]
+        nifti, sidecar = (str(self.path.parent / p) for p in (row[7], row[8]))  # relative to the catalog
+        return SeriesRecord(*row[:6], tuple(json.loads(row[6])), nifti, sidecar)  # type: ignore[arg-type]
 
     def record(self, rec: SeriesRecord, version: str) -> None:
         with self._lock:
@@ -133,10 +176,17 @@ class Catalog(HeaderCache):
                 "INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rec.key, rec.kind, rec.fingerprint, rec.study_instance_uid, rec.series_instance_uid,
-                    rec.modality, json.dumps(list(rec.shape)), rec.nifti, rec.sidecar, version, time.time(),
+                    rec.modality, json.dumps(list(rec.shape)), self._relative(rec.nifti), self._relative(rec.sidecar),
+                    version, time.time(),
                 ),
             )
             self._db.commit()
+
+    def _relative(self, path: str) -> str:
+        try:
+            return Path(path).resolve().relative_to(self.path.parent.resolve()).as_posix()
+        except ValueError:
+            return path
 
     def all_series(self) -> list[SeriesRecord]:
         with self._lock:

@@ -2,7 +2,9 @@
 
 Never stops on one bad item (each becomes a failed result naming the item and the reason),
 never redoes a series whose input files are unchanged (fingerprint in the catalog), writes
-every output atomically and never touches the inputs.
+every output atomically and never touches the inputs. One ingest at a time writes to an output
+folder (a lock inside it; a second one waits), the output folder is never read as a source,
+and temporary files left by a killed run are removed by the next one.
 """
 
 from __future__ import annotations
@@ -10,20 +12,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from medsee_cli import __version__
-from medsee_cli.errors import InputError
-from medsee_cli.io.atomic import write_text_atomic
+from medsee_cli.errors import InputError, UsageError
+from medsee_cli.io.atomic import remove_stale_partials, write_text_atomic
 from medsee_cli.io.dicom.access import Location
-from medsee_cli.io.dicom.discover import find_candidates, scan_headers
+from medsee_cli.io.dicom.discover import find_candidates, printable, scan_headers
 from medsee_cli.io.dicom.pixels import default_workers
 from medsee_cli.io.dicom.reader import plan_to_volume
 from medsee_cli.io.dicom.series import SeriesPlan, assemble
+from medsee_cli.io.folder_lock import folder_lock
 from medsee_cli.io.load import load_volume
 from medsee_cli.io.nifti import write_nifti
 from medsee_cli.services.catalog import Catalog, SeriesRecord
@@ -42,6 +47,7 @@ class IngestOptions:
     workers: int = field(default_factory=default_workers)
     compresslevel: int = 1
     force: bool = False
+    store_paths: bool = False  # full source paths in sidecars (off: folder names may name patients)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,12 @@ class ItemResult:
     modality: str | None = None
     shape: tuple[int, ...] | None = None
     notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:  # names from the file system may hold bytes that are not UTF-8
+        for name in ("item", "reason", "nifti", "sidecar"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, printable(value))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -74,6 +86,7 @@ class ItemResult:
 class IngestReport:
     results: tuple[ItemResult, ...]
     catalog: str
+    removed_partials: int = 0  # temporary files of a killed earlier run, removed
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -90,19 +103,49 @@ class IngestReport:
             "up_to_date": self.count("up-to-date"),
             "failed": self.count("failed"),
             "skipped": self.count("skipped"),
+            "removed_partials": self.removed_partials,
             "items": [r.to_dict() for r in self.results],
         }
 
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
+Notice = Callable[[str], None]  # one line for the user (a warning)
 
 
-def ingest(sources: list[Path], options: IngestOptions, progress: Progress | None = None) -> IngestReport:
-    report = progress or (lambda what, done, total: None)
+def check_out(out: Path, option: str = "--out") -> None:
+    """Raise `UsageError` when ``out`` cannot be the output folder (before any work)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(option, f"{printable(str(out))} is a file, not a folder")
+    if any(parent.exists() and not parent.is_dir() for parent in out.parents):
+        raise UsageError(option, f"{printable(str(out))} lies below a file, not a folder")
+
+
+def ingest(
+    sources: list[Path], options: IngestOptions, progress: Progress | None = None, notice: Notice | None = None
+) -> IngestReport:
     out = options.out
-    (out / SERIES_FOLDER).mkdir(parents=True, exist_ok=True)
+    check_out(out)
+    try:
+        (out / SERIES_FOLDER).mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise UsageError("--out", f"{printable(str(out / SERIES_FOLDER))} is a file, not a folder") from exc
+    except OSError as exc:
+        raise UsageError("--out", f"{printable(str(out))} cannot be created ({exc.strerror or exc})") from exc
+
+    def waiting(pid: int | None) -> None:
+        who = f"another ingest (pid {pid})" if pid else "another ingest"
+        (notice or logger.warning)(f"{printable(str(out))}: {who} is writing to this folder; waiting for it to finish")
+
+    with folder_lock(out, waiting):
+        removed = len(remove_stale_partials(out)) + len(remove_stale_partials(out / SERIES_FOLDER))
+        results = _run(sources, options, progress or (lambda what, done, total: None))
+    return IngestReport(tuple(results), printable(str(out / CATALOG_NAME)), removed)
+
+
+def _run(sources: list[Path], options: IngestOptions, report: Progress) -> list[ItemResult]:
+    out = options.out
     results: list[ItemResult] = []
-    candidates, source_errors = find_candidates(sources)
+    candidates, source_errors = find_candidates(sources, exclude=(out,))
     results.extend(_failed(e) for e in source_errors)
     results.extend(ItemResult(item, "skipped", reason=why) for item, why in candidates.skipped)
     explicit = frozenset(str(s) for s in sources if s.is_file())
@@ -121,11 +164,11 @@ def ingest(sources: list[Path], options: IngestOptions, progress: Progress | Non
             results.append(_ingest_plan(plan, options, catalog))
             done += 1
         for image in candidates.images:
-            report(image.name, done, total)
+            report(printable(Path(image.member or image.path).name), done, total)
             results.append(_ingest_image(image, options, catalog))
             done += 1
         report("done", total, total)
-    return IngestReport(tuple(results), str(out / CATALOG_NAME))
+    return results
 
 
 def _failed(error: InputError) -> ItemResult:
@@ -135,7 +178,7 @@ def _failed(error: InputError) -> ItemResult:
 def _fingerprint(parts: list[tuple[str, int, int]]) -> str:
     digest = hashlib.sha1(FORMAT_VERSION.encode())
     for location, size, mtime in sorted(parts):
-        digest.update(f"{location}\0{size}\0{mtime}\n".encode())
+        digest.update(os.fsencode(location) + f"\0{size}\0{mtime}\n".encode())
     return digest.hexdigest()
 
 
@@ -169,25 +212,44 @@ def _ingest_plan(plan: SeriesPlan, options: IngestOptions, catalog: Catalog) -> 
         return ItemResult(label, "failed", plan.key, reason=_internal(exc))
 
 
-def _ingest_image(path: Path, options: IngestOptions, catalog: Catalog) -> ItemResult:
+def _ingest_image(loc: Location, options: IngestOptions, catalog: Catalog) -> ItemResult:
+    item = str(loc)
     try:
-        resolved = path.resolve()
-        stat = resolved.stat()
-        key = f"{_slug(path)}_{hashlib.sha1(str(resolved).encode()).hexdigest()[:10]}"
-        fingerprint = _fingerprint([(str(resolved), stat.st_size, stat.st_mtime_ns)])
+        resolved = Location(str(Path(loc.path).resolve()), loc.member)
+        size, mtime = resolved.stat_key()
+        kind = _image_kind(loc.member or loc.path)
+        key = f"{kind}_{hashlib.sha1(os.fsencode(str(resolved))).hexdigest()[:10]}"
+        fingerprint = _fingerprint([(str(resolved), size, mtime)])
         existing = None if options.force else _up_to_date(catalog, key, fingerprint)
         if existing is not None:
-            return ItemResult(str(path), "up-to-date", key, nifti=existing.nifti, sidecar=existing.sidecar,
+            return ItemResult(item, "up-to-date", key, nifti=existing.nifti, sidecar=existing.sidecar,
                               modality=existing.modality, shape=existing.shape)
-        volume = load_volume(path)
-        kind = "nifti" if str(path).lower().endswith((".nii", ".nii.gz")) else "itk"
-        return _write(volume, key, kind, fingerprint, options, catalog, str(path), {})
+        if loc.member is None:
+            return _write(load_volume(loc.path), key, kind, fingerprint, options, catalog, item, {})
+        with tempfile.TemporaryDirectory(prefix="medsee-member-") as tmp:
+            local = Path(tmp) / f"image{_image_suffix(loc.member)}"
+            with loc.open() as src, open(local, "wb") as dst:  # streamed, within the member limits
+                shutil.copyfileobj(src, dst, 1 << 20)
+            return _write(load_volume(local), key, kind, fingerprint, options, catalog, item, {})
     except InputError as exc:
-        return ItemResult(str(path), "failed", reason=exc.reason)
+        return ItemResult(item, "failed", reason=exc.reason)
     except OSError as exc:
-        return ItemResult(str(path), "failed", reason=f"cannot be read ({exc.strerror or exc})")
+        return ItemResult(item, "failed", reason=f"cannot be read ({exc.strerror or exc})")
     except Exception as exc:  # one broken file must never stop the batch
-        return ItemResult(str(path), "failed", reason=_internal(exc))
+        return ItemResult(item, "failed", reason=_internal(exc))
+
+
+IMAGE_KINDS = {".nii.gz": "nifti", ".nii": "nifti", ".nrrd": "nrrd", ".nhdr": "nrrd", ".mha": "mha", ".mhd": "mha"}
+
+
+def _image_suffix(name: str) -> str:
+    lower = name.lower()
+    return next((suffix for suffix in IMAGE_KINDS if lower.endswith(suffix)), "")
+
+
+def _image_kind(name: str) -> str:
+    """The key prefix of an image file: its format, never its name (names may name patients)."""
+    return IMAGE_KINDS.get(_image_suffix(name), "image")
 
 
 def _internal(exc: Exception) -> str:
@@ -200,7 +262,8 @@ def _write(volume, key, kind, fingerprint, options, catalog, label, extra):  # t
     nifti = folder / f"{key}.nii.gz"
     sidecar = folder / f"{key}.json"
     write_nifti(volume, nifti, compresslevel=options.compresslevel)
-    meta = build_sidecar(volume, key=key, kind=kind, fingerprint=fingerprint, extra=extra)
+    meta = build_sidecar(volume, key=key, kind=kind, fingerprint=fingerprint, extra=extra,
+                         store_paths=options.store_paths)
     write_text_atomic(sidecar, json.dumps(meta, indent=1))
     refs = volume.refs
     record = SeriesRecord(
@@ -217,12 +280,3 @@ def _write(volume, key, kind, fingerprint, options, catalog, label, extra):  # t
     catalog.record(record, __version__)
     return ItemResult(label, "written", key, nifti=str(nifti), sidecar=str(sidecar), modality=volume.modality,
                       shape=volume.shape, notes=volume.notes)
-
-
-def _slug(path: Path) -> str:
-    name = path.name
-    for suffix in (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:40] or "image"

@@ -3,8 +3,15 @@
 Each image becomes ``OUT/<case-id>/`` holding ``mask.nii.gz`` (label map on the source grid),
 ``labels.json`` (its label table), ``boxes.json``, ``preview.png``, ``seg.dcm`` for DICOM
 sources and ``provenance.json`` (written last); ``formats`` picks other files (``rtstruct.dcm``
-too), and an input that cannot get a chosen format fails before the model runs. A bad input is reported for that case and the
-batch goes on; the model is loaded once.
+too), and an input that cannot get a chosen format fails before the model runs. A bad input is
+reported for that case and the batch goes on; the model is loaded once. A case folder is
+complete (with provenance.json) or absent. A DICOM output the source headers cannot honestly
+support is skipped with a warning; the case's other files are written.
+
+Targets are one rule with `ask`: a checkpoint that lists what it was trained on decides what
+it can outline. `ask` meets such targets among its own hypotheses and skips them with the
+reason; here the user named them, so one the model cannot outline is a usage error (exit 2,
+before any image is read).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from medsee_cli.engine.options import EngineOptions
-from medsee_cli.errors import InputError, MedseeError
+from medsee_cli.errors import MedseeError, UsageError
 
 DEFAULT_MODEL = "medsee-grounding-v1"
 SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".zip", ".dcm")
@@ -46,11 +53,12 @@ class CaseResult:
     findings: list[Any] = field(default_factory=list)
     outputs: dict[str, Optional[str]] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # outputs that could not honestly be made: "no DICOM-SEG: <why>"
 
     def to_dict(self) -> dict[str, Any]:
         return {"image": self.image, "case": self.case_id, "ok": self.ok, "error": self.error or None,
                 "findings": [f.to_dict() | {"measurements": f.measurements()} for f in self.findings],
-                "outputs": dict(self.outputs), "engine": dict(self.stats)}
+                "outputs": dict(self.outputs), "warnings": list(self.warnings), "engine": dict(self.stats)}
 
 
 def case_id(path: str | Path) -> str:
@@ -80,46 +88,82 @@ def target_list(options: SegmentOptions) -> tuple[list[str], list[str]]:
     from medsee_cli.reasoning.knowledge import load_knowledge
 
     if not options.targets and not options.prompts:
-        raise InputError("segment", "give at least one --target NAME or --prompt TEXT")
+        raise UsageError("--target", "give at least one --target NAME or --prompt TEXT")
     kb = load_knowledge()
     names, texts = [], []
     for name in options.targets:
         if name not in kb:
-            raise InputError(f"target {name!r}", "not in the knowledge base (see the target list in the README)")
+            raise UsageError(f"--target {name}", "not in the knowledge base (see the target list in the README)")
         if not kb.get(name).segmentable:
-            raise InputError(f"target {name!r}", "is not segmentable")
+            raise UsageError(f"--target {name}", "this model cannot outline it (not segmentable)")
         names.append(name)
         texts.append(name)
     for n, prompt in enumerate(options.prompts, start=1):
         if not prompt.strip():
-            raise InputError(f"prompt {n}", "is empty")
+            raise UsageError(f"--prompt {n}", "is empty")
         names.append(f"prompt_{n}")
         texts.append(prompt.strip())
     return names, texts
 
 
+def check_model_targets(names: Sequence[str], options: SegmentOptions, trained: Optional[Sequence[str]]) -> None:
+    """The rule `ask` uses (`segmentable_targets`), as a usage error for targets the user named."""
+    from medsee_cli.services.ask import segmentable_targets
+
+    _, skipped = segmentable_targets([n for n in names if n in options.targets], tuple(trained) if trained else None)
+    if skipped:
+        can = ", ".join(trained) if trained else "the knowledge base's segmentable targets"
+        name = next(iter(skipped))
+        raise UsageError(f"--target {name}", f"{Path(options.model).name} was not trained to outline it "
+                                             f"(it can outline: {can})")
+
+
 def segment(images: Sequence[str | Path], options: SegmentOptions) -> Iterator[CaseResult]:
-    """Segment every image; yields one `CaseResult` per image, failures included."""
+    """Segment every image; yields one `CaseResult` per image, failures included.
+
+    Usage errors (targets, formats, ``out``) are raised before the model is loaded; a target
+    the loaded model cannot outline before any image is read."""
     from medsee_cli.engine.loading import open_engine
-    from medsee_cli.io import load_volume
-    from medsee_cli.services.ask import check_formats, known_formats, run_targets, write_findings
+    from medsee_cli.engine.protocol import model_targets
+    from medsee_cli.services.ask import (check_coded, check_formats, check_result_folder, known_formats,
+                                         read_input, require_3d, run_targets, write_findings)
+    from medsee_cli.writers.result import check_out_dir
+    from medsee_cli.writers.options import WriterOptions
 
     names, texts = target_list(options)
     if options.formats is not None:
         known_formats(options.formats)
+        check_coded(options.formats, names)
+    check_out_dir(Path(options.out), WriterOptions(formats=(), overwrite=True))
     engine = open_engine(options.model, options.engine)
+    check_model_targets(names, options, model_targets(engine.model))
     for image, ident in zip(images, case_ids(images)):
+        folder = Path(options.out) / ident
         try:
-            volume = load_volume(image)
+            check_result_folder(folder, options.overwrite, options.formats)
+            volume = read_input(image)
+            require_3d(volume, str(image))
             if options.formats is not None:
-                check_formats(options.formats, volume, names, str(image))
+                check_formats(options.formats, volume, str(image))
             findings, run = run_targets(engine, volume, names, texts)
-            outputs = write_findings(volume, findings, Path(options.out) / ident, options.overwrite,
-                                     options.model, "medsee segment", options.formats)
+            outputs, warnings = write_findings(volume, findings, folder, options.overwrite,
+                                               options.model, "medsee segment", options.formats)
         except MedseeError as exc:
             yield CaseResult(str(image), ident, False, str(exc), exc.exit_code)
             continue
         except (OSError, ValueError, RuntimeError) as exc:
             yield CaseResult(str(image), ident, False, f"{image}: {exc.__class__.__name__}: {exc}", 1)
             continue
-        yield CaseResult(str(image), ident, True, findings=findings, outputs=outputs, stats=run.stats())
+        yield CaseResult(str(image), ident, True, findings=findings, outputs=outputs, stats=run.stats(),
+                         warnings=tuple(warnings))
+
+
+def exit_code(cases: Sequence[CaseResult]) -> int:
+    """The batch's exit code: 1 when a case failed (3 when every failure is an existing output),
+    6 when every case was done but some output could not be made, else 0."""
+    from medsee_cli.errors import ExitCode, batch_exit
+
+    failed = [c for c in cases if not c.ok]
+    if failed and all(c.exit_code == ExitCode.OUTPUT_EXISTS for c in failed):
+        return ExitCode.OUTPUT_EXISTS
+    return batch_exit(len(failed), sum(1 for c in cases if c.ok and c.warnings))

@@ -16,6 +16,7 @@ import numpy as np
 from medsee_cli.errors import InputError
 from medsee_cli.io.atomic import atomic_path
 from medsee_cli.io.volume import Volume
+from medsee_cli.writers.dicom_headers import building_from_source
 from medsee_cli.writers.dicom_source import SourceSeries, source_series
 from medsee_cli.writers.knowledge_codes import with_dicom_categories
 from medsee_cli.writers.labels import Code, Label, LabelTable
@@ -107,6 +108,12 @@ def build_seg(volume: Volume, labelmap: np.ndarray, table: LabelTable, options: 
     frames = source.frames(numbers)
     labelmap_type = options.seg_type == "LABELMAP"
     syntax = RLE_LOSSLESS if labelmap_type else EXPLICIT_VR_LITTLE_ENDIAN
+    with building_from_source():
+        return _segmentation(hd, source, frames, table, options, syntax)
+
+
+def _segmentation(hd, source: SourceSeries, frames: np.ndarray, table: LabelTable,  # type: ignore[no-untyped-def]
+                  options: WriterOptions, syntax: str):
     return hd.seg.Segmentation(
         source_images=list(source.datasets),
         pixel_array=frames,
@@ -134,6 +141,6 @@ def write_seg(volume: Volume, labelmap: np.ndarray, table: LabelTable, target: s
     """Build and save a DICOM-SEG atomically; returns the path written."""
     seg = build_seg(volume, labelmap, table, options, source)
     target = Path(target)
-    with atomic_path(target, overwrite=options.overwrite) as tmp:
+    with atomic_path(target, overwrite=options.overwrite) as tmp, building_from_source():
         seg.save_as(tmp)
     return target

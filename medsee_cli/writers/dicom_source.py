@@ -15,6 +15,8 @@ from pydicom.dataset import Dataset
 
 from medsee_cli.errors import InputError
 from medsee_cli.io.volume import Volume
+from medsee_cli.writers.dicom_headers import sanitise
+from medsee_cli.writers.skipped import OutputNotMade
 
 
 TILE = 32
@@ -99,7 +101,10 @@ def _shared_geometry(ds: Dataset) -> Dataset:
 
 
 def source_series(volume: Volume) -> SourceSeries:
-    """The headers of the instances behind ``volume``; an error if it has no DICOM behind it."""
+    """The sanitised headers (see `dicom_headers`) of the instances behind ``volume``.
+
+    `InputError` when it has no DICOM behind it at all; `OutputNotMade` when the DICOM behind it
+    cannot be referenced honestly by a derived object (the reason says why)."""
     refs = volume.refs
     where = volume.source or "volume"
     if refs is None or not refs.slices:
@@ -109,28 +114,27 @@ def source_series(volume: Volume) -> SourceSeries:
             "(give the original series with --source)",
         )
     if volume.n_volumes > 1:
-        raise InputError(where, "is 4D; DICOM output is written for 3D volumes only")
+        raise OutputNotMade("the source is 4D; DICOM output is written for 3D volumes only")
     ni, nj, nk = volume.spatial_shape
     slices = refs.slices[:nk]
     if len(slices) != nk:
-        raise InputError(where, f"references {len(refs.slices)} slices but the grid has {nk}")
+        raise OutputNotMade(f"the source references {len(refs.slices)} slices but the grid has {nk}")
     files = [s.file for s in slices]
     if all(s.frame_number is not None for s in slices) and len(set(files)) == 1:
         datasets: tuple[Dataset, ...] = (_shared_geometry(_read_header(files[0])),)
         frame_numbers: tuple[int, ...] | None = tuple(int(s.frame_number) for s in slices)  # type: ignore[arg-type]
         n_frames = int(getattr(datasets[0], "NumberOfFrames", 1))
         if n_frames != nk:
-            raise InputError(where, f"is one volume of a multi-frame object with {n_frames} frames for {nk} "
-                                    "slices; DICOM output for part of a multi-frame object is not supported")
+            raise OutputNotMade(f"the source is one volume of a multi-frame object with {n_frames} frames for "
+                                f"{nk} slices; DICOM output for part of a multi-frame object is not supported")
     elif any(s.frame_number is not None for s in slices):
-        raise InputError(where, "mixes frames of several multi-frame objects; not supported for DICOM output")
+        raise OutputNotMade("the source mixes frames of several multi-frame objects; not supported for DICOM output")
     else:
         datasets = tuple(_read_header(f) for f in files)
         frame_numbers = None
+    datasets = sanitise(datasets, multiframe=frame_numbers is not None, slice_spacing=volume.spacing[2])
     first = datasets[0]
-    rows, columns = int(first.Rows), int(first.Columns)
+    rows, columns = int(first.get("Rows") or 0), int(first.get("Columns") or 0)
     if (rows, columns) != (nj, ni):
-        raise InputError(where, f"source frames are {rows}x{columns} but the grid is {nj}x{ni} (rows x columns)")
-    if "FrameOfReferenceUID" not in first:
-        raise InputError(where, "source series has no FrameOfReferenceUID")
+        raise OutputNotMade(f"the source frames are {rows}x{columns} but the grid is {nj}x{ni} (rows x columns)")
     return SourceSeries(datasets, frame_numbers, rows, columns)

@@ -11,32 +11,39 @@ Layout (every file optional except ``labels.json`` and ``provenance.json``)::
       rtstruct.dcm      RT Structure Set (DICOM sources only)
       provenance.json   medsee version, options, inputs by hash (no names, no paths), file hashes
 
-``provenance.json`` is written last: a folder without it is incomplete.
+``provenance.json`` is written last: a folder without it is incomplete. It lists the files
+written (with hashes) and, under ``not_written`` / ``warnings``, the outputs that could not
+honestly be made (e.g. ``seg.dcm`` for a source series without a SeriesInstanceUID).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import hashlib
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
-from medsee_cli.errors import InputError, OutputExistsError
+from medsee_cli.errors import InputError, OutputExistsError, UsageError
 from medsee_cli.io.atomic import write_text_atomic
 from medsee_cli.io.volume import Volume
 from medsee_cli.writers.boxes import boxes_document, dumps_boxes
 from medsee_cli.writers.knowledge_codes import fill_codes
 from medsee_cli.writers.labels import LabelTable, dumps_label_table, read_label_table
 from medsee_cli.writers.options import WriterOptions
+from medsee_cli.writers.skipped import OutputNotMade, skipped_texts
 
 FILES = {"nifti": "mask.nii.gz", "labels": "labels.json", "json": "boxes.json", "png": "preview.png",
          "dicom-seg": "seg.dcm", "rtstruct": "rtstruct.dcm", "provenance": "provenance.json"}
 PROVENANCE_SCHEMA = "medsee.provenance/1"
 GRID_ATOL_MM = 1e-3
+STAGING_SUFFIX = ".partial"
 
 
 @dataclass(frozen=True)
@@ -108,34 +115,107 @@ def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@dataclass(frozen=True)
+class WrittenResult:
+    """What `write_result` did: ``files`` {format: path} written, ``skipped`` {format: reason}
+    for outputs that could not honestly be made (every other output was still written)."""
+
+    files: dict[str, Path]
+    skipped: dict[str, str]
+
+    @property
+    def warnings(self) -> list[str]:
+        """One text per skipped output: ``no DICOM-SEG: the source series has no ...``."""
+        return skipped_texts(self.skipped)
+
+
+def result_files(options: WriterOptions) -> list[str]:
+    """The file names a result folder written with ``options`` would hold."""
+    return [FILES[key] for key in ("labels", *options.formats, "provenance")]
+
+
+def check_out_dir(out: str | Path, options: WriterOptions, option: str = "--out") -> None:
+    """Before any work: ``out`` must be a folder (or not exist yet) and, without overwrite,
+    hold none of the files the result would write. `UsageError` (a file) / `OutputExistsError`."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(option, f"{out} is a file, not a folder")
+    if any(parent.exists() and not parent.is_dir() for parent in out.parents):
+        raise UsageError(option, f"{out} lies below a file, not a folder")
+    if not options.overwrite:
+        for name in result_files(options):
+            if (out / name).exists():
+                raise OutputExistsError(str(out / name))
+
+
+def _staging(out: Path) -> Path:
+    return out.with_name(f".{out.name}.{os.getpid()}{STAGING_SUFFIX}")
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Remove staging folders of ``out`` left by a killed run (their process is gone)."""
+    if not out.parent.is_dir():
+        return
+    for folder in out.parent.glob(f".{glob.escape(out.name)}.*{STAGING_SUFFIX}"):
+        pid = folder.name[len(out.name) + 2: -len(STAGING_SUFFIX)]
+        if folder.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_result(volume: Volume, labelmap: np.ndarray, table: LabelTable, out_dir: str | Path,
-                 options: WriterOptions = WriterOptions()) -> dict[str, Path]:
+                 options: WriterOptions = WriterOptions()) -> WrittenResult:
     """Write ``labelmap`` (on ``volume``'s grid) in ``options.formats`` into ``out_dir``.
 
-    Returns ``{format: path}``. Nothing is written when any target exists and
+    Each format is written on its own: one that cannot honestly be made (`OutputNotMade`) is
+    listed in ``skipped`` and the others are written. ``provenance.json`` comes last and lists
+    what was and was not written. A new folder appears complete or not at all (it is written
+    beside its final name and renamed). Nothing is written when a target file exists and
     ``options.overwrite`` is false.
     """
     out = Path(out_dir)
     labelmap = check_labelmap(volume, labelmap, table)
     table = fill_codes(table).with_colours()
-    wanted = ["labels", *options.formats, "provenance"]
-    if options.per_target_nifti:
-        wanted.append("masks")
-    if not options.overwrite:
-        for key in wanted:
-            if key in FILES and (out / FILES[key]).exists():
-                raise OutputExistsError(str(out / FILES[key]))
-    out.mkdir(parents=True, exist_ok=True)
+    check_out_dir(out, options)
+    _remove_stale_staging(out)
+    fresh = not out.exists()
+    folder = _staging(out) if fresh else out
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        files, skipped = _write_files(volume, labelmap, table, folder, options)
+        if fresh:
+            os.replace(folder, out)
+    finally:
+        if fresh and folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+    return WrittenResult({fmt: out / path.name for fmt, path in files.items()}, skipped)
+
+
+def _write_files(volume: Volume, labelmap: np.ndarray, table: LabelTable, folder: Path,
+                 options: WriterOptions) -> tuple[dict[str, Path], dict[str, str]]:
     written: dict[str, Path] = {}
-    write_text_atomic(out / FILES["labels"], dumps_label_table(table), overwrite=options.overwrite)
-    written["labels"] = out / FILES["labels"]
+    skipped: dict[str, str] = {}
+    write_text_atomic(folder / FILES["labels"], dumps_label_table(table), overwrite=options.overwrite)
+    written["labels"] = folder / FILES["labels"]
     image = volume.array() if ("json" in options.formats or "png" in options.formats) else None
     for fmt in options.formats:
-        written.update(write_format(fmt, volume, labelmap, table, out / FILES[fmt], options, image))
+        try:
+            written.update(write_format(fmt, volume, labelmap, table, folder / FILES[fmt], options, image))
+        except OutputNotMade as exc:
+            skipped[fmt] = exc.reason
     if options.per_target_nifti:
         from medsee_cli.writers.nifti_mask import write_target_masks
 
-        written.update(write_target_masks(volume, labelmap, table, out, overwrite=options.overwrite))
+        written.update(write_target_masks(volume, labelmap, table, folder, overwrite=options.overwrite))
     provenance = {
         "schema": PROVENANCE_SCHEMA,
         "medsee_version": options.version,
@@ -145,10 +225,13 @@ def write_result(volume: Volume, labelmap: np.ndarray, table: LabelTable, out_di
         "options": {"formats": list(options.formats), "seg_type": options.seg_type},
         "extra": dict(options.provenance),
         "files": {p.name: _file_hash(p) for p in written.values()},
+        "not_written": dict(skipped),
+        "warnings": skipped_texts(skipped),
     }
-    write_text_atomic(out / FILES["provenance"], json.dumps(provenance, indent=2) + "\n", overwrite=options.overwrite)
-    written["provenance"] = out / FILES["provenance"]
-    return written
+    write_text_atomic(folder / FILES["provenance"], json.dumps(provenance, indent=2) + "\n",
+                      overwrite=options.overwrite)
+    written["provenance"] = folder / FILES["provenance"]
+    return written, skipped
 
 
 def write_format(fmt: str, volume: Volume, labelmap: np.ndarray, table: LabelTable, target: Path,

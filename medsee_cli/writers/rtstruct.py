@@ -18,6 +18,7 @@ from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, gene
 from medsee_cli.io.atomic import atomic_path
 from medsee_cli.io.volume import Volume
 from medsee_cli.writers.contours import mask_contours
+from medsee_cli.writers.dicom_headers import building_from_source
 from medsee_cli.writers.dicom_seg import require_codes
 from medsee_cli.writers.dicom_source import SourceSeries, source_series
 from medsee_cli.writers.labels import Code, LabelTable
@@ -142,8 +143,10 @@ def build_rtstruct(volume: Volume, labelmap: np.ndarray, table: LabelTable, opti
 
 def write_rtstruct(volume: Volume, labelmap: np.ndarray, table: LabelTable, target: str | os.PathLike[str],
                    options: WriterOptions, source: SourceSeries | None = None) -> Path:
-    ds = build_rtstruct(volume, labelmap, table, options, source)
+    source = source or source_series(volume)
+    with building_from_source():
+        ds = build_rtstruct(volume, labelmap, table, options, source)
     target = Path(target)
-    with atomic_path(target, overwrite=options.overwrite) as tmp:
+    with atomic_path(target, overwrite=options.overwrite) as tmp, building_from_source():
         ds.save_as(tmp, enforce_file_format=True)
     return target

@@ -19,7 +19,8 @@ def test_ask_document_and_outputs(tiny_model_dir, tiny_ct, tmp_path):
     result = ask(tiny_ct, "what is causing his jaundice?",
                  AskOptions(out=out, model=str(tiny_model_dir), engine=EVERYTHING, max_targets=2, encoder="none"))
     doc = json.loads(json.dumps(result.to_dict()))
-    assert set(doc) == {"schema", "question", "answer", "targets", "findings", "outputs"}
+    assert set(doc) == {"schema", "question", "answer", "targets", "findings", "outputs", "warnings"}
+    assert doc["warnings"] == []
     assert doc["schema"] == "medsee.ask/1" and doc["question"] == "what is causing his jaundice?"
     assert doc["targets"] and set(doc["targets"][0]) == {"name", "code", "score", "rationale"}
     assert 1 <= len(doc["findings"]) <= 2
@@ -68,7 +69,8 @@ def test_label_map_keeps_a_small_finding_inside_a_large_one_visible(tmp_path):
     findings = [Finding("liver", True, voxels=organ.voxels, score=0.9, region=organ),
                 Finding("liver_lesion", True, voxels=lesion.voxels, score=0.8, region=lesion),
                 Finding("gallbladder", False)]
-    outputs = write_findings(volume, findings, tmp_path / "r", False, "test-model", "test")
+    outputs, warnings = write_findings(volume, findings, tmp_path / "r", False, "test-model", "test")
+    assert warnings == []
     labels = np.asarray(load_volume(outputs["mask"]).dataobj)
     assert int((labels == 2).sum()) == 18 and int((labels == 1).sum()) == 15 * 15 * 6 - 18
     table = json.loads((tmp_path / "r" / "labels.json").read_text())

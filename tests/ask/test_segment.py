@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from medsee_cli.errors import InputError
+from medsee_cli.errors import UsageError
 from medsee_cli.services.segment import SegmentOptions, case_ids, target_list
 
 
@@ -20,9 +20,9 @@ def test_case_ids_are_unique_and_folder_safe(tmp_path):
 def test_targets_are_checked_against_the_knowledge_base(tmp_path):
     names, texts = target_list(SegmentOptions(out=tmp_path, targets=("liver",), prompts=("the dark spot",)))
     assert names == ["liver", "prompt_1"] and texts == ["liver", "the dark spot"]
-    with pytest.raises(InputError, match="not in the knowledge base"):
+    with pytest.raises(UsageError, match="not in the knowledge base"):
         target_list(SegmentOptions(out=tmp_path, targets=("flux_capacitor",)))
-    with pytest.raises(InputError, match="at least one"):
+    with pytest.raises(UsageError, match="at least one"):
         target_list(SegmentOptions(out=tmp_path))
 
 
@@ -34,7 +34,7 @@ def test_segment_command_writes_one_folder_per_case_and_goes_on_after_a_bad_inpu
         [sys.executable, "-m", "medsee_cli", "segment", str(bad), str(tiny_ct), "--target", "liver",
          "--out", str(out), "--model", str(tiny_model_dir), "--device", "cpu", "--skip-stride", "1", "--json"],
         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 2, run.stderr
+    assert run.returncode == 1, run.stderr  # a bad input item: exit 1, the batch went on
     errors = [line for line in run.stderr.splitlines() if line.startswith("medsee: error:")]
     assert len(errors) == 1 and "broken.nii.gz" in errors[0] and "Traceback" not in run.stderr
     doc = json.loads(run.stdout)
@@ -74,7 +74,8 @@ def test_format_picks_the_files_and_refuses_what_an_input_cannot_get(tiny_model_
     assert written == ["labels.json", "provenance.json", "rtstruct.dcm", "seg.dcm"]
     assert both[1].outputs["rtstruct"].endswith("rtstruct.dcm") and both[1].outputs["mask"] is None
 
-    prompt = list(segment([dicom], SegmentOptions(out=tmp_path / "c", prompts=("the dark spot",), formats=("dicom-seg",), **common)))
-    assert not prompt[0].ok and "free prompts" in prompt[0].error
-    with pytest.raises(InputError, match="unknown output format"):
+    with pytest.raises(UsageError, match="free prompts"):  # known from the command line: before any work
+        list(segment([dicom], SegmentOptions(out=tmp_path / "c", prompts=("the dark spot",), formats=("dicom-seg",), **common)))
+    assert not (tmp_path / "c").exists()
+    with pytest.raises(UsageError, match="unknown output format"):
         list(segment([tiny_ct], SegmentOptions(out=tmp_path / "d", targets=("liver",), formats=("nifti", "stl"), **common)))

@@ -91,3 +91,45 @@ def test_radiological_view_for_ras_and_lps_volumes() -> None:
 def test_geometry_of_prepared_slices_matches_preprocess(tiny_model) -> None:
     _, geometries = tiny_model.prepare(np.zeros((1, 101, 122), np.uint8), "OT")
     assert geometries[0] == geometry_for((101, 122), 256)
+
+
+def _flip_tensor_bytes(weights: Path) -> None:
+    """Damage the tensor data (not the safetensors header) the way a bad disk or copy would."""
+    data = bytearray(weights.read_bytes())
+    for offset in range(len(data) - 64, len(data) - 32):
+        data[offset] ^= 0xFF
+    weights.write_bytes(bytes(data))
+
+
+def test_a_saved_folder_records_the_sha256_of_its_weights(tiny_model, tmp_path: Path) -> None:
+    from medsee_cli.model.weights import sha256_of
+
+    weights = tiny_model.save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["weights_sha256"] == sha256_of(weights)
+
+
+def test_a_folder_with_damaged_tensors_is_refused_at_load(tiny_model, random_base, tmp_path: Path) -> None:
+    weights = tiny_model.save_pretrained(tmp_path / "m")
+    _flip_tensor_bytes(weights)
+    with pytest.raises(CheckpointError, match="SHA-256 mismatch") as caught:
+        GroundingModel.load(str(tmp_path / "m"), base=random_base)
+    assert caught.value.exit_code == 5 and caught.value.item == str(weights)
+
+
+def test_a_folder_without_an_integrity_record_is_refused(tiny_model, random_base, tmp_path: Path) -> None:
+    tiny_model.save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    del config["weights_sha256"]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="no integrity record"):
+        GroundingModel.load(str(tmp_path / "m"), base=random_base)
+
+
+def test_the_shipped_checkpoint_records_the_registry_sha256() -> None:
+    from medsee_cli.model.registry import get_entry, locate
+    from medsee_cli.model.weights import sha256_of
+
+    found = locate(get_entry("medsee-grounding-v1"))
+    config = json.loads((found.path.parent / "config.json").read_text())
+    assert config["weights_sha256"] == found.source.sha256 == sha256_of(found.path)

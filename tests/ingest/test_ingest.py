@@ -91,7 +91,7 @@ def test_no_patient_identifiers_in_outputs_or_console(tmp_path: Path) -> None:
     texts = [run.stdout, run.stderr] + [p.read_text() for p in (out / "series").glob("*.json")]
     with sqlite3.connect(out / "catalog.sqlite") as db:
         texts += [json.dumps(row) for row in db.execute("SELECT * FROM series").fetchall()]
-        texts += [row[0] for row in db.execute("SELECT headers FROM file_headers").fetchall()]
+        texts += [row[0] for row in db.execute("SELECT headers FROM header_cache").fetchall()]
     for text in texts:
         assert PATIENT_ID not in text and "Doe" not in text
 

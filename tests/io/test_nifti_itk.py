@@ -83,3 +83,71 @@ def test_bad_files_name_the_file(tmp_path: Path) -> None:
     assert str(broken) in str(err.value)
     with pytest.raises(InputError, match="no such file"):
         load_volume(tmp_path / "missing.nii")
+
+
+# ----- damaged and lying files: one InputError naming the file, before any allocation ---------
+
+def _header_claiming(shape: tuple[int, ...], source: Path) -> bytes:
+    """The real file's NIfTI header with its shape replaced (what a corrupt header looks like)."""
+    header = nib.load(str(source)).header.copy()
+    header.set_data_shape(shape)
+    return header.binaryblock + b"\0" * 4
+
+
+@pytest.mark.parametrize("shape", [(30000, 30000, 30000), (1200, 1200, 1200)])
+def test_a_header_claiming_more_voxels_than_the_gzip_can_hold_is_refused(shared_data: Path, tmp_path: Path,
+                                                                          shape: tuple[int, ...]) -> None:
+    import gzip
+
+    lying = tmp_path / "lying.nii.gz"
+    lying.write_bytes(gzip.compress(_header_claiming(shape, shared_data / "ct/patient_a/ct.nii.gz")))
+    with pytest.raises(InputError) as err:
+        load_volume(lying)
+    message = str(err.value)
+    assert message.startswith(f"{lying}: the header claims {'x'.join(map(str, shape))} voxels")
+    assert "corrupt header or truncated file" in message and "\n" not in message
+
+
+def test_an_uncompressed_nifti_shorter_than_its_header_says_is_refused(shared_data: Path, tmp_path: Path) -> None:
+    lying = tmp_path / "lying.nii"
+    lying.write_bytes(_header_claiming((30000, 30000, 30000), shared_data / "ct/patient_a/ct.nii.gz"))
+    with pytest.raises(InputError, match=r"lying\.nii: the header claims 30000x30000x30000 voxels .* but the file has 352 bytes"):
+        load_volume(lying)
+
+
+def test_a_truncated_gzip_raises_input_error_where_the_voxels_are_read(shared_data: Path, tmp_path: Path) -> None:
+    whole = (shared_data / "ct/patient_a/ct.nii.gz").read_bytes()
+    broken = tmp_path / "broken.nii.gz"
+    broken.write_bytes(whole[: len(whole) // 2])
+    volume = load_volume(broken)  # the header is intact; voxels are read lazily
+    for read in (volume.array, lambda: volume.slab(volume.shape[2] - 2, volume.shape[2])):
+        with pytest.raises(InputError, match=r"broken\.nii\.gz: truncated or corrupt gzip data \(EOFError"):
+            read()
+
+
+def test_corrupt_deflate_data_raises_input_error(shared_data: Path, tmp_path: Path) -> None:
+    data = bytearray((shared_data / "ct/patient_a/ct.nii.gz").read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = b"\xff" * 64  # no valid deflate block reads like this
+    broken = tmp_path / "corrupt.nii.gz"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"corrupt\.nii\.gz: truncated or corrupt gzip data"):
+        load_volume(broken).array()
+
+
+def test_nrrd_and_metaimage_headers_that_lie_about_their_size_are_refused(tmp_path: Path) -> None:
+    nrrd = tmp_path / "lying.nrrd"
+    nrrd.write_bytes(b"NRRD0004\ntype: short\ndimension: 3\nsizes: 1200 1200 1200\nendian: little\nencoding: raw\n\nabc")
+    mha = tmp_path / "lying.mha"
+    mha.write_bytes(b"ObjectType = Image\nNDims = 3\nDimSize = 30000 30000 30000\nElementType = MET_SHORT\n"
+                    b"ElementDataFile = LOCAL\n")
+    for path, shape in ((nrrd, "1200x1200x1200"), (mha, "30000x30000x30000")):
+        with pytest.raises(InputError, match=rf"{path.name}: the header claims {shape} voxels .* truncated file or corrupt header"):
+            load_volume(path)
+
+
+def test_a_4d_nifti_reports_its_volumes_without_reading_voxels(shared_data: Path) -> None:
+    """What the services check (``Volume.n_volumes``) before the model runs on a 4D input."""
+    volume = load_volume(shared_data / "dicom/dcm_qa_ge/Ref/Ax_DWI_TENSOR_R2_1.nii")
+    assert volume.n_volumes == 7 and volume.spatial_shape == (256, 256, 2)
+    assert load_volume(shared_data / "ct/patient_a/ct.nii.gz").n_volumes == 1

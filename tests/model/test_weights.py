@@ -42,7 +42,6 @@ def test_load_is_strict_and_counts_9_8_million_parameters(loaded: LoadedModel) -
     assert loaded.kind == "wheel"
     assert parameter_count(loaded.model) == get_entry(NAME).parameters == 9_791_300
     assert not loaded.model.training
-    assert loaded.seconds < 30
 
 
 def test_wrong_checksum_is_refused(tmp_path: Path, empty_model_home: Path) -> None:

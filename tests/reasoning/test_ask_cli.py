@@ -19,7 +19,7 @@ def test_out_of_scope_question_abstains_without_segmenting(tmp_path: Path) -> No
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"schema", "question", "answer", "targets", "findings", "outputs"}
+    assert set(data) == {"schema", "question", "answer", "targets", "findings", "outputs", "warnings"}
     assert data["schema"] == "medsee.ask/1" and data["question"] == "what's the weather tomorrow"
     assert data["targets"] == [] and data["findings"] == []
     assert "could not link this question" in data["answer"]

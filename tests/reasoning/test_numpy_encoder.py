@@ -69,16 +69,15 @@ def test_bad_folder_is_a_one_line_error(tmp_path):
         NumpySentenceEncoder(tmp_path)
 
 
-def test_default_resolver_loads_fast_without_torch():
+def test_default_resolver_loads_without_torch():
+    """Behaviour, not time (speed is measured by bench/reasoning_bench.py): the default
+    resolver never imports torch or transformers."""
     code = (
-        "import sys, time\n"
-        "t = time.perf_counter()\n"
+        "import sys\n"
         "from medsee_cli.reasoning.resolver import ReasonerOptions, Resolver\n"
         "r = Resolver.from_options(ReasonerOptions())\n"
         "assert r.encoder is not None and r.resolve('my left kidney hurts').top == 'kidney_left'\n"
-        "print(time.perf_counter() - t, 'torch' in sys.modules, 'transformers' in sys.modules)\n"
+        "print('torch' in sys.modules, 'transformers' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    seconds, torch_loaded, transformers_loaded = out.stdout.split()
-    assert (torch_loaded, transformers_loaded) == ("False", "False")
-    assert float(seconds) < 6.0  # about 0.6 s measured; generous for a busy shared machine
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -133,12 +133,14 @@ def test_seg_on_enhanced_multiframe_source(tmp_path: Path, shared_data: Path) ->
         assert frames == {1, 2}
 
 
-def test_part_of_a_4d_multiframe_object_is_a_clear_error(tmp_path: Path, shared_data: Path) -> None:
+def test_part_of_a_4d_multiframe_object_is_not_made(tmp_path: Path, shared_data: Path) -> None:
     # medsee's reader splits this object into two 32-frame series; a volume holding part of a
     # multi-frame object (here: one time point of all 64 frames) must be refused, not mis-cited.
     volume = volume_from_files([shared_data / "dicom/dcm_qa_enh/In/Philips/IM_0027_fMAP.dcm"], with_pixels=False)
     assert volume.spatial_shape == (64, 64, 32)  # 64 frames: 32 positions x 2 images
-    with pytest.raises(InputError, match="64 frames for 32 slices"):
+    from medsee_cli.writers.skipped import OutputNotMade
+
+    with pytest.raises(OutputNotMade, match="64 frames for 32 slices"):
         write_seg(volume, blobs(volume.spatial_shape), table3(), tmp_path / "seg.dcm", WriterOptions())
 
 

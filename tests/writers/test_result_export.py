@@ -34,8 +34,10 @@ def test_nifti_mask_header_geometry_is_byte_identical(tmp_path: Path, shared_dat
 def test_write_result_writes_every_format_and_reads_back(tmp_path: Path, ct_series) -> None:  # type: ignore[no-untyped-def]
     lm = blobs(ct_series.spatial_shape)
     formats = ("nifti", "json", "png", "dicom-seg", "rtstruct")
-    written = write_result(ct_series, lm, table3(), tmp_path / "res",
-                           WriterOptions(formats=formats, per_target_nifti=True, provenance={"model": "test"}))
+    result = write_result(ct_series, lm, table3(), tmp_path / "res",
+                          WriterOptions(formats=formats, per_target_nifti=True, provenance={"model": "test"}))
+    written = result.files
+    assert result.skipped == {} and result.warnings == []
     for key in (*formats, "labels", "provenance", "mask:liver", "mask:kidney"):
         assert written[key].is_file(), key
     result = read_result(tmp_path / "res")
@@ -57,6 +59,7 @@ def test_write_result_writes_every_format_and_reads_back(tmp_path: Path, ct_seri
     assert kidney["voxel_count"] == 0 and kidney["box_voxel"] is None and liver["score"] == 0.9
     prov = result.provenance
     assert prov["extra"] == {"model": "test"} and prov["source"]["kind"] == "dicom-series"
+    assert prov["not_written"] == {} and prov["warnings"] == []
     assert "PHANTOM" not in json.dumps(prov) and "Phantom" not in json.dumps(prov)
     back, _ = read_seg_on(written["dicom-seg"], ct_series)
     assert np.array_equal(back, lm)
@@ -98,7 +101,7 @@ def test_export_cli_converts_a_label_map_nifti_to_every_format(tmp_path: Path, c
     assert again.exit_code == 3 and "exists already" in again.output
     no_source = runner.invoke(app, ["export", str(tmp_path / "res"), "--format", "dicom-seg",
                                     "--out", str(tmp_path / "c.dcm")])
-    assert no_source.exit_code == 2 and "has no DICOM source series" in no_source.output
+    assert no_source.exit_code == 1 and "has no DICOM source series" in no_source.output  # a bad input item
 
 
 @pytest.mark.parametrize("name", ["liver.dcm", "liver_nonbyte_aligned_rle.dcm", "liver_expb.dcm"])

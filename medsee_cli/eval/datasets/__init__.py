@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from medsee_cli.errors import InputError
+from medsee_cli.errors import UsageError
 from medsee_cli.eval.items import Dataset
 from medsee_cli.eval.options import EvalOptions
 
@@ -26,7 +26,7 @@ def _loader(name: str) -> Callable[[Path, EvalOptions], Dataset]:
         from medsee_cli.eval.datasets.manifest import load_manifest
 
         return load_manifest
-    raise InputError(name, f"unknown dataset (choose one of {', '.join(ALL_DATASETS)})")
+    raise UsageError(f"--dataset {name}", f"unknown dataset (choose one of {', '.join(ALL_DATASETS)})")
 
 
 def load_dataset(name: str, root: Path | None, options: EvalOptions) -> Dataset:
@@ -36,8 +36,8 @@ def load_dataset(name: str, root: Path | None, options: EvalOptions) -> Dataset:
 
         return load_builtin(root, options)
     if name == "reasoning":
-        raise InputError(name, "question sets are scored by `medsee eval --dataset reasoning --root FILE.jsonl`")
+        raise UsageError(f"--dataset {name}", "question sets are scored by `medsee eval --dataset reasoning --root FILE.jsonl`")
     loader = _loader(name)
     if root is None:
-        raise InputError(name, "this dataset needs --root (its folder or annotation file)")
+        raise UsageError("--root", f"--dataset {name} needs --root (its folder or annotation file)")
     return loader(root, options)

@@ -24,7 +24,7 @@ import numpy as np
 
 from medsee_cli.errors import InputError
 from medsee_cli.eval.datasets.records import as_box, read_records, require, resolve
-from medsee_cli.eval.imaging import PNG_SUFFIXES, read_mask, read_slice, read_volume
+from medsee_cli.eval.imaging import PNG_SUFFIXES, mask_from, read_mask, read_slice, read_volume
 from medsee_cli.eval.items import Dataset, EvalItem, Sample, safe_id
 from medsee_cli.eval.options import EvalOptions
 
@@ -51,7 +51,7 @@ def _target_array(mask: Path | None, labels: Path | None, label: Any, two_d: boo
         array = np.load(path, allow_pickle=False)
     else:
         array = read_volume(path)[0]
-    return array != 0 if mask is not None else array == int(label)
+    return mask_from(array, path, None if mask is not None else label)
 
 
 def _loader(image: Path, mask: Path | None, labels: Path | None, record: dict[str, Any], two_d: bool, where: str):  # noqa: ANN202

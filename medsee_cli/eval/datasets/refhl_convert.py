@@ -24,6 +24,7 @@ import numpy as np
 from medsee_cli.errors import InputError
 from medsee_cli.eval.datasets.records import read_records, require
 from medsee_cli.eval.datasets.refhl_seg import FORMAT
+from medsee_cli.eval.imaging import mask_from
 from medsee_cli.eval.items import safe_id
 
 PNG_HU_OFFSET = 1024
@@ -114,7 +115,7 @@ def convert_to_refhl(volumes: Path, labels: Path, expressions: Path, out: Path, 
         if label_map.shape[:3] != volume.spatial_shape:
             raise InputError(where, f"label map shape {label_map.shape} differs from volume shape {volume.spatial_shape}")
         label = record.get("label")
-        mask = label_map != 0 if label in (None, "") else label_map == int(label)
+        mask = mask_from(label_map, _find_volume(labels, str(record["case"]), "label map"), label)
         slices = record.get("slices") or [int(k) for k in np.flatnonzero(mask.any(axis=(0, 1)))]
         tag = "any" if label in (None, "") else f"l{int(label)}"
         for k in slices:

@@ -2,6 +2,18 @@
 
 Only geometry, identity and pixel-format attributes are kept; no patient attribute is read
 into it, so nothing identifying can leak from here into logs, sidecars or the catalog.
+
+What PACS exports and anonymisers do to headers, and what is made of it here (never a value
+medsee made up):
+- UIDs are compared without the trailing spaces/NULs some exporters pad them with.
+- An empty or absent SOPClassUID / SOPInstanceUID is taken from the file's own meta header
+  (MediaStorageSOPClassUID / MediaStorageSOPInstanceUID): the file states it there.
+- A file without a meta header gets the encoding pydicom detected for its dataset (implicit or
+  explicit VR); its pixel data can then only be read when they are not compressed.
+- Single-valued numbers stored with several values (``-1024\\-1024``) are read when all values
+  agree, and are an error when they do not.
+- A CT without RescaleSlope/RescaleIntercept keeps its stored values, as dcm2niix does, and the
+  series says so in a note (``quirks``).
 """
 
 from __future__ import annotations
@@ -71,6 +83,7 @@ class FrameHeader:
     image_type: tuple[str, ...]
     stack_id: str | None
     is_mosaic: bool
+    quirks: tuple[str, ...] = ()  # what was repaired or assumed while reading, for the series notes
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,7 +91,7 @@ class FrameHeader:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "FrameHeader":
         fixed = dict(data)
-        for key in ("orientation", "position", "pixel_spacing", "image_type"):
+        for key in ("orientation", "position", "pixel_spacing", "image_type", "quirks"):
             if fixed.get(key) is not None:
                 fixed[key] = tuple(fixed[key])
         return cls(**fixed)
@@ -98,7 +111,7 @@ def read_frame_headers(location: Location) -> list[FrameHeader]:
 
 def headers_from_dataset(ds: Dataset, name: str) -> list[FrameHeader]:
     meta = getattr(ds, "file_meta", None)
-    sop_class = str(ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else ""))
+    sop_class = _uid(ds.get("SOPClassUID", "")) or (_uid(meta.get("MediaStorageSOPClassUID", "")) if meta else "")
     if not sop_class and "PixelData" not in ds and "Rows" not in ds:
         raise InputError(name, "not a DICOM file")
     if sop_class in NON_IMAGE_SOP_CLASSES:
@@ -116,19 +129,48 @@ def headers_from_dataset(ds: Dataset, name: str) -> list[FrameHeader]:
         raise InputError(name, f"malformed DICOM attributes ({_short(exc)})") from exc
 
 
+NO_FILE_META = "no file meta header"
+SERIES_ERROR = "error: "  # a quirk that makes the series unusable; `plan_series` fails it with this reason
+IMPLICIT_LE, EXPLICIT_LE, EXPLICIT_BE = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"
+
+
+def _uid(value: Any) -> str:
+    """A UID as compared and stored: without the padding some exporters leave on it."""
+    return str(value or "").strip(" \0")
+
+
+def _transfer_syntax(ds: Dataset) -> tuple[str, tuple[str, ...]]:
+    meta = getattr(ds, "file_meta", None)
+    ts = _uid(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    if ts:
+        return ts, ()
+    implicit, little = getattr(ds, "original_encoding", (True, True))
+    detected = IMPLICIT_LE if implicit in (True, None) else (EXPLICIT_LE if little in (True, None) else EXPLICIT_BE)
+    return detected, (NO_FILE_META,)
+
+
 def _common(ds: Dataset, name: str, sop_class: str) -> dict[str, Any]:
     meta = getattr(ds, "file_meta", None)
-    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    ts, quirks = _transfer_syntax(ds)
     image_type = tuple(str(v) for v in _as_list(ds.get("ImageType", [])))
+    sop_instance = _uid(ds.get("SOPInstanceUID", "")) or (_uid(meta.get("MediaStorageSOPInstanceUID", "")) if meta else "")
+    modality = str(ds.get("Modality", "OT") or "OT").upper()
+    enhanced = "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds
+    rescale_error = _rescale_error(ds)
+    if rescale_error:
+        quirks += (SERIES_ERROR + rescale_error,)
+    elif modality == "CT" and not enhanced and _named_float(ds, "RescaleIntercept") is None and "ModalityLUTSequence" not in ds:
+        quirks += ("no RescaleIntercept/RescaleSlope: stored values used as they are (not HU)",)
     return {
         "location": name,
-        "sop_instance_uid": str(ds.get("SOPInstanceUID", "")),
+        "sop_instance_uid": sop_instance,
         "sop_class_uid": sop_class,
-        "series_instance_uid": str(ds.get("SeriesInstanceUID", "")),
-        "study_instance_uid": str(ds.get("StudyInstanceUID", "")),
-        "frame_of_reference_uid": _str_or_none(ds.get("FrameOfReferenceUID")),
-        "transfer_syntax_uid": ts or "1.2.840.10008.1.2",
-        "modality": str(ds.get("Modality", "OT") or "OT").upper(),
+        "series_instance_uid": _uid(ds.get("SeriesInstanceUID", "")),
+        "study_instance_uid": _uid(ds.get("StudyInstanceUID", "")),
+        "frame_of_reference_uid": _uid(ds.get("FrameOfReferenceUID")) or None,
+        "transfer_syntax_uid": ts,
+        "quirks": quirks,
+        "modality": modality,
         "series_number": _int_or_none(ds.get("SeriesNumber")),
         "series_description": str(ds.get("SeriesDescription", "") or ""),
         "rows": int(ds.Rows),
@@ -248,13 +290,38 @@ def _floats(value: Any, n: int) -> tuple[float, ...] | None:
         return None
 
 
-def _float_or_none(value: Any) -> float | None:
+def _float_or_none(value: Any, *, strict: bool = False) -> float | None:
+    """One number; several equal values count as one. Several different ones give None, or
+    a `ValueError` when ``strict`` (for values that change every voxel, like the rescale)."""
     if value is None or value == "":
         return None
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        numbers = {n for n in (_float_or_none(v) for v in value) if n is not None}
+        if len(numbers) > 1:
+            if strict:
+                raise ValueError(f"{len(numbers)} different values where one is expected")
+            return None
+        return numbers.pop() if numbers else None
     try:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _rescale_error(ds: Dataset) -> str | None:
+    for keyword in ("RescaleSlope", "RescaleIntercept"):
+        try:
+            _named_float(ds, keyword)
+        except ValueError as exc:
+            return str(exc)
+    return None
+
+
+def _named_float(container: Dataset | None, keyword: str) -> float | None:
+    try:
+        return _float_or_none(container.get(keyword) if container is not None else None, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{keyword} has {exc}") from exc
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 
 from medsee_cli.errors import InputError
 from medsee_cli.io.dicom.access import Location, read_dataset
-from medsee_cli.io.dicom.header import FrameHeader
+from medsee_cli.io.dicom.header import NO_FILE_META, FrameHeader
 from medsee_cli.io.dicom.series import SeriesPlan
 
 NATIVE_LITTLE_ENDIAN = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
@@ -79,6 +79,8 @@ def _decode_file(location: str, frames: list[tuple[int, FrameHeader]], raw: np.n
             raise InputError(location, f"cannot be read ({_short(exc)})") from exc
         if "PixelData" not in ds:
             raise InputError(location, "pixel data missing or truncated (the file ends early)")
+        if NO_FILE_META in first.quirks:
+            _adopt_detected_syntax(ds, first, location)
         if native:
             plane = _native_frame(ds, first, location)
     if plane is not None:  # single-frame native file: the same plane for every index it fills
@@ -101,6 +103,21 @@ def _decode_file(location: str, frames: list[tuple[int, FrameHeader]], raw: np.n
             raw[:, :, index, :] = np.swapaxes(plane, 0, 1)
         else:
             raw[:, :, index] = plane.T
+
+
+def _adopt_detected_syntax(ds: Dataset, h: FrameHeader, location: str) -> None:
+    """A file without meta header: its dataset encoding is known, a compression never is."""
+    if ds["PixelData"].is_undefined_length:
+        raise InputError(
+            location,
+            "no file meta header, and the pixel data are compressed (encapsulated): "
+            "the transfer syntax needed to decode them is unknown",
+        )
+    from pydicom.dataset import FileMetaDataset
+
+    meta = getattr(ds, "file_meta", None) or FileMetaDataset()
+    meta.TransferSyntaxUID = h.transfer_syntax_uid
+    ds.file_meta = meta
 
 
 def _fast_path_ok(h: FrameHeader) -> bool:

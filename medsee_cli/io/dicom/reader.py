@@ -10,7 +10,7 @@ from medsee_cli.errors import InputError
 from medsee_cli.io.dicom.discover import find_candidates, scan_headers
 from medsee_cli.io.dicom.mosaic import decode_mosaic
 from medsee_cli.io.dicom.pixels import decode_plan
-from medsee_cli.io.dicom.series import SeriesPlan, assemble
+from medsee_cli.io.dicom.series import SeriesPlan, assemble, shared_uid
 from medsee_cli.io.volume import LPS_FROM_RAS, DicomRefs, SliceSource, Volume
 
 
@@ -27,9 +27,9 @@ def plan_to_volume(plan: SeriesPlan, *, workers: int | None = None) -> Volume:
         affine_lps = plan.affine_lps
         slices = tuple(SliceSource(f.sop_instance_uid, f.location, f.frame_number) for f in plan.frames)
     refs = DicomRefs(
-        study_instance_uid=first.study_instance_uid,
+        study_instance_uid=shared_uid(plan.frames, "study_instance_uid"),
         series_instance_uid=first.series_instance_uid,
-        frame_of_reference_uid=first.frame_of_reference_uid,
+        frame_of_reference_uid=shared_uid(plan.frames, "frame_of_reference_uid") or None,
         sop_class_uid=first.sop_class_uid,
         transfer_syntax_uid=first.transfer_syntax_uid,
         slices=slices,

@@ -5,21 +5,45 @@ two echoes). Frames are split on everything that must be equal inside one volume
 matrix size, orientation, pixel spacing, echo, image type, stack; each part becomes one
 `SeriesPlan`. Frames sharing a position become volumes of a 4D series when every position
 holds the same number of them.
+
+Quirks of real exports, decided as dcm2niix decides them (see tests/quirks/corpus.py):
+- No SeriesInstanceUID: files are grouped by folder (plus everything else in the split key)
+  and the series says so in a note; its volume has an empty series UID, so no DICOM object
+  that must reference the series can be made from it.
+- One image of a series without ImageOrientationPatient or ImagePositionPatient, or with
+  another matrix size, pixel spacing or bit depth than the rest: dcm2niix refuses to stack
+  such slices ("slices not stacked"), and neither orientation nor position can be honestly
+  derived from the neighbours, so the whole series fails with one line naming that image.
+- Images of one series that state different FrameOfReferenceUIDs (or StudyInstanceUIDs), as
+  anonymisers that renew UIDs file by file leave them: the volume is read and carries no such
+  UID (a note says why), so nothing claims a frame of reference the source does not state.
+- The same file exported twice (identical headers): one copy is used, with a note. Two
+  different images that share a SOP Instance UID are both kept (the pixels are fine); the
+  note says so, since such UIDs cannot be referenced unambiguously.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
 from medsee_cli.errors import GeometryError, InputError
 from medsee_cli.io.dicom.geometry import normal_of, pixel_only_affine, stack_geometry
-from medsee_cli.io.dicom.header import FrameHeader
+from medsee_cli.io.dicom.access import Location
+from medsee_cli.io.dicom.header import SERIES_ERROR, FrameHeader
 
 POSITION_TOLERANCE_MM = 0.01
+NO_SERIES_UID_NOTE = "no SeriesInstanceUID: images grouped by folder and series number"
+ODD_ONE_OUT_MAX = 2  # at most this many images differing from a series count as strays inside it
+SPLIT_FIELDS = (  # what `split_key` holds, in order
+    "series", "sop_class_uid", "rows", "columns", "samples_per_pixel", "bits_allocated", "pixel_representation",
+    "series_number", "orientation", "pixel_spacing", "echo_number", "image_type", "stack_id", "is_mosaic",
+)
+ORIENTATION_INDEX = SPLIT_FIELDS.index("orientation")
 
 
 @dataclass(frozen=True)
@@ -61,9 +85,16 @@ def _round(values: tuple[float, ...] | None, digits: int) -> tuple[float, ...] |
     return None if values is None else tuple(round(v, digits) + 0.0 for v in values)
 
 
+def _folder(location: str) -> str:
+    loc = Location.parse(location)
+    if loc.member is not None:
+        return f"{loc.path}!/{Path(loc.member).parent}"
+    return str(Path(loc.path).parent)
+
+
 def split_key(h: FrameHeader) -> tuple[object, ...]:
     return (
-        h.series_instance_uid,
+        h.series_instance_uid or ("", _folder(h.location)),
         h.sop_class_uid,
         h.rows,
         h.columns,
@@ -93,6 +124,10 @@ def assemble(headers: list[FrameHeader]) -> Assembly:
         groups[split_key(h)].append(h)
     plans: list[SeriesPlan] = []
     failures: list[InputError] = []
+    for stray_part, main_part, error in _strays(groups):
+        failures.append(error)
+        groups.pop(stray_part, None)
+        groups.pop(main_part, None)
     for part, members in groups.items():
         key = series_key(members[0], part)
         try:
@@ -101,6 +136,87 @@ def assemble(headers: list[FrameHeader]) -> Assembly:
             failures.append(exc)
     plans.sort(key=lambda p: (p.first.study_instance_uid, p.first.series_number or 0, p.key))
     return Assembly(tuple(plans), tuple(failures))
+
+
+def _label(h: FrameHeader, key: str) -> str:
+    return f"series {h.series_number if h.series_number is not None else '?'} ({h.modality}, {key})"
+
+
+DIFFERENCES = tuple(  # (index in split_key, the attribute) of what may differ in a stray image
+    (SPLIT_FIELDS.index(name), keyword)
+    for name, keyword in (
+        ("rows", "Rows"), ("columns", "Columns"), ("samples_per_pixel", "SamplesPerPixel"),
+        ("bits_allocated", "BitsAllocated"), ("pixel_representation", "PixelRepresentation"),
+        ("pixel_spacing", "PixelSpacing"), ("orientation", "ImageOrientationPatient"),
+    )
+)
+
+
+def _strays(
+    groups: dict[tuple[object, ...], list[FrameHeader]],
+) -> list[tuple[tuple[object, ...], tuple[object, ...], InputError]]:
+    """Images that belong to a series but differ from it in a way no volume can hold.
+
+    A stray is a group of at most `ODD_ONE_OUT_MAX` images whose split key differs from a
+    larger group (with full geometry) of the same series in matrix, bit depth, spacing or orientation only, and that
+    sits inside that group: either it has no orientation at all, or it shares the group's
+    orientation and its positions lie within the group's range along the slice normal. A
+    localizer view, a second stack elsewhere or a reformat with its own orientation is not a stray.
+    """
+    found = []
+    compare = {index for index, _ in DIFFERENCES}
+    for part, members in groups.items():
+        if len(members) > ODD_ONE_OUT_MAX or members[0].is_mosaic:
+            continue
+        for other_part, others in groups.items():
+            if other_part == part or len(others) <= len(members):
+                continue
+            if any(a != b for i, (a, b) in enumerate(zip(part, other_part)) if i not in compare):
+                continue
+            main = others[0]
+            if main.orientation is None or any(o.position is None for o in others):
+                continue
+            stray = members[0]
+            if stray.orientation is not None and part[ORIENTATION_INDEX] != other_part[ORIENTATION_INDEX]:
+                continue  # its own plane (a localizer view, a reformat): a series of its own
+            inside = stray.orientation is None or stray.position is None or _within(members, others)
+            if not inside:
+                continue
+            what = [name for index, name in DIFFERENCES if part[index] != other_part[index]]
+            key = series_key(main, other_part)
+            if stray.orientation is None:
+                message = (
+                    f"no ImageOrientationPatient while the other {len(others)} images of {_label(main, key)} "
+                    "have one: the series cannot be placed"
+                )
+            else:
+                message = (
+                    f"{' / '.join(what)} {_describe(stray, what)} differs from the other {len(others)} images of "
+                    f"{_label(main, key)} ({_describe(main, what)}): the series cannot be stacked into one volume"
+                )
+            found.append((part, other_part, GeometryError(stray.location, message)))
+            break
+    return found
+
+
+def _describe(h: FrameHeader, what: list[str]) -> str:
+    values = {
+        "Rows": h.rows, "Columns": h.columns, "SamplesPerPixel": h.samples_per_pixel,
+        "BitsAllocated": h.bits_allocated, "PixelRepresentation": h.pixel_representation,
+        "PixelSpacing": h.pixel_spacing, "ImageOrientationPatient": h.orientation,
+    }
+    return ", ".join(str(values[name]) for name in what)
+
+
+def _within(members: list[FrameHeader], others: list[FrameHeader]) -> bool:
+    normal = normal_of(others[0].orientation)  # type: ignore[arg-type]
+    along = [float(np.dot(np.asarray(o.position), normal)) for o in others]
+    low, high = min(along), max(along)
+    return all(
+        m.position is not None and low - POSITION_TOLERANCE_MM <= float(np.dot(np.asarray(m.position), normal))
+        <= high + POSITION_TOLERANCE_MM
+        for m in members
+    )
 
 
 def _order_key(h: FrameHeader) -> tuple[object, ...]:
@@ -115,27 +231,79 @@ def _order_key(h: FrameHeader) -> tuple[object, ...]:
     )
 
 
-def _dedupe(members: list[FrameHeader]) -> tuple[list[FrameHeader], int]:
-    seen: set[tuple[str, int | None]] = set()
+def _as_copy(h: FrameHeader) -> FrameHeader:
+    """What two copies of one instance share: all but the file name and the encoding (a
+    compressed copy may state another PhotometricInterpretation or BitsStored)."""
+    return replace(h, location="", transfer_syntax_uid="", photometric="", bits_stored=0, quirks=())
+
+
+def _dedupe(members: list[FrameHeader]) -> tuple[list[FrameHeader], int, int]:
+    """(members without exact copies, copies dropped, images sharing a UID with another image).
+
+    A copy has the same SOP Instance UID, frame and header (all but its file name and transfer
+    syntax: the same instance exported twice, or once compressed and once not); an image
+    with the same UID but another position or header is a different image and is kept.
+    """
+    seen: dict[tuple[str, int | None], list[FrameHeader]] = {}
     unique = []
+    copies = shared = 0
     for h in sorted(members, key=lambda m: m.location):
         ident = (h.sop_instance_uid, h.frame_number)
         if h.sop_instance_uid and ident in seen:
-            continue
-        seen.add(ident)
+            anonymous = _as_copy(h)
+            if any(_as_copy(o) == anonymous for o in seen[ident]):
+                copies += 1
+                continue
+            shared += 1
+        seen.setdefault(ident, []).append(h)
         unique.append(h)
-    return unique, len(members) - len(unique)
+    return unique, copies, shared
+
+
+def _notes(members: list[FrameHeader], duplicates: int, shared: int) -> list[str]:
+    notes = [f"{duplicates} duplicate file(s) of the same instance ignored"] if duplicates else []
+    if shared:
+        notes.append(f"{shared + 1} different images share a SOP Instance UID (the UIDs are not unique)")
+    if not members[0].series_instance_uid:
+        notes.append(NO_SERIES_UID_NOTE)
+    for attribute, keyword in (("frame_of_reference_uid", "FrameOfReferenceUID"), ("study_instance_uid", "StudyInstanceUID")):
+        distinct = {getattr(m, attribute) or "" for m in members}
+        if len(distinct) > 1:
+            notes.append(f"the images do not agree on one {keyword} ({len(distinct)} values): the volume has none")
+    without_uid = sum(1 for m in members if not m.sop_instance_uid)
+    if without_uid:
+        notes.append(f"{without_uid} image(s) have no SOPInstanceUID")
+    for quirk in dict.fromkeys(q for m in members for q in m.quirks if not q.startswith(SERIES_ERROR)):
+        notes.append(quirk)
+    return notes
+
+
+def shared_uid(frames: tuple[FrameHeader, ...], attribute: str) -> str:
+    """The UID every frame states, or "" when they disagree or none states one (never a guess)."""
+    values = {getattr(f, attribute) or "" for f in frames}
+    return values.pop() if len(values) == 1 else ""
 
 
 def plan_series(key: str, members: list[FrameHeader]) -> SeriesPlan:
-    members, duplicates = _dedupe(members)
+    members, duplicates, shared = _dedupe(members)
     first = members[0]
-    label = f"series {first.series_number if first.series_number is not None else '?'} ({first.modality}, {key})"
-    notes = [f"{duplicates} duplicate file(s) of the same instance ignored"] if duplicates else []
+    label = _label(first, key)
+    broken = [(m, q) for m in members for q in m.quirks if q.startswith(SERIES_ERROR)]
+    if broken:
+        where, what = broken[0]
+        raise InputError(where.location, f"{what[len(SERIES_ERROR):]} ({len(broken)} of {len(members)} images of {label})")
+    notes = _notes(members, duplicates, shared)
     if first.is_mosaic:
         ordered = sorted(members, key=_order_key)
         return SeriesPlan(key, tuple(ordered), nk=0, nt=len(ordered), affine_lps=np.eye(4), notes=("mosaic",))
-    if first.orientation is None or any(m.position is None for m in members):
+    missing = [m for m in members if m.position is None]
+    if first.orientation is not None and missing and len(missing) < len(members):
+        raise GeometryError(
+            missing[0].location,
+            f"no ImagePositionPatient while the other {len(members) - len(missing)} images of {label} have one: "
+            "the series cannot be placed",
+        )
+    if first.orientation is None or missing:
         ordered = sorted(members, key=_order_key)
         if len(ordered) > 1:
             notes.append("no patient geometry: frames stacked as volumes in time")

@@ -38,6 +38,9 @@ class GroundingConfig:
     presence_thresholds: dict[str, float] = field(default_factory=dict)
     # What the shipped weights were trained on (informational; any text can be asked for).
     trained_targets: tuple[str, ...] = ()
+    # The folder's own integrity record: SHA-256 of its model.safetensors, written by
+    # `save_pretrained` and checked by every load ("" only in a config not yet saved).
+    weights_sha256: str = ""
 
     def presence_logit(self, target: str) -> float:
         """The logit above which ``target`` counts as present on a slice."""

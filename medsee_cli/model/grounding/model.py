@@ -11,6 +11,7 @@ SHA-256 in the config and loaded from the registry.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,9 +68,12 @@ class GroundingModel:
         weights = folder / WEIGHTS_NAME
         if not (folder / CONFIG_NAME).is_file() or not weights.is_file():
             raise CheckpointError(str(folder), f"not a grounding model folder (needs {CONFIG_NAME} and {WEIGHTS_NAME})")
-        if expected_sha256:
-            verify_checksum(weights, expected_sha256)
         config = GroundingConfig.load(folder)
+        if not (expected_sha256 or config.weights_sha256):
+            raise CheckpointError(str(folder), f"no integrity record: {CONFIG_NAME} has no weights_sha256 for {WEIGHTS_NAME} "
+                                               "(save it again with `medsee train --init FOLDER`)")
+        for expected in {expected_sha256, config.weights_sha256} - {None, ""}:
+            verify_checksum(weights, str(expected))
         head = GroundingHead(config)
         load_strict(head, read_state(weights), str(weights))
         if base is None:
@@ -102,6 +106,9 @@ class GroundingModel:
         with atomic_path(target, overwrite=True) as tmp:
             save_file(tensors, str(tmp), metadata={"format": "pt"})
             tmp.chmod(0o644)
+        from medsee_cli.model.weights import sha256_of
+
+        self.config = replace(self.config, weights_sha256=sha256_of(target))
         self.config.save(folder)
         return target
 
