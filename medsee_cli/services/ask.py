@@ -53,12 +53,14 @@ class AskResult:
     skipped: dict[str, str] = field(default_factory=dict)  # target -> why it was not segmented
     stats: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # outputs that could not honestly be made: "no DICOM-SEG: <why>"
+    scan: dict[str, Any] = field(default_factory=dict)  # the scan in view as reasoning saw it
 
     def to_dict(self) -> dict[str, Any]:
-        """Exactly the medsee.ask/1 document (``warnings``: one text per output not made)."""
+        """Exactly the medsee.ask/1 document (``warnings``: one text per output not made; ``scan``:
+        the modality and body regions the resolver ranked targets with)."""
         return {"schema": ASK_SCHEMA, "question": self.question, "answer": self.answer, "targets": self.targets,
                 "findings": [f.to_dict() for f in self.findings], "outputs": dict(self.outputs),
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), "scan": dict(self.scan)}
 
     def details(self) -> dict[str, Any]:
         """Everything else: abstention, skipped targets, measurements, engine statistics."""
@@ -104,6 +106,7 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
     """Answer ``question`` about the image at ``image_path`` (NIfTI/NRRD, DICOM folder or zip)."""
     from medsee_cli.reasoning.backends import build_reasoner
     from medsee_cli.reasoning.resolver import ReasonerOptions
+    from medsee_cli.reasoning.scan import scan_context
 
     if not question.strip():
         raise UsageError("QUESTION", "is empty")
@@ -113,11 +116,12 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
     require_3d(volume, str(image_path))
     reasoner = build_reasoner(ReasonerOptions(encoder=options.encoder, encoder_runtime=options.encoder_runtime,
                                               llm=options.llm, llm_model=options.llm_model))
-    resolution = reasoner.resolve(question)
+    scan = scan_context(volume)
+    resolution = reasoner.resolve(question, scan=scan)
     targets = [h.to_dict() for h in resolution.hypotheses]
     if resolution.abstained or not resolution.hypotheses:
         answer = f"{resolution.answer}\nNo segmentation was run: there was no target to look for."
-        return AskResult(question, answer, targets, [], _no_outputs(), abstained=True)
+        return AskResult(question, answer, targets, [], _no_outputs(), abstained=True, scan=scan.to_dict())
 
     from medsee_cli.engine.loading import open_engine
     from medsee_cli.engine.protocol import model_targets
@@ -131,7 +135,7 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
     if not names:
         reasons = "; ".join(f"{display_name(n)}: {why}" for n, why in skipped.items())
         lines.append(f"No segmentation was run ({reasons}).")
-        return AskResult(question, "\n".join(lines), targets, [], _no_outputs(), skipped=skipped)
+        return AskResult(question, "\n".join(lines), targets, [], _no_outputs(), skipped=skipped, scan=scan.to_dict())
     findings, run = run_targets(engine, volume, names)
     lines += [describe_finding(f) for f in findings]
     lines += [f"{display_name(n).capitalize()}: not segmented ({why})." for n, why in skipped.items()]
@@ -142,7 +146,7 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
         outputs, warnings = write_findings(volume, findings, Path(options.out), options.overwrite, options.model,
                                            ASK_SCHEMA)
     return AskResult(question, "\n".join(lines), targets, findings, outputs, skipped=skipped, stats=run.stats(),
-                     warnings=tuple(warnings))
+                     warnings=tuple(warnings), scan=scan.to_dict())
 
 
 def check_result_folder(out: Path, overwrite: bool, formats: Optional[tuple[str, ...]] = None) -> None:

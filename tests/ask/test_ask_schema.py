@@ -19,7 +19,7 @@ def test_ask_document_and_outputs(tiny_model_dir, tiny_ct, tmp_path):
     result = ask(tiny_ct, "what is causing his jaundice?",
                  AskOptions(out=out, model=str(tiny_model_dir), engine=EVERYTHING, max_targets=2, encoder="none"))
     doc = json.loads(json.dumps(result.to_dict()))
-    assert set(doc) == {"schema", "question", "answer", "targets", "findings", "outputs", "warnings"}
+    assert set(doc) == {"schema", "question", "answer", "targets", "findings", "outputs", "warnings", "scan"}
     assert doc["warnings"] == []
     assert doc["schema"] == "medsee.ask/1" and doc["question"] == "what is causing his jaundice?"
     assert doc["targets"] and set(doc["targets"][0]) == {"name", "code", "score", "rationale"}

@@ -19,10 +19,11 @@ def test_out_of_scope_question_abstains_without_segmenting(tmp_path: Path) -> No
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"schema", "question", "answer", "targets", "findings", "outputs", "warnings"}
+    assert set(data) == {"schema", "question", "answer", "targets", "findings", "outputs", "warnings", "scan"}
     assert data["schema"] == "medsee.ask/1" and data["question"] == "what's the weather tomorrow"
     assert data["targets"] == [] and data["findings"] == []
     assert "could not link this question" in data["answer"]
+    assert data["scan"] == {"modality": "CT", "regions": ["abdomen"]}  # what the resolver ranked with
 
 
 def test_text_answer_of_an_abstention(tmp_path: Path) -> None:
@@ -34,7 +35,7 @@ def test_text_answer_of_an_abstention(tmp_path: Path) -> None:
 
 def test_missing_image_is_one_line_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ask", str(tmp_path / "missing.nii.gz"), "liver", "--encoder", "none"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "missing.nii.gz: no such file or folder" in result.output
     assert "Traceback" not in result.output
 
@@ -43,5 +44,5 @@ def test_unreadable_image_is_one_line_error(tmp_path: Path) -> None:
     image = tmp_path / "scan.nii.gz"
     image.write_bytes(b"placeholder")
     result = runner.invoke(app, ["ask", str(image), "my left kidney hurts", "--encoder", "none"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "scan.nii.gz" in result.output and "Traceback" not in result.output
