@@ -14,8 +14,6 @@ import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from medsee_cli.errors import InputError, UnsupportedInput
@@ -196,21 +194,6 @@ def _add_zip(path: Path, found: _Found, errors: list[InputError]) -> None:
             found.skipped.append((str(member), "not a DICOM or image file"))
 
 
-@lru_cache(maxsize=1)
-def _non_image_classes() -> tuple[dict[str, str], dict[str, str]]:
-    text = resources.files("medsee_cli.io.dicom").joinpath("non_image_sop_classes.json").read_text()
-    data = json.loads(text)
-    return data["exact"], data["families"]
-
-
-def non_image_class(sop_class_uid: str) -> str | None:
-    """The name of a SOP class that holds no image volume (SEG of any kind, SR, RT plans...)."""
-    exact, families = _non_image_classes()
-    if sop_class_uid in exact:
-        return exact[sop_class_uid]
-    return next((name for prefix, name in families.items() if sop_class_uid.startswith(prefix)), None)
-
-
 @dataclass(frozen=True)
 class HeaderScan:
     headers: tuple[FrameHeader, ...]
@@ -228,13 +211,7 @@ def read_candidate(location: Location) -> list[FrameHeader]:
         raise InputError(name, f"cannot be read ({reason})") from exc
     if not looks_like_dicom(head):
         raise InputError(name, "not a DICOM file")
-    headers = read_frame_headers(location)
-    if headers:
-        sop_class = headers[0].sop_class_uid
-        kind = non_image_class(sop_class)
-        if kind is not None:
-            raise UnsupportedInput(name, f"not an image ({kind}, SOP class {sop_class})")
-    return headers
+    return read_frame_headers(location)  # non-image SOP classes are refused there (sop_classes.py)
 
 
 def scan_headers(

@@ -26,22 +26,9 @@ from pydicom.errors import InvalidDicomError
 
 from medsee_cli.errors import InputError, UnsupportedInput
 from medsee_cli.io.dicom.access import Location, read_dataset
+from medsee_cli.io.dicom.sop_classes import non_image_class
 
 ENHANCED_MARKER = "FunctionalGroupsSequence"
-NON_IMAGE_SOP_CLASSES = {
-    "1.2.840.10008.1.3.10": "DICOMDIR (media directory)",
-    "1.2.840.10008.5.1.4.1.1.66.4": "Segmentation",
-    "1.2.840.10008.5.1.4.1.1.481.3": "RT Structure Set",
-    "1.2.840.10008.5.1.4.1.1.11.1": "Presentation State",
-    "1.2.840.10008.5.1.4.1.1.88.11": "Structured Report",
-    "1.2.840.10008.5.1.4.1.1.88.22": "Structured Report",
-    "1.2.840.10008.5.1.4.1.1.88.33": "Structured Report",
-    "1.2.840.10008.5.1.4.1.1.88.34": "Structured Report",
-    "1.2.840.10008.5.1.4.1.1.88.59": "Key Object Selection",
-    "1.2.840.10008.5.1.4.1.1.104.1": "Encapsulated PDF",
-    "1.2.840.10008.5.1.4.1.1.30": "Parametric Map",
-    "1.2.840.10008.5.1.4.1.1.91.1": "Microscopy Bulk Simple Annotations",
-}
 
 
 @dataclass(frozen=True)
@@ -114,8 +101,9 @@ def headers_from_dataset(ds: Dataset, name: str) -> list[FrameHeader]:
     sop_class = _uid(ds.get("SOPClassUID", "")) or (_uid(meta.get("MediaStorageSOPClassUID", "")) if meta else "")
     if not sop_class and "PixelData" not in ds and "Rows" not in ds:
         raise InputError(name, "not a DICOM file")
-    if sop_class in NON_IMAGE_SOP_CLASSES:
-        raise UnsupportedInput(name, f"not an image ({NON_IMAGE_SOP_CLASSES[sop_class]})")
+    kind = non_image_class(sop_class)
+    if kind is not None:
+        raise UnsupportedInput(name, f"not an image ({kind}, SOP class {sop_class})")
     if "Rows" not in ds or "Columns" not in ds:
         raise UnsupportedInput(name, f"not an image (SOP class {sop_class or 'unknown'} has no pixel matrix)")
     try:
