@@ -1,6 +1,6 @@
 # medsee: two commands do all the set-up on a fresh machine:
 #   make demo   creates .venv, installs medsee, runs it on sample_data/
-#   make test   installs if needed and runs the whole test suite
+#   make test   installs if needed, type-checks (make typecheck) and runs the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,7 +8,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.medsee-installed
 PYTEST_ARGS ?= -n 2 -q -m "not slow"
 
-.PHONY: install demo test test-slow train man sample-data bench bench-ingest bench-models system-deps check-torch clean
+.PHONY: install demo typecheck test test-slow train man sample-data bench bench-ingest bench-models system-deps check-torch clean
 
 install: $(STAMP)
 
@@ -36,7 +36,11 @@ demo: install
 	$(VENV)/bin/medsee ingest sample_data --out demo-output
 	$(VENV)/bin/medsee ask sample_data/abdomen_jaundice_dicom "where is the thing causing his jaundice?" --out demo-output/ask --overwrite
 
-test: install
+# mypy, configured in pyproject.toml: strict on io, writers and measure, defaults elsewhere
+typecheck: install
+	$(VENV)/bin/mypy
+
+test: install typecheck
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # whole-volume runs of the real model (minutes each on a CPU); not part of `make test`
@@ -75,4 +79,4 @@ system-deps:
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq dcm2niix dicom3tools orthanc orthanc-dicomweb; fi
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache

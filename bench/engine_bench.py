@@ -66,8 +66,8 @@ def load_model(spec: str, threads: int):  # type: ignore[no-untyped-def]
 
     if spec == "random":
         torch.manual_seed(0)
-        return GroundingModel.from_config(GroundingConfig(), bf16=True), "random head (default config) on litemedsam-base"
-    return GroundingModel.load(spec, bf16=True), spec
+        return GroundingModel.from_config(GroundingConfig()), "random head (default config) on litemedsam-base"
+    return GroundingModel.load(spec), spec
 
 
 class StandInEncoder:
@@ -155,7 +155,9 @@ def throughput(args: argparse.Namespace) -> dict:
     batch = args.batch_size
     options = EngineOptions(device="cpu", precision="bf16", batch_size=batch, skip_stride=1, presence_threshold=1.0,
                             plausible_threshold=1.0)
-    vectors = model.text_vectors(texts)
+    from medsee_cli.reasoning.target_text import open_target_texts
+
+    vectors = open_target_texts(model.text_encoder).vectors(texts)
     inputs = [model.prepare(read_slices(volume, list(range(s, min(s + batch, args.slices))), 0), "CT")[0]
               for s in range(0, args.slices, batch)]
     inputs = [x.contiguous(memory_format=torch.channels_last) for x in inputs]
@@ -165,16 +167,16 @@ def throughput(args: argparse.Namespace) -> dict:
         started = time.perf_counter()
         with running(torch.device("cpu"), dtype):
             for x in inputs:
-                model.ground(model.encode(x), vectors)
+                model.ground(model.encode(x), torch.from_numpy(vectors))
         bare.append(args.slices / (time.perf_counter() - started))
         timed = Timed(model)
-        run = SliceEngine(timed, options).run(volume, texts)
+        run = SliceEngine(timed, options).run(volume, texts, vectors)
         e2e.append(run.slices_run / run.seconds)
         busy.append(timed.seconds / run.seconds)
     if args.refine_check:
         every = EngineOptions(device="cpu", precision="bf16", batch_size=batch, skip_stride=1,
                               presence_threshold=0.0, plausible_threshold=0.0)
-        run = SliceEngine(model, every).run(volume, texts)
+        run = SliceEngine(model, every).run(volume, texts, vectors)
         refined.append(run.slices_run / run.seconds)
     return {"bench": "throughput", "model": described, "encoder": args.encoder, "device": "cpu", "threads": args.threads,
             "precision": "bf16", "batch_size": batch, "slices": args.slices, "slice_shape": [512, 512],
@@ -185,9 +187,10 @@ def throughput(args: argparse.Namespace) -> dict:
 
 
 def memory_one(args: argparse.Namespace) -> dict:
-    from medsee_cli.engine.findings import measure
+    from medsee_cli.engine.findings import finding
     from medsee_cli.engine.options import EngineOptions
     from medsee_cli.engine.stream import SliceEngine
+    from medsee_cli.reasoning.target_text import open_target_texts
 
     model, described = load_model(args.model or default_spec(), args.threads)
     if args.encoder == "standin":
@@ -198,13 +201,14 @@ def memory_one(args: argparse.Namespace) -> dict:
     options = EngineOptions(device="cpu", precision="bf16", batch_size=args.batch_size, skip_stride=args.skip_stride,
                             presence_threshold=args.presence, plausible_threshold=min(args.presence, 0.25),
                             refine=args.encoder == "real")
-    run = SliceEngine(model, options).run(volume, ["pancreatic_lesion"])
-    finding = measure(volume, run.tracks[0])
+    run = SliceEngine(model, options).run(volume, ["pancreatic_lesion"],
+                                          open_target_texts(model.text_encoder).vectors(["pancreatic_lesion"]))
+    found = finding(volume, run.tracks[0], modality=run.modality)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"bench": "memory", "model": described, "slices": args.slices[0], "slice_shape": [512, 512],
             "skip_stride": args.skip_stride, "presence_threshold": args.presence, "slices_run": run.slices_run,
             "seconds": round(run.seconds, 2), "ms_per_slice_run": round(1000 * run.seconds / max(1, run.slices_run), 1),
-            "found_slices": len(finding.slices), "found_ml": finding.volume_ml, "refine": options.refine, "rss_before_run_mb": round(baseline), "peak_rss_mb": round(peak),
+            "found_slices": len(found.slices), "found_ml": found.volume_ml, "refine": options.refine, "rss_before_run_mb": round(baseline), "peak_rss_mb": round(peak),
             "int16_volume_mb": round(512 * 512 * args.slices[0] * 2 / 2 ** 20),
             "float32_copy_would_be_mb": round(512 * 512 * args.slices[0] * 4 / 2 ** 20)}
 

@@ -27,7 +27,11 @@ def jaundice_check(model, sample: Path) -> list[dict]:  # type: ignore[no-untype
     names = {int(k): v for k, v in json.loads((sample / "labels.json").read_text()).items()}
     ids = {v: k for k, v in names.items()}
     targets = ["pancreatic_lesion", "bile_duct", "pancreas", "liver"]
-    texts = model.text_vectors(targets)
+    import torch
+
+    from medsee_cli.reasoning.target_text import open_target_texts
+
+    texts = torch.from_numpy(open_target_texts(model.text_encoder).vectors(targets))
     gates = {t: gate_for(model, t) for t in targets}
     rows = []
     for case in ("jaundice", "normal"):
@@ -71,7 +75,9 @@ def main() -> None:
     started = time.perf_counter()
     holdout = [build_source(model, s, list(recipe.targets), args.cache, model.config.base_sha256)
                for s in recipe.sources if s.role == "holdout"]
-    rows = evaluate(model, holdout, list(recipe.targets))
+    from medsee_cli.reasoning.target_text import open_target_texts
+
+    rows = evaluate(model, holdout, list(recipe.targets), open_target_texts(model.text_encoder))
     print(f"held-out slices: {sum(len(s.slices) for s in holdout)} from {', '.join(s.name for s in holdout)}")
     print(f"{'target':<20}{'pos':>5}{'neg':>5}{'P':>7}{'R':>7}{'Dice':>7}{'coarse':>8}{'boxIoU':>8}{'Acc50':>7}{'Dice3D':>8}{'box3D':>7}")
     fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731

@@ -29,9 +29,10 @@ DATA = ROOT / "tests/reasoning/data"
 # used to find general fixes; heldout6: written last, scored once, never tuned on. issue15_dev and
 # issue15_heldout: new styles (landmarks, causes, generic lesions, the scan in view), written before the
 # issue 15 changes; tuning looked only at issue15_dev, issue15_heldout was scored at the start and the end.
-# issue15_fresh: written after that work ended, scored once.
+# issue15_fresh: written after that work ended, scored once. issue15_dev2: written at the start of the
+# second round of issue 15 work (views, kind landmarks, causes), scored once, then tuned on.
 SETS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "issue15_dev",
-        "issue15_heldout", "issue15_fresh")
+        "issue15_heldout", "issue15_fresh", "issue15_dev2")
 
 STARTUP = """
 import sys, time

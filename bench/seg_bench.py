@@ -15,9 +15,10 @@ from pydicom.dataset import Dataset
 from pydicom.uid import CTImageStorage, generate_uid
 
 from medsee_cli.io.volume import LPS_FROM_RAS, DicomRefs, SliceSource, Volume
+from medsee_cli.reasoning.codes import Code
 from medsee_cli.writers.dicom_seg import build_seg
 from medsee_cli.writers.dicom_source import SourceSeries
-from medsee_cli.writers.labels import ANATOMICAL_STRUCTURE, Code, Label, LabelTable
+from medsee_cli.writers.labels import ANATOMICAL_STRUCTURE, Label, LabelTable
 from medsee_cli.writers.options import WriterOptions
 
 NI, NJ, NK, SPACING = 512, 512, 300, (0.7, 0.7, 1.5)

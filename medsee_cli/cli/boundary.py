@@ -28,7 +28,7 @@ from typer.core import TyperGroup
 try:  # typer 0.2x parses with its own copy of click; older releases use click itself
     from typer import _click as click
 except ImportError:  # pragma: no cover - depends on the installed typer
-    import click  # type: ignore[no-redef]
+    import click  # type: ignore[no-redef]  # the same module under its older name
 
 from medsee_cli.errors import ExitCode, MedseeError
 
@@ -38,13 +38,20 @@ INTERNAL_ERROR_EXIT = ExitCode.INTERNAL
 _state = {"debug": False}
 
 
+class LineFormatter(logging.Formatter):
+    """A logged warning or error as the documented one line, ``medsee: warning: MESSAGE``
+    (not ``WARNING medsee_cli.x: ...``); the logger's name and any traceback stay for --debug."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        kind = "warning" if record.levelno < logging.ERROR else "error"
+        return f"medsee: {kind}: {_one_line(record.getMessage())}"
+
+
 def set_debug(flag: bool) -> None:
     _state["debug"] = flag
-    logging.basicConfig(
-        level=logging.DEBUG if flag else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s") if flag else LineFormatter())
+    logging.basicConfig(level=logging.DEBUG if flag else logging.WARNING, handlers=[handler])
 
 
 def debug_enabled() -> bool:
@@ -101,7 +108,7 @@ def boundary(func: F) -> F:
             error_line(f"internal error: {exc.__class__.__name__}: {exc} (run with --debug for details)")
             raise typer.Exit(INTERNAL_ERROR_EXIT) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature; mypy cannot see it
 
 
 def usage_message(exc: click.exceptions.ClickException) -> str:
@@ -119,10 +126,10 @@ def usage_message(exc: click.exceptions.ClickException) -> str:
         name = _param_name(param) if param is not None else kind
         return f"{name}: missing {kind}{hint}"
     if isinstance(exc, click.exceptions.BadParameter):
-        name = exc.param_hint if isinstance(exc.param_hint, str) else None
-        if name is None and exc.param is not None:
-            name = _param_name(exc.param)
-        return f"{name or 'argument'}: {_reason(exc.message)}{hint}"
+        named = exc.param_hint if isinstance(exc.param_hint, str) else None
+        if named is None and exc.param is not None:
+            named = _param_name(exc.param)
+        return f"{named or 'argument'}: {_reason(exc.message)}{hint}"
     if isinstance(exc, click.exceptions.BadOptionUsage):
         reason = _reason(exc.message).replace(f"option {exc.option_name!r} ", "")
         return f"{exc.option_name}: {reason}{hint}"
@@ -159,7 +166,7 @@ class MedseeGroup(TyperGroup):
             raise NoSuchCommand(name, self.list_commands(ctx), ctx)
         return super().resolve_command(ctx, args)
 
-    def main(  # type: ignore[override]
+    def main(  # type: ignore[override]  # click overloads main() on standalone_mode; ours is one signature
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,

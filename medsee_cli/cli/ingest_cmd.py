@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
 
 from medsee_cli.cli.boundary import boundary, error_line, warning_line
 from medsee_cli.errors import ExitCode
+
+if TYPE_CHECKING:
+    from medsee_cli.services.ingest import IngestOptions, IngestReport
 
 
 @boundary
@@ -75,7 +78,8 @@ def ingest(
         raise typer.Exit(int(ExitCode.ITEMS_FAILED))
 
 
-def _with_progress(sources, options, run_ingest):  # type: ignore[no-untyped-def]
+def _with_progress(sources: list[Path], options: IngestOptions,
+                   run_ingest: Callable[..., IngestReport]) -> IngestReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -88,7 +92,7 @@ def _with_progress(sources, options, run_ingest):  # type: ignore[no-untyped-def
         return run_ingest(sources, options, progress, warning_line)
 
 
-def _render(report, verbose: bool) -> None:  # type: ignore[no-untyped-def]
+def _render(report: IngestReport, verbose: bool) -> None:
     if sys.stdout.isatty():
         _render_table(report, verbose)
     else:  # logs (cron, pipes): whole lines, never cut to a terminal width
@@ -105,7 +109,7 @@ def _render(report, verbose: bool) -> None:  # type: ignore[no-untyped-def]
     print(_summary(report, verbose), flush=True)
 
 
-def _summary(report, verbose: bool) -> str:  # type: ignore[no-untyped-def]
+def _summary(report: IngestReport, verbose: bool) -> str:
     skipped = report.count("skipped")
     hint = " (--verbose lists them)" if skipped and not verbose else ""
     cleaned = f"; removed {report.removed_partials} temporary files of an interrupted run" if report.removed_partials else ""
@@ -115,7 +119,7 @@ def _summary(report, verbose: bool) -> str:  # type: ignore[no-untyped-def]
     )
 
 
-def _render_table(report, verbose: bool) -> None:  # type: ignore[no-untyped-def]
+def _render_table(report: IngestReport, verbose: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from medsee_cli.cli.boundary import boundary, error_line, warning_line
+
+if TYPE_CHECKING:
+    from medsee_cli.engine.findings import Finding
 
 
 @boundary
@@ -69,7 +72,7 @@ def segment(
         raise typer.Exit(code)
 
 
-def _summary(finding) -> str:  # type: ignore[no-untyped-def]
+def _summary(finding: Finding) -> str:
     if not finding.present:
         return f"{finding.target} not found"
     first, last = finding.slices[0]["index"], finding.slices[-1]["index"]

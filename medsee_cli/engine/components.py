@@ -3,40 +3,20 @@
 A piece (26-connected component) is kept when it has at least ``min_voxels`` voxels and spans
 at least ``min_slices`` slices: a blob on a single slice with nothing above or below is far more
 often a false alarm than a finding. Work happens inside the target's own bounding region, so
-memory follows the target's size, not the volume's.
+memory follows the target's size, not the volume's (`RegionMask`, from `medsee_cli.measure`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
 from medsee_cli.engine.tracks import SliceHit
+from medsee_cli.measure.region import RegionMask, crop
 
 CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
-
-
-@dataclass(frozen=True)
-class RegionMask:
-    """A bool mask ``mask`` placed at voxel ``offset`` = (i0, j0, k0) of the volume."""
-
-    offset: tuple[int, int, int]
-    mask: np.ndarray  # (di, dj, dk) bool
-
-    @property
-    def voxels(self) -> int:
-        return int(self.mask.sum())
-
-    def paint(self, labelmap: np.ndarray, value: int, *, overwrite: bool = True) -> None:
-        """Write ``value`` into ``labelmap`` (the volume grid) where the mask is set."""
-        i0, j0, k0 = self.offset
-        di, dj, dk = self.mask.shape
-        view = labelmap[i0:i0 + di, j0:j0 + dj, k0:k0 + dk]
-        where = self.mask if overwrite else self.mask & (view == 0)
-        view[where] = value
 
 
 def assemble(hits: Iterable[SliceHit]) -> RegionMask | None:
@@ -77,24 +57,3 @@ def keep_consistent(region: RegionMask, min_voxels: int, min_slices: int) -> tup
         mask = lookup[labels]
     del labels
     return crop(RegionMask(region.offset, mask)), len(kept)
-
-
-def crop(region: RegionMask) -> RegionMask | None:
-    """The same mask trimmed to its set voxels."""
-    box = bounds(region.mask)
-    if box is None:
-        return None
-    offset = tuple(int(o + s.start) for o, s in zip(region.offset, box))
-    return RegionMask(offset, region.mask[box].copy())  # type: ignore[arg-type]
-
-
-def bounds(mask: np.ndarray) -> tuple[slice, ...] | None:
-    """The tightest slices around the set voxels of ``mask`` (``None`` when empty), without copies."""
-    spans = []
-    for axis in range(mask.ndim):
-        others = tuple(a for a in range(mask.ndim) if a != axis)
-        hits = np.flatnonzero(mask.any(axis=others))
-        if hits.size == 0:
-            return None
-        spans.append(slice(int(hits[0]), int(hits[-1]) + 1))
-    return tuple(spans)

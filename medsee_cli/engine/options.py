@@ -13,8 +13,9 @@ class EngineOptions:
     """How a volume is streamed through the model.
 
     ``device``: ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
-    ``precision``: ``auto`` (bf16 on CUDA with bf16 support and on CPU, fp16 on MPS or older CUDA),
-    ``fp32``, ``bf16`` or ``fp16`` (autocast; fp16 only on GPUs).
+    ``precision``: ``auto`` (bf16 on CUDA with bf16 support and on CPUs that compute bf16
+    natively, fp16 on MPS or older CUDA, else fp32), ``fp32``, ``bf16`` or ``fp16`` (autocast;
+    fp16 only on GPUs).
     ``batch_size``: slices per forward pass (``None``: 1 on CPU, where batching does not pay,
     8 on CUDA, 4 on MPS); halved and retried on out-of-memory.
     ``context_slices``: neighbouring slices on each side given to the model; ``None`` = what the

@@ -1,59 +1,56 @@
 """What the engine needs from a grounding model (``medsee_cli.model.grounding.GroundingModel``).
 
 Written as a `Protocol` so the engine depends on the interface, not on one class: the real
-model, a tiny random-head model in tests and stand-in encoders in benchmarks all fit.
+model, the toy model in the engine tests and the stand-in encoders in benchmarks all fit. Every
+member is required; the engine reads no optional attribute by name.
+
+The model holds no text encoder: the caller encodes the target texts with the encoder the
+model was trained with and hands the vectors to `SliceEngine.run`. Nor does it choose its
+precision: the engine runs it under its own autocast (`engine.device.running`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Optional, Protocol
 
 import numpy as np
 import torch
+
+from medsee_cli.model.grounding.outputs import Grounding
+from medsee_cli.model.preprocess import Geometry, Window
 
 
 class GroundingLike(Protocol):
     """``prepare`` -> ``encode`` -> ``ground`` per batch; ``refine`` and ``to_slice`` per slice."""
 
-    input_size: int
+    input_size: int  # side of the square model input, pixels
 
-    def prepare(self, slices: np.ndarray, modality: str) -> tuple[torch.Tensor, list[Any]]: ...
+    @property
+    def context_slices(self) -> int:
+        """Neighbouring slices per side the model takes (0: single slices)."""
 
-    def encode(self, images: torch.Tensor) -> Any: ...
+    @property
+    def text_encoder(self) -> str:
+        """The sentence encoder the caller must encode target texts with (`reasoning.target_text`)."""
 
-    def text_vectors(self, texts: list[str]) -> torch.Tensor: ...
+    @property
+    def trained_targets(self) -> tuple[str, ...]:
+        """Target names the model was trained on (empty: it takes any text)."""
 
-    def ground(self, features: Any, text: torch.Tensor) -> Any: ...
+    def presence_logit(self, target: str) -> float:
+        """The logit above which ``target`` counts as present on a slice."""
 
-    def refine(self, features: Any, index: int, boxes: torch.Tensor) -> torch.Tensor: ...
+    def prepare(self, slices: np.ndarray, modality: str, window: Optional[Window] = None) -> tuple[torch.Tensor, list[Geometry]]:
+        """(B, rows, cols[, 2c+1]) display-oriented values -> model input and per-slice geometry."""
 
-    def to_slice(self, logits: torch.Tensor, geometry: Any) -> np.ndarray: ...
+    def encode(self, images: torch.Tensor) -> Any:
+        """Model input -> image features (the expensive step, once per slice)."""
 
+    def ground(self, features: Any, text: torch.Tensor) -> Grounding:
+        """Features x (T, D) text vectors -> presence, coarse masks and boxes for every pair."""
 
-def model_context(model: Any) -> int:
-    """Neighbouring slices per side the model takes (0 when it works on single slices)."""
-    for holder in (model, getattr(model, "config", None)):
-        for name in ("context_slices", "context"):
-            value = getattr(holder, name, None) if holder is not None else None
-            if isinstance(value, int) and value >= 0:
-                return value
-    return 0
+    def refine(self, features: Any, index: int, boxes: torch.Tensor) -> torch.Tensor:
+        """(N, 4) boxes on item ``index`` -> (N, S, S) refined mask logits."""
 
-
-def model_targets(model: Any) -> Optional[Sequence[str]]:
-    """The target names a checkpoint was trained on, when it says; ``None`` = any text."""
-    for holder in (model, getattr(model, "config", None)):
-        for name in ("trained_targets", "targets", "target_names"):
-            value = getattr(holder, name, None) if holder is not None else None
-            if callable(value):
-                value = value()
-            if value:
-                return tuple(str(v) for v in value)
-    return None
-
-
-def prompt_for(model: Any, target: str) -> str:
-    """The text handed to ``text_vectors`` for a target: the model turns knowledge-base names
-    into its own prompts, so a canonical name passes through unchanged."""
-    method = getattr(model, "prompt_for", None)
-    return str(method(target)) if callable(method) else target
+    def to_slice(self, logits: torch.Tensor, geometry: Geometry) -> np.ndarray:
+        """(..., h, w) logits on the model input -> (..., rows, cols) bool on the slice."""

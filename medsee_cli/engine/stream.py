@@ -24,10 +24,10 @@ from medsee_cli.engine.device import autocast_dtype, resolve_device, running
 from medsee_cli.engine.modality import effective_modality, prepare_options
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.prefetch import PreparedBatch, Prefetcher
-from medsee_cli.engine.protocol import model_context
+from medsee_cli.engine.protocol import GroundingLike
 from medsee_cli.engine.tracks import SliceHit, TargetTrack
 from medsee_cli.io.volume import Volume
-from medsee_cli.model.grounding.orientation import plane_view
+from medsee_cli.io.plane_view import plane_view
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,12 @@ class EngineRun:
     batch_size: int  # after any halving
     device: str
     precision: str
+    modality: str  # the run's one modality decision (`effective_modality`): findings, boxes.json, preview
 
     def stats(self) -> dict[str, Any]:
         return {"slices_total": self.slices_total, "slices_run": self.slices_run, "passes": self.passes,
                 "seconds": round(self.seconds, 3), "batch_size": self.batch_size, "device": self.device,
-                "precision": self.precision}
+                "precision": self.precision, "modality": self.modality}
 
 
 def coarse_indices(depth: int, stride: int) -> list[int]:
@@ -85,16 +86,16 @@ def next_indices(done: np.ndarray, plausible: np.ndarray, stride: int) -> list[i
 
 
 class SliceEngine:
-    """Built once per model; ``run(volume, names, texts)`` per volume."""
+    """Built once per model; ``run(volume, names, text_vectors)`` per volume."""
 
-    def __init__(self, model: Any, options: EngineOptions = EngineOptions()) -> None:
+    def __init__(self, model: GroundingLike, options: EngineOptions = EngineOptions()) -> None:
         self.model = model
         self.options = options
         if options.threads:
             torch.set_num_threads(options.threads)
         self.device = resolve_device(options.device)
         self.dtype = autocast_dtype(self.device, options.precision)
-        self.context = options.context_slices if options.context_slices is not None else model_context(model)
+        self.context = options.context_slices if options.context_slices is not None else model.context_slices
         self.batch_size = options.batch_for(self.device.type)
         self.batcher = AdaptiveBatcher(self.batch_size)
         self.slices_run = 0
@@ -104,27 +105,26 @@ class SliceEngine:
         the model's calibrated threshold for that target (0.5 for models without one)."""
         if self.options.presence_threshold is not None:
             return self.options.presence_threshold
-        config = getattr(self.model, "config", None)
-        if config is None or not hasattr(config, "presence_logit"):
-            return 0.5
-        return float(1.0 / (1.0 + np.exp(-config.presence_logit(name))))
+        return float(1.0 / (1.0 + np.exp(-self.model.presence_logit(name))))
 
     @property
     def precision(self) -> str:
         return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
 
-    def run(self, volume: Volume, names: Sequence[str], texts: Optional[Sequence[str]] = None) -> EngineRun:
+    def run(self, volume: Volume, names: Sequence[str], text_vectors: np.ndarray) -> EngineRun:
+        """``text_vectors``: (T, D) float32, row n = what the model looks for as ``names[n]``
+        (the caller encodes the target texts; the engine and the model hold no text encoder)."""
         started = time.perf_counter()
         depth = volume.spatial_shape[2]
-        texts = list(texts) if texts is not None else list(names)
-        tracks = tuple(TargetTrack(name, text, depth) for name, text in zip(names, texts))
+        if len(text_vectors) != len(names):
+            raise ValueError(f"{len(names)} target names but {len(text_vectors)} text vectors")
+        tracks = tuple(TargetTrack(name, depth) for name in names)
         self._thresholds = [self.threshold_for(name) for name in names]
-        with running(self.device, self.dtype):
-            vectors = torch.as_tensor(self.model.text_vectors(texts)).to(self.device)
+        vectors = torch.as_tensor(np.asarray(text_vectors, dtype=np.float32)).to(self.device)
         self._view = plane_view(volume.affine)
         modality = effective_modality(volume)
-        self._feed = {"view": self._view, "modality": modality,
-                      "prepare_kwargs": prepare_options(self.model, volume, modality)}
+        self._modality = modality
+        self._prepare_kwargs = prepare_options(volume, modality)
         done = np.zeros(depth, dtype=bool)
         before = self.slices_run
         todo = coarse_indices(depth, self.options.skip_stride)
@@ -137,14 +137,14 @@ class SliceEngine:
                 break
             scores = np.stack([t.scores for t in tracks]) if tracks else np.zeros((0, depth))
             bars = np.minimum(self.options.plausible_threshold, 0.5 * np.asarray(self._thresholds))[:, None]
-            plausible = (np.nan_to_num(scores, nan=0.0) >= bars).any(axis=0)
+            plausible = np.asarray((np.nan_to_num(scores, nan=0.0) >= bars).any(axis=0))
             todo = next_indices(done, plausible, self.options.skip_stride)
         forced = gap_slices(tracks, self.options.fill_gaps) if self.options.fill_gaps else {}
         if forced:
             passes += 1
             self._pass(volume, sorted(forced), vectors, tracks, forced)
         return EngineRun(tracks, depth, self.slices_run - before, passes, time.perf_counter() - started,
-                         self.batcher.size, str(self.device), self.precision)
+                         self.batcher.size, str(self.device), self.precision, modality)
 
     def _pass(self, volume: Volume, indices: list[int], vectors: torch.Tensor, tracks: Sequence[TargetTrack],
               forced: Optional[dict[int, set[int]]] = None) -> None:
@@ -153,7 +153,8 @@ class SliceEngine:
         continues its neighbours."""
         prefetcher = Prefetcher(volume, self.model, indices, batch_size=self.batch_size,
                                 context=self.context, depth=self.options.prefetch_depth, device=self.device,
-                                channels_last=self.options.channels_last, **self._feed)
+                                channels_last=self.options.channels_last, view=self._view,
+                                modality=self._modality, prepare_kwargs=self._prepare_kwargs)
         for batch in prefetcher:
             for records in self.batcher.run(len(batch.indices), lambda a, b: self._step(batch, a, b, vectors, forced)):
                 for k, t, score, hit in records:

@@ -47,7 +47,6 @@ class TargetTrack:
     """Everything the pass learnt about one target: scores for the slices run, hits where found."""
 
     name: str
-    text: str
     depth: int
     scores: np.ndarray = field(init=False)  # (K,) float32, NaN where the slice was not run
     hits: dict[int, SliceHit] = field(default_factory=dict)

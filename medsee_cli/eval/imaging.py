@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def read_mask(path: Path) -> np.ndarray:
         raise InputError(str(path), f"unsupported mask format {kind!r} (use PNG, NIfTI or .npy)")
     require_finite(array, path)
     if array.ndim == 3:
-        array = array.any(axis=2)
+        array = np.asarray(array.any(axis=2))
     if array.ndim != 2:
         raise InputError(str(path), f"a 2D mask was expected, found shape {array.shape}")
     return array != 0
@@ -87,7 +88,7 @@ def require_finite(array: np.ndarray, path: Path) -> None:
 def mask_from(array: np.ndarray, path: Path, label: object = None) -> np.ndarray:
     """Boolean mask from a mask (non-zero = target) or a label map (== ``label``), finite only."""
     require_finite(array, path)
-    return array != 0 if label in (None, "") else array == int(label)  # type: ignore[call-overload]
+    return np.asarray(array != 0) if label in (None, "") else np.asarray(array == int(str(label)))
 
 
 def _read_picture(path: Path) -> np.ndarray:
@@ -97,9 +98,7 @@ def _read_picture(path: Path) -> np.ndarray:
         with Image.open(path) as img:
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 return np.asarray(img, dtype=np.int32)
-            if img.mode not in ("L", "RGB", "1"):
-                img = img.convert("RGB")
-            return np.asarray(img)
+            return np.asarray(img if img.mode in ("L", "RGB", "1") else img.convert("RGB"))
     except (UnidentifiedImageError, OSError) as exc:
         raise InputError(str(path), f"not a readable image ({exc})") from exc
 
@@ -116,6 +115,8 @@ def _read_nifti_2d(path: Path) -> tuple[np.ndarray, tuple[float, float]]:
 
     try:
         img = nib.load(str(path))
+        if not isinstance(img, nib.Nifti1Image):  # what a .nii/.nii.gz file loads as (NIfTI-2 included)
+            raise TypeError(type(img).__name__)
         data = np.asarray(img.dataobj)
     except Exception as exc:  # nibabel raises many types for corrupt files
         raise InputError(str(path), f"not a readable NIfTI file ({exc.__class__.__name__})") from exc
@@ -149,11 +150,11 @@ def _read_dicom_slice(path: Path) -> Slice2D:
     return Slice2D(array=array, spacing=spacing, spacing_known=spacing_attr is not None, window=window)
 
 
-def _first_number(value: object) -> float:
+def _first_number(value: Any) -> float:
     """DICOM window values may be multi-valued; the first pair is the default window."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__getitem__"):
-        return float(value)  # type: ignore[arg-type]
-    return float(value[0])  # type: ignore[index]
+        return float(value)
+    return float(value[0])
 
 
 def read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:

@@ -1,4 +1,4 @@
-"""`--model NAME|PATH`: the grounding model as an eval `Predictor` (`medsee_cli.model.predictor`)."""
+"""`--model NAME|PATH`: the grounding model, run by the slice engine, as an eval `Predictor`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,6 @@ from medsee_cli.eval.predictor import Predictor
 
 
 def model_predictor(spec: str) -> Predictor:
-    from medsee_cli.model.predictor import load_predictor
+    from medsee_cli.eval.engine_predictor import load_predictor
 
     return load_predictor(spec)

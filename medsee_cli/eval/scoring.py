@@ -93,8 +93,8 @@ def score_item(item: EvalItem, sample: Sample, prediction: Prediction, options: 
     row["target_present"] = counts.target > 0
     row["predicted_present"] = counts.predicted > 0
     if target.ndim == 3:
-        slice_pred = predicted.any(axis=(0, 1))
-        slice_true = target.any(axis=(0, 1))
+        slice_pred = np.asarray(predicted.any(axis=(0, 1)))
+        slice_true = np.asarray(target.any(axis=(0, 1)))
     else:
         slice_pred = np.array([counts.predicted > 0])
         slice_true = np.array([counts.target > 0])

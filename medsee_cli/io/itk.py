@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from medsee_cli.errors import InputError
 from medsee_cli.io.volume import LPS_FROM_RAS, Volume
+
+if TYPE_CHECKING:
+    import SimpleITK as sitk
 
 ITK_SUFFIXES = (".nrrd", ".nhdr", ".mha", ".mhd")
 HEADER_BYTES = 8192  # NRRD/MetaImage text headers are far shorter
@@ -102,11 +105,11 @@ def _data_encoding(path: Path) -> str:
     return "unknown"
 
 
-def _modality_hint(image: object) -> str:
+def _modality_hint(image: sitk.Image) -> str:
     for key in ("Modality", "modality"):
         try:
-            if image.HasMetaDataKey(key):  # type: ignore[attr-defined]
-                return str(image.GetMetaData(key)).strip().upper() or "OT"  # type: ignore[attr-defined]
+            if image.HasMetaDataKey(key):
+                return str(image.GetMetaData(key)).strip().upper() or "OT"
         except RuntimeError:
             pass
     return "OT"

@@ -226,7 +226,7 @@ def _write_image(img: nib.Nifti1Image, fh: Any) -> None:
     raw = head.getvalue()
     fh.write(raw + b"\0" * (offset - len(raw)))
     data = array if array.flags.f_contiguous else np.asfortranarray(array)
-    flat = memoryview(data.T).cast("B") if data.ndim else memoryview(data.tobytes())
+    flat = data.T.data.cast("B") if data.ndim else memoryview(data.tobytes())
     step = 16 << 20
     for start in range(0, len(flat), step):
         fh.write(flat[start : start + step])

@@ -28,7 +28,7 @@ class ArrayLike(Protocol):
     def shape(self) -> tuple[int, ...]: ...
 
     @property
-    def dtype(self) -> Any: ...
+    def dtype(self) -> np.dtype[Any]: ...
 
     def __getitem__(self, key: Any) -> Any: ...
 
@@ -125,7 +125,8 @@ class Volume:
     @property
     def lps_affine(self) -> np.ndarray:
         """The same affine in DICOM's LPS+ patient coordinates."""
-        return LPS_FROM_RAS @ self.affine
+        lps: np.ndarray = LPS_FROM_RAS @ self.affine
+        return lps
 
     @property
     def voxel_volume_ml(self) -> float:

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from medsee_cli.io.atomic import atomic_path
 from medsee_cli.model.config import CONFIG_NAME, MedseeModelConfig
 from medsee_cli.model.errors import CheckpointError
@@ -110,7 +112,7 @@ def convert_checkpoint(name: str, home: Path | None = None) -> Path:
     return folder / WEIGHTS_NAME
 
 
-def _architecture(name: str, path: Path):  # type: ignore[no-untyped-def]
+def _architecture(name: str, path: Path) -> torch.nn.Module:
     """An empty module of the checkpoint's architecture, to load its state into strictly."""
     if name == "grounding":
         from medsee_cli.model.grounding.config import GroundingConfig

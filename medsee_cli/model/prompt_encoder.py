@@ -8,6 +8,7 @@ the dense prompt is one learned vector broadcast over the embedding grid.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -18,6 +19,8 @@ from medsee_cli.model.layers import LayerNorm2d
 
 class FourierPositions(nn.Module):
     """Position code of points in [0, 1]^2: sin/cos of a fixed random projection."""
+
+    positional_encoding_gaussian_matrix: torch.Tensor  # a buffer (saved with the weights, not trained)
 
     def __init__(self, features: int) -> None:
         super().__init__()
@@ -60,12 +63,16 @@ class PromptEncoder(nn.Module):
         """(1, C, E, E) position code of the image embedding grid."""
         return self.pe_layer.grid(self.embedding_size).unsqueeze(0)
 
+    def _point(self, n: int) -> torch.Tensor:
+        """The learned embedding of point kind ``n`` (2: a box's top-left corner, 3: its bottom-right)."""
+        return cast(nn.Embedding, self.point_embeddings[n]).weight[0]
+
     def embed_boxes(self, boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Boxes (N, 4) in input pixels -> sparse (N, 2, C) and dense (N, C, E, E) prompts."""
         corners = (boxes.float() + 0.5).reshape(-1, 2, 2) / self.image_size
         sparse = self.pe_layer.encode(corners)
         sparse = torch.stack(
-            [sparse[:, 0] + self.point_embeddings[2].weight[0], sparse[:, 1] + self.point_embeddings[3].weight[0]],
+            [sparse[:, 0] + self._point(2), sparse[:, 1] + self._point(3)],
             dim=1,
         )
         side = self.embedding_size

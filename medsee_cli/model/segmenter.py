@@ -51,7 +51,7 @@ class BoxMasks:
     predicted_iou: np.ndarray  # (N,) float32: the decoder's own estimate of each mask's IoU
 
     def union(self) -> np.ndarray:
-        return self.masks.any(axis=0)
+        return np.asarray(self.masks.any(axis=0))
 
 
 class BoxPromptSegmenter:

@@ -80,6 +80,8 @@ class WindowAttention(nn.Module):
     ``qkv`` packs, for each head in turn, its query, key and value (head_dim each).
     """
 
+    bias_index: torch.Tensor  # a buffer: which learned bias each pair of window positions uses
+
     def __init__(self, dim: int, num_heads: int, window: int) -> None:
         super().__init__()
         self.num_heads = num_heads

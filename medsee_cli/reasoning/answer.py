@@ -25,6 +25,8 @@ def _reason(item: Any, entry: Entry) -> str:
         return f"'{item.phrase}' can sometimes come from the {entry.display}"
     if item.kind == "relation":
         return f"it lies {RELATION_WORDS.get(item.note, item.note)} the {item.phrase}, as the question describes"
+    if item.kind == "landmark":
+        return f"the question names the {item.phrase} only to say where to look"
     if item.kind == "context":
         return f"it is part of the {item.phrase} the question names"
     if item.kind == "lesion":

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from medsee_cli.errors import InputError
+from medsee_cli.reasoning.knowledge import load_knowledge
 from medsee_cli.reasoning.resolution import Reasoner
 from medsee_cli.reasoning.resolver import ReasonerOptions, Resolver
 
 
-def build_reasoner(options: ReasonerOptions) -> Reasoner:
-    resolver = Resolver.from_options(options)
+def build_reasoner(options: ReasonerOptions, encoder: Any) -> Reasoner:
+    """``encoder``: the sentence encoder the caller opened from ``options`` (None: lexical only),
+    handed in so one encoder serves the whole run (the grounding model's target texts too)."""
+    resolver = Resolver(load_knowledge(options.knowledge), options, encoder)
     if not options.llm:
         return resolver
     from medsee_cli.reasoning.llm import LLMReasoner, http_generator, local_generator

@@ -27,15 +27,24 @@ def packaged_encoder_path() -> Optional[Path]:
 
 
 RUNTIMES = ("numpy", "transformers")
+PACKAGED_ENCODER = "all-MiniLM-L6-v2"  # the name a model config records for the packaged encoder
+
+
+def encoder_folder(spec: str) -> Optional[Path]:
+    """The folder ``spec`` names ("auto" or ``PACKAGED_ENCODER``: the packaged MiniLM, if
+    installed; "none": None; else the folder itself)."""
+    if spec == "none":
+        return None
+    return packaged_encoder_path() if spec in ("auto", PACKAGED_ENCODER) else Path(spec)
 
 
 def open_encoder(spec: str, runtime: str = "numpy", threads: int = 0):
-    """The encoder for ``spec`` ("auto": the packaged MiniLM, "none", or a model folder), or None."""
+    """The encoder for ``spec`` (see `encoder_folder`), or None."""
     if spec == "none":
         return None
     if runtime not in RUNTIMES:
         raise InputError(runtime, f"is not an encoder runtime (use {' or '.join(RUNTIMES)})")
-    folder = packaged_encoder_path() if spec == "auto" else Path(spec)
+    folder = encoder_folder(spec)
     if folder is None:
         return None
     if runtime == "transformers":

@@ -15,19 +15,15 @@ from typing import Any, Optional
 import yaml
 
 from medsee_cli.errors import InputError
+from medsee_cli.reasoning.codes import Code
 
 KB_RESOURCE = "knowledge.yaml"
 KINDS = ("structure", "union", "lesion", "other")
 RELATIONS = ("above", "below", "behind", "in_front_of", "next_to", "inside", "under", "around", "from", "to")
 
 
-@dataclass(frozen=True)
-class Coded:
-    """One coded concept (coding scheme, code value, code meaning), e.g. SCT 10200004 Liver."""
-
-    code: str
-    meaning: str
-    scheme: str = "SCT"
+class UnknownTarget(InputError):
+    """A name that is not a target in the knowledge base (the knowledge base itself is fine)."""
 
 
 @dataclass(frozen=True)
@@ -37,14 +33,14 @@ class Entry:
     name: str
     kind: str
     description: str
-    property_type: Coded
-    category: Coded
+    property_type: Code
+    category: Code
     segmentable: bool
     in_total: bool = False
     code_certain: bool = True
     code_note: str = ""
-    modifier: Optional[Coded] = None
-    region: Optional[Coded] = None
+    modifier: Optional[Code] = None
+    region: Optional[Code] = None
     part_of: tuple[str, ...] = ()
     members: tuple[str, ...] = ()
     lateral: tuple[tuple[str, str], ...] = ()
@@ -105,10 +101,17 @@ class KnowledgeBase:
         try:
             return self._index[name]
         except KeyError:
-            raise InputError(name, "not a target in the medsee knowledge base") from None
+            raise UnknownTarget(name, "not a target in the medsee knowledge base") from None
 
     def names(self) -> tuple[str, ...]:
         return tuple(e.name for e in self.entries)
+
+    def prompt(self, text: str) -> str:
+        """What the grounding head is told to look for: a canonical name becomes its name plus
+        its description (the prompt the head was trained with); free text stays as written."""
+        key = text.strip()
+        entry = self._index.get(key)
+        return f"{entry.name.replace('_', ' ')}: {entry.description}" if entry is not None else key
 
     def ancestors(self, name: str) -> tuple[str, ...]:
         """The entry itself, then what it is part of, nearest first (no repeats)."""
@@ -143,13 +146,16 @@ class KnowledgeBase:
         return None
 
 
-def _coded(raw: Any, where: str) -> Coded:
+def _coded(raw: Any, where: str) -> Code:
     if not isinstance(raw, dict) or "code" not in raw or "meaning" not in raw:
         raise InputError(where, "needs a mapping with 'code' and 'meaning'")
     code = str(raw["code"]).strip()
     if not code.isdigit():
         raise InputError(where, f"SNOMED CT code {code!r} is not numeric")
-    return Coded(code=code, meaning=str(raw["meaning"]), scheme=str(raw.get("scheme", "SCT")))
+    meaning = "" if raw["meaning"] is None else str(raw["meaning"])
+    if not meaning.strip():
+        raise InputError(where, f"code {code} has no meaning")
+    return Code(code=code, meaning=meaning, scheme=str(raw.get("scheme", "SCT")))
 
 
 def _strings(raw: Any, where: str) -> tuple[str, ...]:
@@ -279,5 +285,5 @@ def _packaged() -> KnowledgeBase:
 
 
 def lookup(name: str) -> Entry:
-    """The packaged entry for a canonical target name (raises InputError for unknown names)."""
+    """The packaged entry for a canonical target name (raises `UnknownTarget` for unknown names)."""
     return _packaged().get(name)

@@ -24,7 +24,21 @@ RELATION_WORDS = {
     ("supplies",): "to", ("supply",): "to", ("supplying",): "to", ("feeds",): "to", ("feed",): "to",
     ("feeding",): "to", ("joins",): "connects", ("joining",): "connects", ("connects",): "connects",
     ("connecting",): "connects", ("between",): "connects",
+    ("leaving",): "from", ("leaves",): "from", ("out", "of"): "from", ("hanging", "off"): "from",
+    ("go", "to"): "to", ("enters",): "to", ("entering",): "to", ("empties", "into"): "to",
+    ("carries", "blood", "to"): "to", ("carrying", "blood", "to"): "to", ("takes", "blood", "to"): "to",
+    ("brings", "blood", "to"): "to",
+    ("at", "the", "top", "of"): "above", ("at", "the", "bottom", "of"): "below", ("at", "the", "base", "of"): "below",
+    ("holds",): "around", ("covers",): "around", ("covering",): "around", ("encloses",): "around",
+    ("wrapped", "around"): "around", ("hugging",): "next_to", ("alongside",): "next_to", ("round",): "around",
+    ("goes", "into"): "to", ("going", "into"): "to", ("go", "into"): "to", ("runs", "into"): "to",
 }
+IDIOMS = {("all", ("over",)), ("all", ("around",)), ("all", ("round",))}  # 'pain all over' is no place
+# words that can sit inside a relation phrase without changing it ('at the very bottom of', 'just under')
+FILLERS = frozenset({"very", "just", "directly", "immediately", "slightly", "little", "bit"})
+# 'fluid round the lungs from her heart failure', 'because of his cirrhosis': what follows is the cause
+CAUSE_WORDS = (("due", "to"), ("because", "of"), ("caused", "by"), ("secondary", "to"), ("as", "a", "result", "of"),
+               ("from", "her"), ("from", "his"), ("from", "their"), ("from", "my"), ("from", "your"))
 # 'from X to Y' with plain words: both ends are landmarks ('the tube from the kidney to the bladder')
 FROM_WORDS, TO_WORDS, FROM_TO_REACH = ("from",), ("to", "into"), 8
 # 'next to' is any neighbour; 'under' and 'below' are used alike
@@ -123,22 +137,41 @@ class Lexicon:
         return hits
 
     def relations(self, parsed: Parsed) -> list[tuple[int, int, str]]:
-        """(start, end, relation) for each spatial relation phrase in the question."""
+        """(start, end, relation) for each spatial relation phrase in the question. Filler words inside a
+        phrase are skipped ('at the very bottom of'); a cause ('from her heart failure') is no relation."""
+        kept = [i for i, word in enumerate(parsed.raw) if word not in FILLERS]
+        words = [parsed.raw[i] for i in kept]
+        causes = {start for start, _ in self.cause_spans(parsed)}
         hits = []
         for key, relation in RELATION_WORDS.items():
             n = len(key)
-            for start in range(len(parsed.raw) - n + 1):
-                if tuple(parsed.raw[start:start + n]) == key:
-                    hits.append((start, start + n, relation))
-        for start, word in enumerate(parsed.raw):
-            if word not in FROM_WORDS:
-                continue
+            for start in range(len(words) - n + 1):
+                if (tuple(words[start:start + n]) == key and kept[start] + n not in causes
+                        and not (start and (words[start - 1], key) in IDIOMS)):
+                    hits.append((kept[start], kept[start + n - 1] + 1, relation))
+        starts = [start for start, word in enumerate(parsed.raw) if word in FROM_WORDS and start + 1 not in causes]
+        starts += [end for _, end, relation in hits if relation == "from"]  # 'branching off the aorta to the arm'
+        for start in sorted(set(starts)):
             _, clause_end = parsed.clause_of(start)
             end = next((i for i in range(start + 2, min(clause_end, start + FROM_TO_REACH))
                         if parsed.raw[i] in TO_WORDS), None)
             if end is not None:
-                hits += [(start, start + 1, "from"), (end, end + 1, "to")]
-        return hits
+                if parsed.raw[start] in FROM_WORDS:
+                    hits.append((start, start + 1, "from"))
+                hits.append((end, end + 1, "to"))
+        return sorted(set(hits))
+
+    def cause_spans(self, parsed: Parsed) -> list[tuple[int, int]]:
+        """[start, end) of each cause named in the question ('because of his cirrhosis'), to the clause end;
+        start is the first word after the cue."""
+        spans = []
+        for key in CAUSE_WORDS:
+            n = len(key)
+            for start in range(len(parsed.raw) - n + 1):
+                if tuple(parsed.raw[start:start + n]) == key:
+                    first = start + n - (1 if key[0] == "from" else 0)  # the possessive is part of the cause
+                    spans.append((first, parsed.clause_of(start)[1]))
+        return sorted(spans)
 
     def _occurrences(self, parsed: Parsed, keys: dict) -> list[tuple[int, int, str]]:
         hits = []

@@ -53,7 +53,7 @@ def parse_reply(reply: str, allowed: set[str]) -> list[tuple[str, str]] | None:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("targets"), list):
         return None
-    picks = []
+    picks: list[tuple[str, str]] = []
     for item in raw["targets"]:
         if isinstance(item, dict) and item.get("name") in allowed and item["name"] not in dict(picks):
             picks.append((item["name"], str(item.get("why", "")).strip()[:300]))
@@ -141,6 +141,6 @@ def local_generator(folder: Path, max_new_tokens: int) -> Callable[[str, str], s
         with torch.inference_mode():
             output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                                     pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id or 0)
-        return tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+        return str(tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True))
 
     return generate

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Optional
 
 import numpy as np
@@ -27,6 +28,9 @@ from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse, phrase_key
 
 CONTEXT_WEIGHT = 0.6
 GENERIC_LESION = "lesion"
+LANDMARK = "landmark"  # a structure the question only uses to say where the target is
+LANDMARK_WEIGHT = 0.25
+NEAR_WEIGHT = 0.6  # a target of the asked kind with any stated relation to such a landmark
 
 
 @dataclass(frozen=True)
@@ -146,17 +150,22 @@ class Resolver:
         active = [m for m in matches if m not in negated and m.entry != GENERIC_LESION]
         excluded = sorted({m.entry for m in negated if m.kind == NAME})
         landmarks: set[Match] = set()
+        kind_landmarks: list[Match] = []
         evidence: list[Evidence] = []
         lesion_hits = self.lexicon.lesion_words(parsed, active)
         kind_words = self.lexicon.type_words(parsed, active)
-        sites = self._spread_sites(parsed, active, kind_words, lesion_hits)
+        # 'his prostate cancer has spread ...': a lesion word inside a longer phrase still says it is a cancer
+        sites = self._spread_sites(parsed, active, kind_words, lesion_hits or self.lexicon.lesion_words(parsed, []))
+        causes = self.lexicon.cause_spans(parsed)
+        in_cause = lambda m: any(s <= m.start < e for s, e in causes)  # noqa: E731
+        outside_cause = any(not in_cause(m) for m in active)
         site_spans = {(s, e) for s, e, _, _ in sites}
         asked = {kind for s, e, kind in kind_words if (s, e) not in site_spans
                  and not any(abs(s - at) <= 2 for at, _ in lesion_hits)}
         for _, _, lesion, phrase in sites:
             evidence.append(Evidence(lesion, self.options.spread_weight, "spread", phrase))
         for start, end, relation in self.lexicon.relations(parsed):
-            landmark = self._landmark(parsed, matches, start, end)
+            landmark = self._landmark(parsed, [m for m in matches if not in_cause(m)], start, end)
             if landmark is None:
                 continue
             landmarks.add(landmark)
@@ -175,11 +184,18 @@ class Resolver:
                 if any(s <= match.start < e for s, e, _ in kind_words):
                     continue  # 'the gland ...' asks for a kind of thing: it names no one gland
                 weight = WEIGHTS[WEAK]  # 'gland' or 'organ' alone says little about which one
+            kind = match.kind
             if any(m.start <= match.start and match.end <= m.end or match.start <= m.start and m.end <= match.end
                    for m in landmarks):
-                weight = 0.25  # the landmark ('in front of the windpipe') is not the answer
+                weight, kind = LANDMARK_WEIGHT, LANDMARK  # the landmark ('in front of the windpipe') is not the answer
+            elif self._kind_landmark(match, entry, asked, lesion_hits):
+                # 'the bone that holds the brain': the question asks for a bone, so the brain is where to look from
+                weight, kind = LANDMARK_WEIGHT, LANDMARK
+                kind_landmarks.append(match)
             if sites and (match.start, match.end) not in site_spans:
                 weight *= self.options.origin_factor  # where the cancer came from, not where it is now
+            elif outside_cause and in_cause(match) and entry.kind != "lesion":
+                weight *= self.options.origin_factor  # 'fluid round the lungs from her heart failure': the cause
             if match.kind == NAME and lesion_hits and entry.kind != "lesion":
                 lesion = self._lesion_for(match, lesion_hits, side)
                 if lesion:
@@ -191,11 +207,28 @@ class Resolver:
                 other = self._counterpart(entry)
                 names += [other] if other and match.phrase in self.kb.get(other).names() else []
             for name in names:
-                evidence.append(Evidence(name, weight, match.kind, match.phrase))
+                evidence.append(Evidence(name, weight, kind, match.phrase))
+        evidence += self._near_landmarks(kind_landmarks, asked, {e.entry for e in evidence})
         evidence += self._context(evidence)
         evidence += self._generic_lesion(parsed, evidence, active, landmarks, lesion_hits, scan)
         blocked = self._blocked(excluded)
         return [e for e in evidence if e.entry not in blocked], excluded, asked
+
+    def _kind_landmark(self, match: Match, entry: Entry, asked: set[str], lesion_hits: list) -> bool:
+        """A named structure of another kind than the one asked for ('which muscle bends the hip') is a
+        landmark, unless the question is about a lump in it."""
+        return (bool(asked) and match.kind == NAME and not lesion_hits and entry.kind != "lesion"
+                and match.phrase not in self.kb.generic_names and not asked & set(entry.types))
+
+    def _near_landmarks(self, landmarks: list[Match], asked: set[str], found: set[str]) -> list[Evidence]:
+        """Targets of the asked kind that the knowledge base relates to a landmark in any way."""
+        extra = []
+        for landmark in landmarks:
+            reference = set(self.kb.ancestors(landmark.entry))
+            for entry in self.kb.entries:
+                if asked & set(entry.types) and any(target in reference for _, target in entry.relations):
+                    extra.append(Evidence(entry.name, NEAR_WEIGHT, "relation", landmark.phrase, "next_to"))
+        return extra
 
     def _spread_sites(self, parsed: Parsed, active: list[Match], kind_words: list[tuple[int, int, str]],
                       lesion_hits: list[tuple[int, str]]) -> list[tuple[int, int, str, str]]:
@@ -208,14 +241,14 @@ class Resolver:
         places = [(m.start, m.end, self.kb.lesion_of(m.entry), m.phrase) for m in active if m.kind == NAME]
         places += [(s, e, self.kb.lesion_of_type((kind,)), " ".join(parsed.raw[s:e])) for s, e, kind in kind_words]
         places = [p for p in places if p[2] is not None and not any(o <= p[0] <= o + 2 for o in origins)]
-        sites = []
+        sites: list[tuple[int, int, Optional[Entry], str]] = []
         for start, end, _ in cues:
             after = [p for p in places if end <= p[0] <= end + 5]
             before = [p for p in places if start - 3 <= p[1] <= start]
             pick = min(after, key=lambda p: p[0]) if after else max(before, key=lambda p: p[1]) if before else None
             if pick is not None and all(pick[:2] != s[:2] for s in sites):
                 sites.append(pick)
-        return [(s, e, lesion.name, phrase) for s, e, lesion, phrase in sites]
+        return [(s, e, lesion.name, phrase) for s, e, lesion, phrase in sites if lesion is not None]
 
     def _generic_lesion(self, parsed: Parsed, evidence: list[Evidence], active: list[Match], landmarks: set[Match],
                         lesion_hits: list[tuple[int, str]], scan: Optional[ScanContext]) -> list[Evidence]:
@@ -230,13 +263,15 @@ class Resolver:
         start, word = lesion_hits[0]
         asked = " ".join(parsed.raw[start:start + len(phrase_key(word))])  # as the question wrote it
         # no organ named, but a clue points to one organ that has lesions ('cirrhosis ... a tumour')
-        pointed = {lesion.name: m for m in active if m.kind == CLUE
+        pointed = {lesion.name: m for m in active if m.kind in (CLUE, WEAK)
                    for lesion in [self.kb.lesion_of(m.entry)] if lesion is not None and lesion.organ}
-        if not organ_named and len(pointed) == 1:
-            (lesion, clue), = pointed.items()
-            return [Evidence(lesion, 0.9, "lesion", self.kb.get(clue.entry).display, asked)]
+        strong = {name for name, m in pointed.items() if m.kind == CLUE}
+        if not organ_named and (len(strong) == 1 or not strong and len(pointed) == 1):
+            (lesion, clue), = ((k, v) for k, v in pointed.items() if k in strong or not strong)
+            weight = 0.9 if clue.kind == CLUE else 0.75  # 'a smoker ... a shadow': a weaker pointer
+            return [Evidence(lesion, weight, "lesion", self.kb.get(clue.entry).display, asked)]
         likely = self.regions.lesion_for(scan)
-        if likely and not organ_named and likely in self.kb:
+        if likely and scan is not None and not organ_named and likely in self.kb:
             return [Evidence(likely, weight, "scan_lesion", asked, scan.describe())]
         return [Evidence(GENERIC_LESION, weight, "lesion", "", asked)] if GENERIC_LESION in self.kb else []
 
@@ -300,10 +335,11 @@ class Resolver:
                    for name, items in by_entry.items()}
         semantic, reject = self._semantic(question)
         blocked = self._blocked(excluded)
-        named = any(item.kind in ("name", "relation", "lesion", "spread", "scan_lesion") for item in evidence)
+        named = any(item.kind in ("name", "relation", "lesion", "spread", "scan_lesion", LANDMARK) for item in evidence)
+        anchored = {item.entry for item in evidence if item.kind != LANDMARK}
         if not evidence and self.speller.known_fraction(parsed.raw, parsed.stems) < self.options.min_known_words:
             semantic = {}  # mostly not words: meaning alone is noise here
-        scores = self._combine(lexical, semantic, reject, named, blocked)
+        scores = self._combine(lexical, semantic, reject, named, blocked, anchored)
         sides = parsed.sides()
         if len(sides) == 1:
             scores = self._to_side(scores, next(iter(sides)), set(lexical), blocked)
@@ -323,7 +359,9 @@ class Resolver:
         return Resolution(question, hypotheses, False, answer, tuple(excluded), backend)
 
     def _combine(self, lexical: dict[str, float], semantic: dict[str, float], reject: float, named: bool,
-                 blocked: set[str]) -> dict[str, float]:
+                 blocked: set[str], anchored: set[str]) -> dict[str, float]:
+        """``anchored``: the targets with evidence other than being a landmark; meaning-only candidates
+        are discounted against those only."""
         opts = self.options
         if not semantic:
             return {k: v for k, v in lexical.items() if k not in blocked}
@@ -336,7 +374,8 @@ class Resolver:
             return {}
         if not lexical and best_sem < opts.abstain_below:
             return {}
-        lexical_top = max((k for k in lexical if k not in blocked), key=lambda k: lexical[k], default="")
+        lexical_top = max((k for k in lexical if k not in blocked and k in anchored), key=lambda k: lexical[k],
+                          default="")
         top_sem = semantic.get(lexical_top, 0.0)
         scores = {}
         for name, sim in semantic.items():
@@ -348,7 +387,7 @@ class Resolver:
                 # far closer in meaning than what the words named ('heart sac full of fluid' names the
                 # heart, means the effusion): the named organ is only the place, so no discount
                 leads = sim >= opts.semantic_lead_min and sim - top_sem >= opts.semantic_lead
-                factor = 1.0 if not lexical or leads else opts.semantic_discount
+                factor = 1.0 if not lexical_top or leads else opts.semantic_discount
                 scores[name] = opts.semantic_only_scale * sim * factor
         return scores
 
@@ -390,7 +429,7 @@ class Resolver:
                 moved[target] = max(moved.get(target, 0.0), score)
         return moved
 
-    def _abstain(self, question: str, reason: str, excluded: list[str] = ()) -> Resolution:
+    def _abstain(self, question: str, reason: str, excluded: Sequence[str] = ()) -> Resolution:
         from medsee_cli.reasoning.answer import abstention
 
         backend = "lexical+encoder" if self.encoder is not None else "lexical"

@@ -18,16 +18,47 @@ import yaml
 from medsee_cli.reasoning.knowledge import KnowledgeBase
 
 OUT_OF_SCOPE_RESOURCE = "out_of_scope.yaml"
+VIEWS_RESOURCE = "views.yaml"
 REJECT = ""  # owner of the out-of-scope examples
-PHRASE_WEIGHTS = {"description": 1.0, "name": 1.0, "clue": 0.95, "weak": 0.8}
+PHRASE_WEIGHTS = {"description": 1.0, "view": 1.0, "relation": 1.0, "name": 1.0, "clue": 0.95, "weak": 0.8}
 MIN_PHRASE_CHARS = 5
+# how a relation reads in a sentence about the target ('the gland in front of the windpipe')
+RELATION_PHRASES = {"above": "above", "below": "below", "under": "under", "behind": "behind",
+                    "in_front_of": "in front of", "next_to": "next to", "inside": "inside", "around": "around",
+                    "from": "coming from", "to": "going to"}
+BROAD_TYPES = ("organ", "tube")  # a target's more telling kind word comes first when it has one
+
+
+def _data(name: str) -> dict:
+    return yaml.safe_load(resources.files("medsee_cli.reasoning").joinpath("data").joinpath(name).read_text("utf-8"))
 
 
 @functools.lru_cache(maxsize=1)
 def out_of_scope_examples() -> tuple[str, ...]:
-    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath(OUT_OF_SCOPE_RESOURCE).read_text("utf-8")
-    groups = yaml.safe_load(text)["examples"]
+    groups = _data(OUT_OF_SCOPE_RESOURCE)["examples"]
     return tuple(str(example) for examples in groups.values() for example in examples)
+
+
+@functools.lru_cache(maxsize=1)
+def lay_views() -> dict[str, tuple[str, ...]]:
+    """Target name -> everyday descriptions of it (``data/views.yaml``), embedded as extra views."""
+    return {str(name): tuple(str(v) for v in views) for name, views in (_data(VIEWS_RESOURCE)["views"] or {}).items()}
+
+
+def relation_view(kb: KnowledgeBase, entry) -> str:
+    """The entry's relations as one sentence with its kind word: 'the vessel coming from the heart and
+    going to the lungs'. A question that uses a landmark reads close to it; '' when it has none."""
+    if not entry.relations or not entry.types:
+        return ""
+    kind = next((t for t in entry.types if t not in BROAD_TYPES), entry.types[0])
+    kind = kind.replace("_", " ")
+    parts, seen = [], set()
+    for relation, target in entry.relations:
+        words = RELATION_PHRASES.get(relation, relation)
+        if (words, target) not in seen and target in kb:
+            seen.add((words, target))
+            parts.append(f"{words} the {kb.get(target).display}")
+    return f"the {kind} " + " and ".join(parts)
 
 
 def _phrase_worth_embedding(phrase: str) -> bool:
@@ -50,6 +81,11 @@ def index_texts(kb: KnowledgeBase) -> tuple[IndexText, ...]:
         if entry.clues:
             items.append(IndexText(f"{entry.display}, looked at for " + ", ".join(entry.clues[:14]), entry.name,
                                    PHRASE_WEIGHTS["description"]))
+        relation = relation_view(kb, entry)
+        if relation:
+            items.append(IndexText(relation, entry.name, PHRASE_WEIGHTS["relation"]))
+        for view in lay_views().get(entry.name, ()):
+            items.append(IndexText(view, entry.name, PHRASE_WEIGHTS["view"]))
         seen = set()
         for kind, phrases in (("name", entry.names()), ("clue", entry.clues), ("weak", entry.weak_clues)):
             for phrase in phrases:

@@ -168,7 +168,7 @@ class Catalog(HeaderCache):
         if row is None:
             return None
         nifti, sidecar = (str(self.path.parent / p) for p in (row[7], row[8]))  # relative to the catalog
-        return SeriesRecord(*row[:6], tuple(json.loads(row[6])), nifti, sidecar)  # type: ignore[arg-type]
+        return SeriesRecord(row[0], row[1], row[2], row[3], row[4], row[5], tuple(json.loads(row[6])), nifti, sidecar)
 
     def record(self, rec: SeriesRecord, version: str) -> None:
         with self._lock:

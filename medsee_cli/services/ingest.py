@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from medsee_cli import __version__
 from medsee_cli.errors import InputError, UsageError
@@ -31,6 +31,7 @@ from medsee_cli.io.dicom.series import SeriesPlan, assemble
 from medsee_cli.io.folder_lock import folder_lock
 from medsee_cli.io.load import load_volume
 from medsee_cli.io.nifti import write_nifti
+from medsee_cli.io.volume import Volume
 from medsee_cli.services.catalog import Catalog, SeriesRecord
 from medsee_cli.services.sidecar import build_sidecar
 
@@ -257,7 +258,8 @@ def _internal(exc: Exception) -> str:
     return f"unexpected error ({exc.__class__.__name__}: {str(exc)[:160]}); run with --debug for details"
 
 
-def _write(volume, key, kind, fingerprint, options, catalog, label, extra):  # type: ignore[no-untyped-def]
+def _write(volume: Volume, key: str, kind: str, fingerprint: str, options: IngestOptions, catalog: Catalog,
+           label: str, extra: dict[str, Any]) -> ItemResult:
     folder = options.out / SERIES_FOLDER
     nifti = folder / f"{key}.nii.gz"
     sidecar = folder / f"{key}.json"

@@ -108,7 +108,7 @@ def target_list(options: SegmentOptions) -> tuple[list[str], list[str]]:
 
 def check_model_targets(names: Sequence[str], options: SegmentOptions, trained: Optional[Sequence[str]]) -> None:
     """The rule `ask` uses (`segmentable_targets`), as a usage error for targets the user named."""
-    from medsee_cli.services.ask import segmentable_targets
+    from medsee_cli.services.targets import segmentable_targets
 
     _, skipped = segmentable_targets([n for n in names if n in options.targets], tuple(trained) if trained else None)
     if skipped:
@@ -124,19 +124,22 @@ def segment(images: Sequence[str | Path], options: SegmentOptions) -> Iterator[C
     Usage errors (targets, formats, ``out``) are raised before the model is loaded; a target
     the loaded model cannot outline before any image is read."""
     from medsee_cli.engine.loading import open_engine
-    from medsee_cli.engine.protocol import model_targets
-    from medsee_cli.services.ask import (check_coded, check_formats, check_result_folder, known_formats,
-                                         read_input, require_3d, run_targets, write_findings)
-    from medsee_cli.writers.result import check_out_dir
+    from medsee_cli.reasoning.target_text import open_target_texts
+    from medsee_cli.services.inputs import read_input, require_3d
+    from medsee_cli.services.results import (check_coded, check_formats, check_result_folder, write_findings,
+                                             writer_options)
+    from medsee_cli.services.targets import run_targets
     from medsee_cli.writers.options import WriterOptions
+    from medsee_cli.writers.result import check_out_dir
 
     names, texts = target_list(options)
     if options.formats is not None:
-        known_formats(options.formats)
+        writer_options(options.formats, options.overwrite)  # an unknown format: usage error, before any work
         check_coded(options.formats, names)
     check_out_dir(Path(options.out), WriterOptions(formats=(), overwrite=True))
     engine = open_engine(options.model, options.engine)
-    check_model_targets(names, options, model_targets(engine.model))
+    check_model_targets(names, options, engine.model.trained_targets or None)
+    encoded = open_target_texts(engine.model.text_encoder)  # once for the whole batch
     for image, ident in zip(images, case_ids(images)):
         folder = Path(options.out) / ident
         try:
@@ -145,9 +148,9 @@ def segment(images: Sequence[str | Path], options: SegmentOptions) -> Iterator[C
             require_3d(volume, str(image))
             if options.formats is not None:
                 check_formats(options.formats, volume, str(image))
-            findings, run = run_targets(engine, volume, names, texts)
+            findings, run = run_targets(engine, volume, names, encoded, texts)
             outputs, warnings = write_findings(volume, findings, folder, options.overwrite,
-                                               options.model, "medsee segment", options.formats)
+                                               options.model, "medsee segment", options.formats, modality=run.modality)
         except MedseeError as exc:
             yield CaseResult(str(image), ident, False, str(exc), exc.exit_code)
             continue

@@ -10,6 +10,7 @@ case has neither. Labels follow ``labels.json`` in this package.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -59,11 +60,13 @@ def _coords(shape: tuple[int, int, int], affine: np.ndarray) -> tuple[np.ndarray
     return x, y, z
 
 
-def _ellipsoid(x, y, z, centre, radii):  # type: ignore[no-untyped-def]
+def _ellipsoid(x: np.ndarray, y: np.ndarray, z: np.ndarray, centre: Sequence[float],
+               radii: Sequence[float]) -> np.ndarray:
     return ((x - centre[0]) / radii[0]) ** 2 + ((y - centre[1]) / radii[1]) ** 2 + ((z - centre[2]) / radii[2]) ** 2 <= 1.0
 
 
-def _tube(x, y, z, start, end, radius):  # type: ignore[no-untyped-def]
+def _tube(x: np.ndarray, y: np.ndarray, z: np.ndarray, start: Sequence[float], end: Sequence[float],
+          radius: float) -> np.ndarray:
     p0 = np.asarray(start, dtype=np.float32)
     d = np.asarray(end, dtype=np.float32) - p0
     length2 = float(d @ d)

@@ -20,6 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from medsee_cli.engine.device import autocast_dtype, running
+from medsee_cli.model.grounding.model import GroundingModel
+
 from medsee_cli.io.atomic import atomic_path, write_text_atomic
 from medsee_cli.model.preprocess import geometry_for
 from medsee_cli.training.recipe import SourceSpec
@@ -56,15 +59,18 @@ def cache_key(spec: SourceSpec, targets: list[str], base_sha: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _encode(model, batch: list[LabelledSlice]) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[no-untyped-def]
+def _encode(model: GroundingModel, batch: list[LabelledSlice]) -> tuple[torch.Tensor, torch.Tensor]:
     images = [model.prepare(item.image, "OT")[0] for item in batch]
     stacked = torch.cat(images)
-    features = model.encode(stacked)
+    # the frozen encoder runs once per slice at the engine's automatic precision (bf16 where the
+    # processor computes it natively: half the cost); the model takes its precision from the caller
+    with running(model.device, autocast_dtype(model.device, "auto")):
+        features = model.encode(stacked)
     pixels = (features.image[:, 0] * 255.0).round().clamp(0, 255).to(torch.uint8)
     return features.embedding.to(torch.float16).cpu(), pixels.cpu()
 
 
-def build_source(model, spec: SourceSpec, targets: list[str], folder: Path, base_sha: str,  # type: ignore[no-untyped-def]
+def build_source(model: GroundingModel, spec: SourceSpec, targets: list[str], folder: Path, base_sha: str,
                  log: Callable[[str], None] = lambda _: None, batch_size: int = 4) -> CachedSource:
     folder = Path(folder)
     key = cache_key(spec, targets, base_sha)
@@ -74,7 +80,8 @@ def build_source(model, spec: SourceSpec, targets: list[str], folder: Path, base
         return read_source(tensors_path, meta_path)
     started = time.perf_counter()
     items = list(labelled_slices(spec, targets))
-    embeddings, images, masks, slices = [], [], [], []
+    embeddings, images, slices = [], [], []
+    masks: list[np.ndarray] = []
     for start in range(0, len(items), batch_size):
         batch = items[start:start + batch_size]
         emb, pix = _encode(model, batch)

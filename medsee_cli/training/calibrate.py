@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from medsee_cli.training.cache import CachedSource
+from medsee_cli.model.grounding.model import GroundingModel
+from medsee_cli.reasoning.target_text import TargetTexts
 from medsee_cli.training.replay import ground_cached
 
 LIMITS = (-1.0, 1.0)  # logits: probabilities 0.27 .. 0.73
@@ -39,10 +41,11 @@ class Calibration:
                 "false_alarm_rate": round(self.false_alarm_rate, 3)}
 
 
-def presence_logits(model, sources: list[CachedSource], targets: list[str]) -> dict[str, list[tuple[float, bool]]]:  # type: ignore[no-untyped-def]
+def presence_logits(model: GroundingModel, sources: list[CachedSource], targets: list[str],
+                    texts: TargetTexts) -> dict[str, list[tuple[float, bool]]]:
     """Per target, (presence logit, truly present) for every slice where the truth is known."""
     found: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-    for item in ground_cached(model, sources, targets):
+    for item in ground_cached(model, sources, targets, texts):
         logits = item.grounding.presence_logits[0].float().cpu().numpy()
         for t, target in enumerate(targets):
             if target in item.known:
@@ -71,10 +74,11 @@ def choose_threshold(samples: list[tuple[float, bool]], default: float = 0.0) ->
     return best, float((said & truth).sum() / positives), float((said & ~truth).sum() / negatives)
 
 
-def calibrate(model, sources: list[CachedSource], targets: list[str]) -> list[Calibration]:  # type: ignore[no-untyped-def]
+def calibrate(model: GroundingModel, sources: list[CachedSource], targets: list[str],
+              texts: TargetTexts) -> list[Calibration]:
     """Thresholds for every target with both kinds of calibration slices."""
     results = []
-    for target, samples in presence_logits(model, sources, targets).items():
+    for target, samples in presence_logits(model, sources, targets, texts).items():
         threshold, recall, false_alarms = choose_threshold(samples, model.config.presence_threshold)
         if np.isnan(recall):
             continue

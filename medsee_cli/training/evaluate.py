@@ -18,6 +18,8 @@ import torch.nn.functional as F
 
 from medsee_cli.model.grounding.pipeline import RefineOptions, gate_for, refine_mask
 from medsee_cli.training.cache import CachedSource
+from medsee_cli.model.grounding.model import GroundingModel
+from medsee_cli.reasoning.target_text import TargetTexts
 from medsee_cli.training.replay import ground_cached
 from medsee_cli.training.sampler import box_of
 
@@ -69,12 +71,13 @@ class TargetScore:
         }
 
 
-def evaluate(model, sources: list[CachedSource], targets: list[str], options: RefineOptions | None = None) -> list[dict]:  # type: ignore[no-untyped-def]
+def evaluate(model: GroundingModel, sources: list[CachedSource], targets: list[str], texts: TargetTexts,
+             options: RefineOptions | None = None) -> list[dict]:
     """Scores per target; without ``options`` each target's gate is the model's own threshold."""
     per_target = {t: options or gate_for(model, t) for t in targets}
     scores: dict[str, TargetScore] = defaultdict(TargetScore)
     volumes: dict[tuple[str, str, str], list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-    for item in ground_cached(model, sources, targets):
+    for item in ground_cached(model, sources, targets, texts):
         source, entry, known, features, grounding = item.source, item.entry, item.known, item.features, item.grounding
         for t_index, target in enumerate(targets):
             if target not in known:

@@ -17,6 +17,9 @@ from pathlib import Path
 import torch
 
 from medsee_cli.io.atomic import write_text_atomic
+from medsee_cli.model.grounding.config import GroundingConfig
+from medsee_cli.model.litemedsam import LiteMedSAM
+from medsee_cli.reasoning.target_text import TargetTexts, open_target_texts
 from medsee_cli.training.loop import TrainOptions, TrainReport, train_head
 from medsee_cli.training.recipe import load_recipe
 
@@ -40,14 +43,15 @@ class RunResult:
     scores: list[dict]
 
 
-def _text_bank(model, targets: list[str]) -> list[torch.Tensor]:  # type: ignore[no-untyped-def]
+def _text_bank(texts: TargetTexts, targets: list[str]) -> list[torch.Tensor]:
+    """Per target, the vectors of its phrasings (the sampler draws one per pair)."""
     from medsee_cli.training.sampler import phrasings
 
-    return [model.text_vectors(phrasings(t)).float().cpu() for t in targets]
+    return [torch.from_numpy(texts.vectors(phrasings(t))) for t in targets]
 
 
 def run_training(options: RunOptions, log: Callable[[str], None] = lambda _: None, *,
-                 base=None, config=None) -> RunResult:  # type: ignore[no-untyped-def]
+                 base: LiteMedSAM | None = None, config: GroundingConfig | None = None) -> RunResult:
     """Encode, train, save, score. ``base`` (a loaded LiteMedSAM) and ``config`` (a
     `GroundingConfig`) override the registry base and the default architecture (tests)."""
     from dataclasses import replace
@@ -68,7 +72,7 @@ def run_training(options: RunOptions, log: Callable[[str], None] = lambda _: Non
         config = config or GroundingConfig()
         sha = "" if base is not None else locate(get_entry(config.base)).source.sha256
         model = GroundingModel.from_config(replace(config, base_sha256=sha, trained_targets=tuple(targets)), base=base)
-    model.bf16 = True  # the frozen encoder runs once per slice; bf16 halves its cost on CPU
+    texts = open_target_texts(model.text_encoder)
     started = time.perf_counter()
     sources = []
     for spec in recipe.sources:
@@ -76,15 +80,14 @@ def run_training(options: RunOptions, log: Callable[[str], None] = lambda _: Non
         sources.append(build_source(model, spec, targets, options.cache, model.config.base_sha256, log))
     encode_seconds = time.perf_counter() - started
     train_sources = [s for s in sources if s.role == "train"]
-    sampler = PairSampler(train_sources, targets, _text_bank(model, targets), seed=options.train.seed)
+    sampler = PairSampler(train_sources, targets, _text_bank(texts, targets), seed=options.train.seed)
     log(f"training on {len(sampler.pairs)} (slice, target) pairs from {sum(len(s.slices) for s in train_sources)} slices")
     report = train_head(model.head, sampler, options.train, log)
-    model.bf16 = False
     calibration_sources = [s for s in sources if s.role == "calibration"]
     calibration = []
     if calibration_sources:
         log("calibrating presence thresholds")
-        calibration = calibrate(model, calibration_sources, targets)
+        calibration = calibrate(model, calibration_sources, targets, texts)
         thresholds = {c.target: round(c.threshold, 3) for c in calibration}
         model.config = replace(model.config, presence_thresholds=thresholds)
     model.save_pretrained(options.out)
@@ -92,7 +95,7 @@ def run_training(options: RunOptions, log: Callable[[str], None] = lambda _: Non
     holdout = [s for s in sources if s.role == "holdout"]
     if options.evaluate and holdout:
         log("scoring held-out slices")
-        scores = evaluate(model, holdout, targets)
+        scores = evaluate(model, holdout, targets, texts)
     summary = {
         "recipe": str(recipe.origin), "targets": targets,
         "sources": [{"name": s.name, "role": s.role, "slices": len(s.slices)} for s in sources],

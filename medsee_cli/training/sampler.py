@@ -39,11 +39,10 @@ class Batch:
 
 
 def phrasings(target: str) -> list[str]:
-    from medsee_cli.model.grounding.text import prompt_for
     from medsee_cli.reasoning.knowledge import load_knowledge
 
     kb = load_knowledge()
-    variants = [target, prompt_for(target)]
+    variants = [target, kb.prompt(target)]
     if target in kb:
         variants += list(kb.get(target).names())[:4]
     return list(dict.fromkeys(variants))

@@ -67,8 +67,11 @@ def _slices_of(spec: SourceSpec, volume_name: str, hu: np.ndarray, labels: np.nd
 
 
 def _volume_slices(spec: SourceSpec, targets: list[str]) -> Iterator[LabelledSlice]:
+    from medsee_cli.errors import InputError
     from medsee_cli.io import load_volume
 
+    if spec.image is None or spec.labels is None:
+        raise InputError(spec.name, "a volume source needs both 'image' and 'labels'")
     image = load_volume(spec.image)
     hu = np.asarray(image.array(), dtype=np.float32)
     labels = np.rint(np.asarray(load_volume(spec.labels).array())).astype(np.int32)

@@ -7,7 +7,8 @@ DICOM-SEG -> `Result`).
 Every file is written atomically and never replaces an existing one without ``overwrite``.
 """
 
-from medsee_cli.writers.labels import Code, Label, LabelTable, read_label_table
+from medsee_cli.reasoning.codes import Code
+from medsee_cli.writers.labels import Label, LabelTable, read_label_table
 from medsee_cli.writers.options import FORMATS, WriterOptions
 from medsee_cli.writers.result import FILES, Result, WrittenResult, read_result, write_format, write_result
 from medsee_cli.writers.skipped import OutputNotMade

@@ -87,5 +87,5 @@ def fill_even_odd(polygons: list[np.ndarray], shape: tuple[int, int]) -> np.ndar
             xs = xa + (rows - ya) * (xb - xa) / (yb - ya)
             first = np.clip(np.floor(xs).astype(np.int64) + 1, 0, ni)  # centres strictly right of x
             np.bitwise_xor.at(parity, (rows, first), 1)
-    filled = np.cumsum(parity[:, :ni], axis=1) % 2
+    filled: np.ndarray = np.cumsum(parity[:, :ni], axis=1) % 2
     return filled.T.astype(bool)

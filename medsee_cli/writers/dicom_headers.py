@@ -5,7 +5,9 @@ RTSTRUCT writer) copies patient, study and reference attributes from the source 
 headers read for that purpose are tidied **in memory** (files are never touched):
 
 - repaired from what the file itself states: an empty or missing SOPClassUID / SOPInstanceUID
-  in the dataset is taken from the file meta (MediaStorageSOPClassUID / ...InstanceUID); a study,
+  in the dataset is taken from the file meta (MediaStorageSOPClassUID / ...InstanceUID), and so
+  is a SOPClassUID the standard does not define (hashed by an anonymiser) when the file meta's
+  is one it defines; a study,
   series or frame-of-reference UID blank on some slices is taken from the other slices of the
   same series when they all agree;
 - omitted or left empty where the standard lets a derived object do so: an empty
@@ -34,6 +36,8 @@ from collections.abc import Iterator, Sequence
 
 from pydicom.dataset import Dataset
 
+from medsee_cli.errors import MedseeError
+from medsee_cli.io.dicom.sop_classes import stated_sop_class
 from medsee_cli.writers.skipped import OutputNotMade
 
 # Attributes the Patient and General Study modules of a derived object copy (type 2: may be empty).
@@ -69,6 +73,8 @@ def _repair_sop(ds: Dataset) -> None:
                             ("SOPInstanceUID", "MediaStorageSOPInstanceUID")):
         if not _text(ds, keyword) and meta is not None and _text(meta, stored):
             setattr(ds, keyword, _text(meta, stored))
+    if meta is not None:  # a hashed dataset SOPClassUID (highdicom #41): the file meta's, as the reader does
+        ds.SOPClassUID = stated_sop_class(_text(ds, "SOPClassUID"), _text(meta, "MediaStorageSOPClassUID"))
 
 
 def _missing(keywords: Sequence[str]) -> OutputNotMade:
@@ -218,13 +224,15 @@ def sanitise(datasets: Sequence[Dataset], *, multiframe: bool = False,
 
 
 BUILD_ERRORS = (ValueError, KeyError, AttributeError, TypeError, IndexError)
+LOG = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
 def building_from_source() -> Iterator[None]:
     """Build (and encode) a derived object quietly: highdicom's and pydicom's warnings may quote
-    patient names, so they are silenced; what they refuse in the source headers becomes
-    `OutputNotMade` (one line, exception class and message, no traceback)."""
+    patient names, so they are silenced; what they refuse in the source headers, and any other
+    failure while the object is built or saved, becomes `OutputNotMade` (one line, exception
+    class and message, no traceback; the traceback is logged at debug level)."""
     loggers = [logging.getLogger(name) for name in ("highdicom", "pydicom")]
     levels = [lg.level for lg in loggers]
     try:
@@ -234,11 +242,16 @@ def building_from_source() -> Iterator[None]:
                 if not lg.isEnabledFor(logging.DEBUG):
                     lg.setLevel(logging.CRITICAL)
             yield
-    except OutputNotMade:
+    except (OutputNotMade, MedseeError):  # already one line: a skipped output, or a bad input/usage
         raise
     except BUILD_ERRORS as exc:
+        LOG.debug("building a DICOM object failed", exc_info=True)
         message = " ".join(str(exc).split())[:160] or "no message"
         raise OutputNotMade(f"the source headers cannot be used for it ({exc.__class__.__name__}: {message})") from exc
+    except Exception as exc:  # anything else costs this one output, never the others (--debug: traceback)
+        LOG.debug("building a DICOM object failed", exc_info=True)
+        message = " ".join(str(exc).split())[:160] or "no message"
+        raise OutputNotMade(f"it could not be built ({exc.__class__.__name__}: {message})") from exc
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)

@@ -12,22 +12,33 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from medsee_cli.errors import InputError
 from medsee_cli.io.volume import LPS_FROM_RAS, Volume
+from medsee_cli.reasoning.codes import Code
 from medsee_cli.writers.contours import fill_even_odd
-from medsee_cli.writers.labels import Code, Label, LabelTable
+from medsee_cli.writers.labels import Label, LabelTable
+
+if TYPE_CHECKING:  # highdicom loads only when a SEG is read
+    import highdicom as hd
 
 
-def _code(concept) -> Code | None:  # type: ignore[no-untyped-def]
+def _code(concept: hd.sr.CodedConcept | None) -> Code | None:
     if concept is None:
         return None
     return Code(str(concept.value), str(concept.meaning), str(concept.scheme_designator))
 
 
-def _segread(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
+def _rgb(values: Any) -> tuple[int, int, int] | None:
+    """A display colour from DICOM values (0-255 each); None unless there are three."""
+    rgb = [int(c) for c in values] if values else []
+    return (rgb[0], rgb[1], rgb[2]) if len(rgb) == 3 else None
+
+
+def _segread(path: str | os.PathLike[str]) -> hd.seg.Segmentation:
     import highdicom as hd
 
     from medsee_cli.writers.seg_dataset import read_seg_dataset
@@ -39,7 +50,7 @@ def _segread(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
         raise InputError(str(path), f"not a readable DICOM-SEG ({exc.__class__.__name__}: {first_line})") from exc
 
 
-def seg_label_table(seg) -> LabelTable:  # type: ignore[no-untyped-def]
+def seg_label_table(seg: hd.seg.Segmentation) -> LabelTable:
     """The segments of a highdicom `Segmentation` as a label table (value = segment number)."""
     import highdicom as hd
 
@@ -47,7 +58,7 @@ def seg_label_table(seg) -> LabelTable:  # type: ignore[no-untyped-def]
     for number in seg.segment_numbers:
         desc = seg.get_segment_description(number)
         lab = desc.get("RecommendedDisplayCIELabValue")
-        colour = tuple(int(c) for c in hd.color.CIELabColor.from_dicom_value(tuple(lab)).to_rgb()) if lab else None
+        colour = _rgb(hd.color.CIELabColor.from_dicom_value(tuple(lab)).to_rgb()) if lab else None
         type_item = desc.SegmentedPropertyTypeCodeSequence[0]
         modifiers = type_item.get("SegmentedPropertyTypeModifierCodeSequence")
         modifier = None
@@ -57,14 +68,14 @@ def seg_label_table(seg) -> LabelTable:  # type: ignore[no-untyped-def]
         labels.append(Label(value=int(number), name=str(desc.segment_label),
                             type=_code(desc.segmented_property_type),
                             category=_code(desc.segmented_property_category),
-                            modifier=modifier, colour=colour))  # type: ignore[arg-type]
+                            modifier=modifier, colour=colour))
     return LabelTable(tuple(labels))
 
 
 FRACTIONAL_THRESHOLD = 0.5  # a FRACTIONAL segment covers a voxel from half its maximum value on
 
 
-def _label_pixels(seg, get):  # type: ignore[no-untyped-def]
+def _label_pixels(seg: hd.seg.Segmentation, get: Callable[..., Any]) -> np.ndarray:
     """One label value (segment number) per pixel from ``get(combine_segments=..., ...)``.
 
     BINARY and LABELMAP segments are combined by highdicom (where segments overlap, one of them
@@ -83,7 +94,7 @@ def _label_pixels(seg, get):  # type: ignore[no-untyped-def]
     return out
 
 
-def _pixel_grid_seg(seg, path) -> Volume:  # type: ignore[no-untyped-def]
+def _pixel_grid_seg(seg: hd.seg.Segmentation, path: str | os.PathLike[str]) -> Volume:
     """A SEG with no frame of reference (e.g. on a radiograph): its frames on a plain pixel grid
     (spacing from Pixel Measures when given, else 1 mm), one slice per referenced image."""
     uids = [str(i.ReferencedSOPInstanceUID) for s in seg.ReferencedSeriesSequence for i in s.ReferencedInstanceSequence]
@@ -103,19 +114,18 @@ def read_seg(path: str | os.PathLike[str]) -> tuple[Volume, LabelTable]:
     try:
         if "FrameOfReferenceUID" not in seg:
             return _pixel_grid_seg(seg, path), seg_label_table(seg)
-        hd_volume = None
+        read: list[hd.Volume] = []  # the highdicom volume `get` read, for its affine
 
-        def get(**kw):  # type: ignore[no-untyped-def]
-            nonlocal hd_volume
-            hd_volume = seg.get_volume(**kw)
-            return hd_volume.array
+        def get(**kw: Any) -> np.ndarray:
+            read.append(seg.get_volume(**kw))
+            return read[-1].array
 
         labels = _label_pixels(seg, get)
     except Exception as exc:
         reason = (str(exc).strip().splitlines() or [""])[0]
         raise InputError(str(path), f"segments do not form one regular 3D grid ({reason})") from exc
     array = labels.transpose(2, 1, 0)  # (slice, row, column) -> [i, j, k]
-    lps = np.array(hd_volume.affine, dtype=np.float64)[:, [2, 1, 0, 3]]
+    lps = np.array(read[-1].affine, dtype=np.float64)[:, [2, 1, 0, 3]]
     volume = Volume(dataobj=array, affine=LPS_FROM_RAS @ lps, modality="SEG", source=str(path))
     return volume, seg_label_table(seg)
 
@@ -127,14 +137,17 @@ def read_seg_on(path: str | os.PathLike[str], volume: Volume) -> tuple[np.ndarra
     if refs is None:
         raise InputError(volume.source or "volume", "has no DICOM references to match the SEG against")
     slices = refs.slices[: volume.spatial_shape[2]]
-    options = dict(assert_missing_frames_are_empty=True)
+    frame_numbers = [s.frame_number for s in slices if s.frame_number is not None]
+    if frame_numbers and len(frame_numbers) != len(slices):
+        raise InputError(volume.source or "volume", "mixes frames of a multi-frame object with single images")
     try:
-        if slices[0].frame_number is not None:
+        if frame_numbers:
             frames = _label_pixels(seg, lambda **kw: seg.get_pixels_by_source_frame(
-                slices[0].sop_instance_uid, source_frame_numbers=[s.frame_number for s in slices], **options, **kw))
+                slices[0].sop_instance_uid, source_frame_numbers=frame_numbers,
+                assert_missing_frames_are_empty=True, **kw))
         else:
             frames = _label_pixels(seg, lambda **kw: seg.get_pixels_by_source_instance(
-                [s.sop_instance_uid for s in slices], **options, **kw))
+                [s.sop_instance_uid for s in slices], assert_missing_frames_are_empty=True, **kw))
     except (ValueError, KeyError, AttributeError) as exc:
         reason = (str(exc).strip().splitlines() or [""])[0]
         raise InputError(str(path), f"does not reference this source series ({reason})") from exc
@@ -155,7 +168,7 @@ def read_rtstruct_on(path: str | os.PathLike[str], volume: Volume) -> tuple[np.n
     ni, nj, nk = volume.spatial_shape
     out = np.zeros((ni, nj, nk), dtype=np.uint16 if len(ds.StructureSetROISequence) > 255 else np.uint8)
     names = {int(r.ROINumber): str(r.ROIName) for r in ds.StructureSetROISequence}
-    codes = {}
+    codes: dict[int, Code] = {}
     for obs in ds.get("RTROIObservationsSequence", []):
         seq = obs.get("RTROIIdentificationCodeSequence")
         if seq:
@@ -176,7 +189,7 @@ def read_rtstruct_on(path: str | os.PathLike[str], volume: Volume) -> tuple[np.n
             out[:, :, k][fill_even_odd(polygons, (ni, nj))] = value
         colour = roi.get("ROIDisplayColor")
         labels.append(Label(value=value, name=names.get(number, f"roi_{number}"), type=codes.get(number),
-                            colour=tuple(int(c) for c in colour) if colour else None))  # type: ignore[arg-type]
+                            colour=_rgb(colour)))
     return out, LabelTable(tuple(labels))
 
 

@@ -10,24 +10,29 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medsee_cli.errors import InputError
 from medsee_cli.io.atomic import atomic_path
 from medsee_cli.io.volume import Volume
+from medsee_cli.reasoning.codes import Code
 from medsee_cli.writers.dicom_headers import building_from_source
 from medsee_cli.writers.dicom_source import SourceSeries, source_series
 from medsee_cli.writers.knowledge_codes import with_dicom_categories
-from medsee_cli.writers.labels import Code, Label, LabelTable
+from medsee_cli.writers.labels import Label, LabelTable
 from medsee_cli.writers.options import WriterOptions
+
+if TYPE_CHECKING:  # highdicom loads only when a SEG is built or read
+    import highdicom as hd
 
 SEG_SERIES_NUMBER = 900
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 RLE_LOSSLESS = "1.2.840.10008.1.2.5"
 
 
-def _coded(code: Code):  # type: ignore[no-untyped-def]
+def _coded(code: Code) -> hd.sr.CodedConcept:
     import highdicom as hd
 
     return hd.sr.CodedConcept(value=code.code, scheme_designator=code.scheme, meaning=code.meaning)
@@ -44,7 +49,7 @@ def require_codes(table: LabelTable, what: str) -> None:
         )
 
 
-def _description(number: int, label: Label, options: WriterOptions):  # type: ignore[no-untyped-def]
+def _description(number: int, label: Label, options: WriterOptions) -> hd.seg.SegmentDescription:
     import highdicom as hd
     from pydicom.sr.codedict import codes
 
@@ -87,7 +92,7 @@ def _segment_numbers(labelmap: np.ndarray, table: LabelTable, where: str) -> np.
     for number, value in enumerate(values, start=1):
         if value <= top:
             lut[value] = number
-    numbers = lut[labelmap]
+    numbers: np.ndarray = lut[labelmap]
     if (lut == sentinel).any() and (numbers == sentinel).any():
         unknown = sorted(int(v) for v in np.flatnonzero(lut == sentinel) if (labelmap == v).any())
         raise InputError(where, f"values {unknown} are not in the label table")
@@ -95,10 +100,8 @@ def _segment_numbers(labelmap: np.ndarray, table: LabelTable, where: str) -> np.
 
 
 def build_seg(volume: Volume, labelmap: np.ndarray, table: LabelTable, options: WriterOptions,
-              source: SourceSeries | None = None):  # type: ignore[no-untyped-def]
+              source: SourceSeries | None = None) -> hd.seg.Segmentation:
     """A highdicom `Segmentation` of ``labelmap`` (on ``volume``'s grid), not yet saved."""
-    import highdicom as hd
-
     require_codes(table, "DICOM-SEG")
     source = source or source_series(volume)
     table = with_dicom_categories(table).with_colours()  # categories as CID 7150 codes them
@@ -109,11 +112,13 @@ def build_seg(volume: Volume, labelmap: np.ndarray, table: LabelTable, options: 
     labelmap_type = options.seg_type == "LABELMAP"
     syntax = RLE_LOSSLESS if labelmap_type else EXPLICIT_VR_LITTLE_ENDIAN
     with building_from_source():
-        return _segmentation(hd, source, frames, table, options, syntax)
+        return _segmentation(source, frames, table, options, syntax)
 
 
-def _segmentation(hd, source: SourceSeries, frames: np.ndarray, table: LabelTable,  # type: ignore[no-untyped-def]
-                  options: WriterOptions, syntax: str):
+def _segmentation(source: SourceSeries, frames: np.ndarray, table: LabelTable, options: WriterOptions,
+                  syntax: str) -> hd.seg.Segmentation:
+    import highdicom as hd
+
     return hd.seg.Segmentation(
         source_images=list(source.datasets),
         pixel_array=frames,

@@ -8,17 +8,18 @@ map on the volume grid ``[i, j, k]`` into the frame stack highdicom expects: fra
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 from pydicom.dataset import Dataset
 
 from medsee_cli.errors import InputError
-from medsee_cli.io.volume import Volume
+from medsee_cli.io.volume import SliceSource, Volume
 from medsee_cli.writers.dicom_headers import sanitise
 from medsee_cli.writers.skipped import OutputNotMade
 
-
+LOG = logging.getLogger(__name__)
 TILE = 32
 
 
@@ -35,6 +36,20 @@ def frame_stack(labelmap: np.ndarray) -> np.ndarray:
 
 
 def _read_header(location: str) -> Dataset:
+    """The header of one source file, read again; a file that went away or no longer reads
+    (moved, deleted, damaged since the volume was loaded) costs this output only. The reason
+    names no path: it is stored in provenance.json, which holds no source names."""
+    try:
+        return _read_dataset(location)
+    except OSError as exc:
+        LOG.debug("reading a source header again failed", exc_info=True)
+        raise OutputNotMade(f"a source file cannot be read again ({exc.strerror or type(exc).__name__})") from exc
+    except Exception as exc:  # pydicom raises many types for a file damaged since it was read
+        LOG.debug("reading a source header again failed", exc_info=True)
+        raise OutputNotMade(f"a source file no longer reads as DICOM ({type(exc).__name__})") from exc
+
+
+def _read_dataset(location: str) -> Dataset:
     try:
         from medsee_cli.io.dicom.access import read_dataset
     except ImportError:  # the reader package is optional for the writers
@@ -42,6 +57,18 @@ def _read_header(location: str) -> Dataset:
 
         return pydicom.dcmread(location, stop_before_pixels=True, force=True)
     return read_dataset(location, stop_before_pixels=True)
+
+
+def _same_instances(datasets: tuple[Dataset, ...], slices: tuple[SliceSource, ...]) -> None:
+    """The files read again must still hold the instances the volume was read from (the file
+    meta counts, as when the volume was read)."""
+    for ds, ref in zip(datasets, slices):
+        meta = getattr(ds, "file_meta", None)
+        stated = str(ds.get("SOPInstanceUID", "") or "").strip()
+        if not stated and meta is not None:
+            stated = str(meta.get("MediaStorageSOPInstanceUID", "") or "").strip()
+        if ref.sop_instance_uid and stated != ref.sop_instance_uid:
+            raise OutputNotMade("the source files changed since the volume was read (another SOP Instance UID)")
 
 
 @dataclass(frozen=True)
@@ -122,7 +149,7 @@ def source_series(volume: Volume) -> SourceSeries:
     files = [s.file for s in slices]
     if all(s.frame_number is not None for s in slices) and len(set(files)) == 1:
         datasets: tuple[Dataset, ...] = (_shared_geometry(_read_header(files[0])),)
-        frame_numbers: tuple[int, ...] | None = tuple(int(s.frame_number) for s in slices)  # type: ignore[arg-type]
+        frame_numbers: tuple[int, ...] | None = tuple(int(s.frame_number) for s in slices if s.frame_number is not None)
         n_frames = int(getattr(datasets[0], "NumberOfFrames", 1))
         if n_frames != nk:
             raise OutputNotMade(f"the source is one volume of a multi-frame object with {n_frames} frames for "
@@ -132,6 +159,7 @@ def source_series(volume: Volume) -> SourceSeries:
     else:
         datasets = tuple(_read_header(f) for f in files)
         frame_numbers = None
+    _same_instances(datasets, slices[:1] if frame_numbers is not None else slices)
     datasets = sanitise(datasets, multiframe=frame_numbers is not None, slice_spacing=volume.spacing[2])
     first = datasets[0]
     rows, columns = int(first.get("Rows") or 0), int(first.get("Columns") or 0)

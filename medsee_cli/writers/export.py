@@ -72,7 +72,6 @@ def export_result(result: str | Path, fmt: str, out: Optional[str | Path] = None
     grid: Volume = res.labelmap
     labelmap = np.asarray(grid.dataobj)
     table = res.labels
-    image = None
     volume = grid
     if source is not None:
         from medsee_cli.io import load_volume
@@ -87,10 +86,6 @@ def export_result(result: str | Path, fmt: str, out: Optional[str | Path] = None
         elif not same_grid(volume, grid):
             raise InputError(str(source), f"grid {volume.spatial_shape} with its affine is not the label map's grid "
                                           f"{grid.spatial_shape}; masks are only written on their source grid")
-        if fmt in ("json", "png"):
-            image = volume.array()
-    elif fmt == "png":
-        image = np.broadcast_to(np.zeros((1, 1, 1), np.uint8), grid.spatial_shape)
     if labelmap.dtype.kind not in "ub":
         rounded = np.rint(labelmap)
         if not np.array_equal(rounded, labelmap) or rounded.min(initial=0) < 0:
@@ -98,7 +93,7 @@ def export_result(result: str | Path, fmt: str, out: Optional[str | Path] = None
         labelmap = rounded.astype(np.uint16 if rounded.max(initial=0) > 255 else np.uint8)
     table = fill_codes(table).with_colours()
     try:
-        written = write_format(fmt, volume, labelmap, table, target, options, image)
+        written = write_format(fmt, volume, labelmap, table, target, options, has_image=source is not None)
     except OutputNotMade as exc:
         return WrittenResult({}, {fmt: exc.reason})
     if fmt == "nifti":

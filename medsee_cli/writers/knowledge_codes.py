@@ -1,7 +1,8 @@
-"""Fill missing codes of a label table from medsee's knowledge base, when it is installed.
+"""Fill missing codes of a label table from medsee's knowledge base.
 
 Explicit codes in the table always win; a name the knowledge base does not know is left as it
-is. Without the reasoning package the table is returned unchanged.
+is. A knowledge base that cannot be read or is invalid raises its error: it is never taken for
+"no codes".
 
 Property categories are then put in DICOM's terms (CID 7150, `data/category_codes.yaml`): the
 older knowledge bases coded "Anatomical Structure" as SCT 123037004 (SNOMED CT "Body structure"),
@@ -14,11 +15,13 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 from importlib import resources
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import yaml
 
-from medsee_cli.writers.labels import Code, Label, LabelTable
+from medsee_cli.reasoning.codes import Code
+from medsee_cli.reasoning.knowledge import Entry, UnknownTarget, lookup
+from medsee_cli.writers.labels import Label, LabelTable
 
 
 @functools.lru_cache(maxsize=1)
@@ -45,46 +48,27 @@ def with_dicom_categories(table: LabelTable) -> LabelTable:
     return LabelTable(tuple(replace(label, category=dicom_category(label.category)) for label in table))
 
 
-def _knowledge_lookup() -> Optional[Callable[[str], Any]]:
-    try:
-        from medsee_cli.reasoning.knowledge import lookup
-    except ImportError:
-        return None
-    return lookup
-
-
-def _as_code(coded: Any) -> Optional[Code]:
-    if coded is None:
-        return None
-    code, meaning = getattr(coded, "code", None), getattr(coded, "meaning", None)
-    if not code or not meaning:
-        return None
-    return Code(str(code), str(meaning), str(getattr(coded, "scheme", "SCT")))
-
-
-def _fill(label: Label, entry: Any) -> Label:
+def _fill(label: Label, entry: Entry) -> Label:
     return replace(
         label,
-        type=label.type or _as_code(getattr(entry, "property_type", None)),
-        category=label.category or _as_code(getattr(entry, "category", None)),
-        modifier=label.modifier or _as_code(getattr(entry, "modifier", None)),
+        type=label.type or entry.property_type,
+        category=label.category or entry.category,
+        modifier=label.modifier or entry.modifier,
     )
 
 
-def fill_codes(table: LabelTable, lookup: Optional[Callable[[str], Any]] = None) -> LabelTable:
+def fill_codes(table: LabelTable, find: Callable[[str], Entry] = lookup) -> LabelTable:
     """``table`` with type/category/modifier codes taken from the knowledge base where missing,
-    categories in CID 7150 terms."""
-    lookup = lookup or _knowledge_lookup()
-    if lookup is None:
-        return with_dicom_categories(table)
+    categories in CID 7150 terms. ``find`` gives the entry of a target name and raises
+    `UnknownTarget` for a name it does not know (default: the packaged knowledge base)."""
     filled = []
     for label in table:
         if label.type is not None and label.category is not None:
             filled.append(label)
             continue
         try:
-            entry = lookup(label.name)
-        except Exception:  # unknown name (KeyError/InputError) or a KB problem: keep the label
+            entry = find(label.name)
+        except UnknownTarget:  # a user's own label name: keep the label as it is
             filled.append(label)
             continue
         filled.append(_fill(label, entry))

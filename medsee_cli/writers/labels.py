@@ -12,7 +12,8 @@ It travels next to every label map as ``labels.json`` (schema ``medsee.labels/1`
 map shows for that value where a smaller finding was painted over it.
 
 Codes are optional in the table (a plain label map may only have names); writers that need
-them (DICOM-SEG, RTSTRUCT) say which label lacks one.
+them (DICOM-SEG, RTSTRUCT) say which label lacks one. They are `medsee_cli.reasoning.codes.Code`,
+the type the knowledge base codes its targets with.
 """
 
 from __future__ import annotations
@@ -22,26 +23,14 @@ import json
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import yaml
 
 from medsee_cli.errors import InputError
+from medsee_cli.reasoning.codes import Code
 
 LABELS_SCHEMA = "medsee.labels/1"
-
-
-@dataclass(frozen=True)
-class Code:
-    """A coded concept: coding scheme designator, code value and code meaning."""
-
-    code: str
-    meaning: str
-    scheme: str = "SCT"
-
-    def to_json(self) -> dict[str, str]:
-        return {"scheme": self.scheme, "code": self.code, "meaning": self.meaning}
-
 
 ANATOMICAL_STRUCTURE = Code("91723000", "Anatomical Structure")
 
@@ -89,7 +78,7 @@ class LabelTable:
         ordered = tuple(sorted(self.labels, key=lambda label: label.value))
         object.__setattr__(self, "labels", ordered)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Label]:
         return iter(self.labels)
 
     def __len__(self) -> int:
@@ -126,7 +115,7 @@ class LabelTable:
 @functools.lru_cache(maxsize=1)
 def default_palette() -> tuple[tuple[int, int, int], ...]:
     text = resources.files("medsee_cli.writers").joinpath("data/palette.yaml").read_text()
-    return tuple(tuple(int(c) for c in rgb) for rgb in yaml.safe_load(text)["colours"])  # type: ignore[misc]
+    return tuple((int(r), int(g), int(b)) for r, g, b in yaml.safe_load(text)["colours"])
 
 
 def _code(raw: Any, where: str) -> Optional[Code]:

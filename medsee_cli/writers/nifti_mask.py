@@ -37,9 +37,12 @@ def _source_header(volume: Volume) -> nib.Nifti1Header | None:
         img = nib.load(volume.source)
     except Exception:
         return None
+    if not isinstance(img, nib.Nifti1Image):  # a .nii/.nii.gz file loads as one (or as its NIfTI-2 subclass)
+        return None
     if tuple(img.shape[:3]) != volume.spatial_shape or not np.allclose(img.affine, volume.affine, atol=1e-5):
         return None
-    return img.header.copy() if isinstance(img.header, nib.Nifti1Header) else None
+    header: nib.Nifti1Header = img.header.copy()  # a NIfTI-1 (or NIfTI-2, its subclass) header
+    return header
 
 
 def mask_image(volume: Volume, data: np.ndarray, description: str = "medsee label map") -> nib.Nifti1Image:

@@ -21,6 +21,9 @@ class WriterOptions:
     ``per_target_nifti``: also write one binary NIfTI per target (``mask_<name>.nii.gz``).
     ``algorithm_name``/``algorithm_version``: recorded in DICOM-SEG and RTSTRUCT.
     ``provenance``: extra key/values for the result's ``provenance.json`` (no patient data).
+    ``modality``: the run's one modality decision (``EngineRun.modality``), which boxes.json
+    (HU or arbitrary units) and the preview (its window) follow; ``None``: decided from the
+    volume (`medsee_cli.measure.effective_modality`), as for ``export``.
     """
 
     formats: tuple[str, ...] = ("nifti", "json", "png")
@@ -32,6 +35,7 @@ class WriterOptions:
     series_description: str = "medsee segmentation"
     provenance: dict[str, str] = field(default_factory=dict)
     source: Optional[str] = None  # a DICOM series standing behind a volume without refs
+    modality: Optional[str] = None
 
     def __post_init__(self) -> None:
         unknown = [f for f in self.formats if f not in FORMATS]

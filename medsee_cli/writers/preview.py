@@ -11,7 +11,7 @@ import io
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import nibabel as nib
 import numpy as np
@@ -45,7 +45,7 @@ def window(plane: np.ndarray, modality: str) -> np.ndarray:
     return (np.clip(scaled, 0, 1) * 255).astype(np.uint8)
 
 
-def display_transform(affine: np.ndarray):  # type: ignore[no-untyped-def]
+def display_transform(affine: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], tuple[float, float], str]:
     """A function turning an ``[i, j]`` slice into display rows x columns, the pixel sizes (mm),
     and the patient direction at the image's left edge (R, A or S)."""
     ornt = nib.orientations.io_orientation(affine)  # per voxel axis: (world axis, +1/-1) in RAS
@@ -66,7 +66,7 @@ def display_transform(affine: np.ndarray):  # type: ignore[no-untyped-def]
     return apply, (float(spacing[row_axis]), float(spacing[col_axis])), left_edge
 
 
-def _font(size: int):  # type: ignore[no-untyped-def]
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1
@@ -103,26 +103,33 @@ def _largest_slice(labelmap: np.ndarray, value: int) -> tuple[int, int]:
     return k, int(counts[k])
 
 
-def render_preview(volume: Volume, labelmap: np.ndarray, table: LabelTable,
-                   image: Optional[np.ndarray] = None) -> Image.Image:
-    """One panel per target present (its largest slice), or the middle slice when none is."""
+def render_preview(volume: Volume, labelmap: np.ndarray, table: LabelTable, modality: str, *,
+                   has_image: bool = True) -> Image.Image:
+    """One panel per target present (its largest slice), or the middle slice when none is.
+
+    ``modality`` is the run's decision (CT: the abdomen window); ``has_image`` False: ``volume``
+    is only the grid, and the masks are drawn on black. Reads one slice per panel."""
     table = table.with_colours()
     apply, pixel_mm, left = display_transform(volume.affine)
+
+    def plane(k: int) -> np.ndarray:
+        if not has_image:
+            return np.zeros(labelmap.shape[:2], np.uint8)
+        return np.asarray(volume.slab(k, k + 1)[:, :, 0])
+
     panels = []
     for label in table:
         k, count = _largest_slice(labelmap, label.value)
         if count == 0:
             continue
-        plane = image[:, :, k] if image is not None else volume.slab(k, k + 1)[:, :, 0]
         # The finding's own volume when known (a smaller finding painted over it hides part of it).
         ml = label.volume_ml if label.volume_ml is not None else float((labelmap == label.value).sum()) * volume.voxel_volume_ml
         caption = f"{label.name}  {ml:.1f} mL  slice {k}"
-        panels.append(_panel(window(apply(plane), volume.modality), apply(labelmap[:, :, k] == label.value),
+        panels.append(_panel(window(apply(plane(k)), modality), apply(labelmap[:, :, k] == label.value),
                              label, pixel_mm, caption, left))
     if not panels:
         k = labelmap.shape[2] // 2
-        plane = image[:, :, k] if image is not None else volume.slab(k, k + 1)[:, :, 0]
-        panels.append(_panel(window(apply(plane), volume.modality), np.zeros(apply(plane).shape, bool),
+        panels.append(_panel(window(apply(plane(k)), modality), np.zeros(apply(plane(k)).shape, bool),
                              None, pixel_mm, "no target found", left))
     ncols = min(COLUMNS, len(panels))
     nrows = -(-len(panels) // ncols)
@@ -133,9 +140,9 @@ def render_preview(volume: Volume, labelmap: np.ndarray, table: LabelTable,
     return sheet
 
 
-def write_preview(volume: Volume, labelmap: np.ndarray, table: LabelTable, target: str | os.PathLike[str], *,
-                  overwrite: bool, image: Optional[np.ndarray] = None) -> Path:
+def write_preview(volume: Volume, labelmap: np.ndarray, table: LabelTable, target: str | os.PathLike[str],
+                  modality: str, *, overwrite: bool, has_image: bool = True) -> Path:
     buffer = io.BytesIO()
-    render_preview(volume, labelmap, table, image).save(buffer, format="PNG", optimize=False)
+    render_preview(volume, labelmap, table, modality, has_image=has_image).save(buffer, format="PNG", optimize=False)
     write_bytes_atomic(target, buffer.getvalue(), overwrite=overwrite)
     return Path(target)

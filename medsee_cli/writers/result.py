@@ -206,10 +206,9 @@ def _write_files(volume: Volume, labelmap: np.ndarray, table: LabelTable, folder
     skipped: dict[str, str] = {}
     write_text_atomic(folder / FILES["labels"], dumps_label_table(table), overwrite=options.overwrite)
     written["labels"] = folder / FILES["labels"]
-    image = volume.array() if ("json" in options.formats or "png" in options.formats) else None
     for fmt in options.formats:
         try:
-            written.update(write_format(fmt, volume, labelmap, table, folder / FILES[fmt], options, image))
+            written.update(write_format(fmt, volume, labelmap, table, folder / FILES[fmt], options))
         except OutputNotMade as exc:
             skipped[fmt] = exc.reason
     if options.per_target_nifti:
@@ -235,20 +234,25 @@ def _write_files(volume: Volume, labelmap: np.ndarray, table: LabelTable, folder
 
 
 def write_format(fmt: str, volume: Volume, labelmap: np.ndarray, table: LabelTable, target: Path,
-                 options: WriterOptions, image: Optional[np.ndarray] = None) -> dict[str, Path]:
-    """Write one format to ``target`` (a file path); the building block of `write_result` and export."""
+                 options: WriterOptions, *, has_image: bool = True) -> dict[str, Path]:
+    """Write one format to ``target`` (a file path); the building block of `write_result` and export.
+
+    ``volume`` is the image the label map lies on; ``has_image`` False: it is only the grid (a
+    label map exported without its source), so boxes.json has no intensities and the preview
+    no image. The modality is the run's (``options.modality``) or decided here once."""
     if fmt == "nifti":
         from medsee_cli.writers.nifti_mask import write_label_map
 
         return {fmt: write_label_map(volume, labelmap, target, overwrite=options.overwrite)}
     if fmt == "json":
-        document = boxes_document(volume, labelmap, table, image)
+        document = boxes_document(volume, labelmap, table, modality_of(volume, options), intensities=has_image)
         write_text_atomic(target, dumps_boxes(document), overwrite=options.overwrite)
         return {fmt: target}
     if fmt == "png":
         from medsee_cli.writers.preview import write_preview
 
-        return {fmt: write_preview(volume, labelmap, table, target, overwrite=options.overwrite, image=image)}
+        return {fmt: write_preview(volume, labelmap, table, target, modality_of(volume, options),
+                                   overwrite=options.overwrite, has_image=has_image)}
     source = dicom_volume(volume, options)
     if fmt == "dicom-seg":
         from medsee_cli.writers.dicom_seg import write_seg
@@ -259,6 +263,13 @@ def write_format(fmt: str, volume: Volume, labelmap: np.ndarray, table: LabelTab
 
         return {fmt: write_rtstruct(source, labelmap, table, target, options)}
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def modality_of(volume: Volume, options: WriterOptions) -> str:
+    """The run's modality decision when the caller made one (``options.modality``), else this volume's."""
+    from medsee_cli.measure import effective_modality
+
+    return options.modality or effective_modality(volume)
 
 
 def read_result(path: str | Path) -> Result:
@@ -316,6 +327,9 @@ def _json_or_none(path: Path) -> Optional[dict[str, Any]]:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except ValueError as exc:
         raise InputError(str(path), f"not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InputError(str(path), "not a JSON object")
+    return data

@@ -13,18 +13,19 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
 
 from medsee_cli.io.atomic import atomic_path
 from medsee_cli.io.volume import Volume
+from medsee_cli.reasoning.codes import Code
 from medsee_cli.writers.contours import mask_contours
 from medsee_cli.writers.dicom_headers import building_from_source
 from medsee_cli.writers.dicom_seg import require_codes
 from medsee_cli.writers.dicom_source import SourceSeries, source_series
-from medsee_cli.writers.labels import Code, LabelTable
+from medsee_cli.writers.labels import LabelTable
 from medsee_cli.writers.options import WriterOptions
 
-RTSTRUCT_STORAGE = "1.2.840.10008.5.1.4.1.1.481.3"
+RTSTRUCT_STORAGE = UID("1.2.840.10008.5.1.4.1.1.481.3")
 STUDY_COMPONENT_MANAGEMENT = "1.2.840.10008.3.1.2.3.1"  # used by RTReferencedStudySequence
 RT_SERIES_NUMBER = 901
 COPIED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "StudyDate",
@@ -67,7 +68,7 @@ def _referenced_frame_of_reference(source: SourceSeries, nk: int) -> Dataset:
 
 def _slice_contours(volume: Volume, binary: np.ndarray, source: SourceSeries) -> list[Dataset]:
     lps = volume.lps_affine
-    items = []
+    items: list[Dataset] = []
     for k in np.flatnonzero(binary.any(axis=(0, 1))):
         for poly in mask_contours(binary[:, :, k]):
             ijk = np.column_stack([poly, np.full(len(poly), float(k))])

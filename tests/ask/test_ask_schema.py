@@ -61,7 +61,7 @@ def test_label_map_keeps_a_small_finding_inside_a_large_one_visible(tmp_path):
     from medsee_cli.engine.components import RegionMask
     from medsee_cli.engine.findings import Finding
     from medsee_cli.io.volume import Volume
-    from medsee_cli.services.ask import write_findings
+    from medsee_cli.services.results import write_findings
 
     volume = Volume(np.zeros((20, 20, 6), np.int16), np.eye(4), modality="CT")
     organ = RegionMask((2, 2, 0), np.ones((15, 15, 6), bool))
@@ -75,3 +75,20 @@ def test_label_map_keeps_a_small_finding_inside_a_large_one_visible(tmp_path):
     assert int((labels == 2).sum()) == 18 and int((labels == 1).sum()) == 15 * 15 * 6 - 18
     table = json.loads((tmp_path / "r" / "labels.json").read_text())
     assert [label["name"] for label in table["labels"]] == ["liver", "liver_lesion", "gallbladder"]
+
+
+def test_the_answer_and_boxes_json_carry_one_measurement_of_a_nifti_ct(tiny_model_dir, tiny_ct, tmp_path):
+    """A CT stored as NIfTI (no modality in the file): one modality decision per run, so the
+    answer's HU and boxes.json agree, and both serialise the same `measure` (boxes, mL, side)."""
+    out = tmp_path / "result"
+    result = ask(tiny_ct, "where is the liver?",
+                 AskOptions(out=out, model=str(tiny_model_dir), engine=EVERYTHING, max_targets=1, encoder="none"))
+    assert load_volume(tiny_ct).modality == "OT" and result.stats["modality"] == "CT"
+    finding = result.findings[0]
+    record = json.loads((out / "boxes.json").read_text())["targets"][0]
+    assert finding.present and finding.intensity["unit"] == "HU" and record["intensity"] == finding.intensity
+    for key in ("volume_ml", "box_voxel", "box_mm", "size_mm", "centroid_mm", "side"):
+        assert record[key] == getattr(finding, key), key
+    assert record["voxel_count"] == finding.voxels
+    assert [s["k"] for s in record["slices"]] == [s["index"] for s in finding.slices]
+    assert [s["box"] for s in record["slices"]] == [s["box"] for s in finding.slices]

@@ -126,3 +126,19 @@ def test_error_and_warning_lines_are_one_line_each(capsys: pytest.CaptureFixture
         "medsee: error: scan.nii.gz: not a readable NIfTI file (first line second line)",
         "medsee: warning: series 1.2.3: no DICOM-SEG: the source series has no SeriesInstanceUID",
     ]
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_logged_warnings_print_in_the_documented_form(debug: bool) -> None:
+    """A warning a library module logs (the engine's out-of-memory retry) is one line like every
+    other warning line; the logger's name (and debug messages) are shown only with --debug."""
+    code = ("import logging; from medsee_cli.cli.boundary import set_debug; "
+            f"set_debug({debug}); log = logging.getLogger('medsee_cli.engine.batching'); "
+            "log.warning('out of memory with %d slices per batch;\\nretrying with %d', 8, 4); "
+            "log.debug('a debug message')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    if debug:
+        assert run.stderr.startswith("WARNING medsee_cli.engine.batching: out of memory"), run.stderr
+        assert "DEBUG medsee_cli.engine.batching: a debug message" in run.stderr
+    else:
+        assert run.stderr.splitlines() == ["medsee: warning: out of memory with 8 slices per batch; retrying with 4"]

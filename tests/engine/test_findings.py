@@ -7,13 +7,20 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from medsee_cli.engine.components import RegionMask, assemble, keep_consistent
-from medsee_cli.engine.findings import measure
+from medsee_cli.engine.findings import finding
 from medsee_cli.engine.tracks import SliceHit, TargetTrack
 from medsee_cli.io.volume import Volume
 
 
+def measured(volume, track):
+    """The engine's finding for a track, with the modality decided from the volume (as a run does)."""
+    from medsee_cli.measure import effective_modality
+
+    return finding(volume, track, modality=effective_modality(volume))
+
+
 def track_from(mask: np.ndarray, score: float = 0.9) -> TargetTrack:
-    track = TargetTrack("target", "target", mask.shape[2])
+    track = TargetTrack("target", mask.shape[2])
     for k in range(mask.shape[2]):
         track.record(k, score if mask[:, :, k].any() else 0.1, SliceHit.from_mask(k, score, mask[:, :, k]))
     return track
@@ -37,7 +44,7 @@ def test_measure_box_volume_and_hu_on_any_affine(name):
     data[mask] = 60
     data[10, 5, 3] = 160
     volume = Volume(data, affine, modality="CT")
-    finding = measure(volume, track_from(mask))
+    finding = measured(volume, track_from(mask))
     assert finding.present and finding.voxels == 500 and finding.pieces == 1
     assert finding.volume_ml == pytest.approx(500 * abs(np.linalg.det(affine[:3, :3])) / 1000, abs=1e-3)
     assert finding.box_voxel == {"min": [10, 5, 3], "max": [19, 14, 7]}
@@ -58,7 +65,7 @@ def test_single_slice_and_tiny_pieces_are_dropped():
     mask[25:35, 25:35, 10:13] = True  # kept: second piece
     mask[30:38, 2:10, 17] = True  # one slice only: dropped
     mask[2, 30:33, 15:18] = True  # 9 voxels: dropped
-    finding = measure(Volume(np.zeros(mask.shape, np.int16), np.eye(4), modality="CT"), track_from(mask))
+    finding = measured(Volume(np.zeros(mask.shape, np.int16), np.eye(4), modality="CT"), track_from(mask))
     assert finding.pieces == 2 and finding.voxels == 400 + 300
     assert finding.box_voxel == {"min": [5, 5, 2], "max": [34, 34, 12]}
 
@@ -66,7 +73,7 @@ def test_single_slice_and_tiny_pieces_are_dropped():
 def test_only_isolated_blobs_means_not_present():
     mask = np.zeros((20, 20, 10), dtype=bool)
     mask[5:10, 5:10, 4] = True
-    finding = measure(Volume(np.zeros(mask.shape, np.int16), np.eye(4), modality="CT"), track_from(mask))
+    finding = measured(Volume(np.zeros(mask.shape, np.int16), np.eye(4), modality="CT"), track_from(mask))
     assert not finding.present and finding.voxels == 0 and finding.box_mm is None
 
 
@@ -89,5 +96,5 @@ def test_side_follows_the_patient_not_the_array():
     mask[8:16, 15:25, 3:7] = True  # low i
     ras = np.diag([1.0, 1.0, 1.0, 1.0])  # i increases to the patient's right
     las = np.diag([-1.0, 1.0, 1.0, 1.0])  # i increases to the patient's left
-    assert measure(Volume(data, ras, modality="CT"), track_from(mask)).side == "left"
-    assert measure(Volume(data, las, modality="CT"), track_from(mask)).side == "right"
+    assert measured(Volume(data, ras, modality="CT"), track_from(mask)).side == "left"
+    assert measured(Volume(data, las, modality="CT"), track_from(mask)).side == "right"

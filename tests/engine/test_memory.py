@@ -6,11 +6,18 @@ import tracemalloc
 
 import numpy as np
 
-from medsee_cli.engine.findings import measure
+from medsee_cli.engine.findings import finding
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.stream import SliceEngine
 from tests.engine.conftest import ball_volume
-from tests.engine.toy import BrightModel
+from tests.engine.toy import BrightModel, vectors
+
+
+def measured(volume, track):
+    """The engine's finding for a track, with the modality decided from the volume (as a run does)."""
+    from medsee_cli.measure import effective_modality
+
+    return finding(volume, track, modality=effective_modality(volume))
 
 
 def test_peak_memory_on_512x512x200_is_bounded():
@@ -19,8 +26,8 @@ def test_peak_memory_on_512x512x200_is_bounded():
     engine = SliceEngine(BrightModel(size=128), EngineOptions(device="cpu", precision="fp32", batch_size=8, skip_stride=1))
     tracemalloc.start()
     try:
-        result = engine.run(volume, ["bright"])
-        finding = measure(volume, result.tracks[0])
+        result = engine.run(volume, ["bright"], vectors(["bright"]))
+        finding = measured(volume, result.tracks[0])
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

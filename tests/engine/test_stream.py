@@ -4,18 +4,25 @@ import numpy as np
 import pytest
 
 from medsee_cli.engine.batching import AdaptiveBatcher, is_out_of_memory
-from medsee_cli.engine.findings import measure
+from medsee_cli.engine.findings import finding
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.stream import SliceEngine, coarse_indices, next_indices
 from tests.engine.conftest import ball_volume
-from tests.engine.toy import BrightModel
+from tests.engine.toy import BrightModel, vectors
 
 CPU = dict(device="cpu", precision="fp32")
 
 
+def measured(volume, track):
+    """The engine's finding for a track, with the modality decided from the volume (as a run does)."""
+    from medsee_cli.measure import effective_modality
+
+    return finding(volume, track, modality=effective_modality(volume))
+
+
 def run(volume, model, **options):
     engine = SliceEngine(model, EngineOptions(**{**CPU, **options}))
-    return engine, engine.run(volume, ["bright"])
+    return engine, engine.run(volume, ["bright"], vectors(["bright"]))
 
 
 def test_full_pass_finds_the_ball_on_the_right_slices(ball):
@@ -23,7 +30,7 @@ def test_full_pass_finds_the_ball_on_the_right_slices(ball):
     assert result.slices_run == 120 and result.passes == 1
     track = result.tracks[0]
     assert sorted(track.hits) == list(range(48, 63))  # radius 8 around k=55, edge slices too small to show
-    finding = measure(ball, track)
+    finding = measured(ball, track)
     assert finding.present and finding.pieces == 1
     truth = int((np.asarray(ball.dataobj) > 500).sum())
     assert abs(finding.voxels - truth) / truth < 0.15
@@ -45,7 +52,7 @@ def test_nothing_present_costs_only_the_coarse_pass():
     volume = ball_volume(value=40)  # no bright ball
     _, result = run(volume, BrightModel(), skip_stride=8)
     assert result.slices_run == len(coarse_indices(120, 8)) == 16
-    assert not result.tracks[0].hits and not measure(volume, result.tracks[0]).present
+    assert not result.tracks[0].hits and not measured(volume, result.tracks[0]).present
 
 
 def test_schedule_helpers():
@@ -95,34 +102,24 @@ def test_context_slices_reach_the_model(ball):
 def test_two_targets_in_one_pass(ball):
     _, result = run(ball, BrightModel(), skip_stride=1, batch_size=16)
     engine = SliceEngine(BrightModel(), EngineOptions(**CPU, skip_stride=1))
-    both = engine.run(ball, ["bright", "very_bright"])
+    both = engine.run(ball, ["bright", "very_bright"], vectors(["bright", "very_bright"]))
     assert [t.name for t in both.tracks] == ["bright", "very_bright"]
     assert sorted(both.tracks[0].hits) == sorted(result.tracks[0].hits) and not both.tracks[1].hits
-
-
-class _Config:
-    """The part of a grounding config the engine reads: per-target presence logits."""
-
-    def __init__(self, logits: dict[str, float]) -> None:
-        self.logits = logits
-
-    def presence_logit(self, target: str) -> float:
-        return self.logits.get(target, 0.0)
 
 
 def test_the_model_s_calibrated_gate_per_target_and_the_option_that_overrides_it():
     faint = ball_volume(value=520)  # presence logit ~1.6 (probability ~0.83) inside the ball
     model = BrightModel()
-    assert SliceEngine(model, EngineOptions(**CPU)).threshold_for("bright") == 0.5  # no config: 0.5
-    model.config = _Config({"bright": 2.0})  # a calibrated bar above what the ball reaches
+    assert SliceEngine(model, EngineOptions(**CPU)).threshold_for("bright") == 0.5  # logit 0: 0.5
+    model.gates = {"bright": 2.0}  # a calibrated bar above what the ball reaches
     engine = SliceEngine(model, EngineOptions(**CPU, skip_stride=1))
     assert engine.threshold_for("bright") == pytest.approx(1 / (1 + np.exp(-2.0)))
     assert engine.threshold_for("other") == 0.5
-    assert not engine.run(faint, ["bright"]).tracks[0].hits
-    model.config = _Config({"bright": -1.0})
-    assert engine.run(faint, ["bright"]).tracks[0].hits
+    assert not engine.run(faint, ["bright"], vectors(["bright"])).tracks[0].hits
+    model.gates = {"bright": -1.0}
+    assert engine.run(faint, ["bright"], vectors(["bright"])).tracks[0].hits
     forced = SliceEngine(model, EngineOptions(**CPU, skip_stride=1, presence_threshold=0.9))
-    assert forced.threshold_for("bright") == 0.9 and not forced.run(faint, ["bright"]).tracks[0].hits
+    assert forced.threshold_for("bright") == 0.9 and not forced.run(faint, ["bright"], vectors(["bright"])).tracks[0].hits
 
 
 def test_short_gaps_between_hits_are_filled_with_the_gate_open():
@@ -136,11 +133,11 @@ def test_short_gaps_between_hits_are_filled_with_the_gate_open():
     data[(data == 1000) & dim] = 600  # coarse logit (600 - 500) / 50 = 2 > 0, presence 4 * 2 = 8 < 10
     volume = type(ball_volume())(data, np.diag([0.8, 0.8, 2.5, 1.0]), modality="CT")
     model = BrightModel()
-    model.config = _Config({"bright": 10.0})
-    plain = SliceEngine(model, EngineOptions(**CPU, skip_stride=1, fill_gaps=0)).run(volume, ["bright"]).tracks[0]
+    model.gates = {"bright": 10.0}
+    plain = SliceEngine(model, EngineOptions(**CPU, skip_stride=1, fill_gaps=0)).run(volume, ["bright"], vectors(["bright"])).tracks[0]
     assert 54 not in plain.hits and 55 not in plain.hits and 53 in plain.hits and 56 in plain.hits
     engine = SliceEngine(model, EngineOptions(**CPU, skip_stride=1))
-    filled = engine.run(volume, ["bright"])
+    filled = engine.run(volume, ["bright"], vectors(["bright"]))
     assert sorted(filled.tracks[0].hits) == sorted(set(plain.hits) | {54, 55})
     assert filled.passes == 2 and filled.slices_run == 120 + 2
     assert gap_slices(filled.tracks, 2) == {}  # nothing left to fill

@@ -20,18 +20,32 @@ SIZE = 64
 STRIDE = 2
 
 
+def vectors(names: list[str]) -> np.ndarray:
+    """The toy's "text vectors": the level a target name stands for, in every component
+    (``"bright"`` = 500, anything else = 1500). Pass them to `SliceEngine.run`."""
+    levels = [500.0 if t == "bright" else 1500.0 for t in names]
+    return np.repeat(np.asarray(levels, dtype=np.float32)[:, None], 384, axis=1)
+
+
 class BrightModel:
-    """Target text ``"bright"`` = voxels above 500; anything else = voxels above 1500."""
+    """Target ``"bright"`` = voxels above 500; anything else = voxels above 1500 (see `vectors`)."""
+
+    text_encoder = "toy-levels"
+    trained_targets: tuple[str, ...] = ()
 
     def __init__(self, context_slices: int = 0, oom_above: int | None = None, size: int = SIZE) -> None:
         self.input_size = size
         self.context_slices = context_slices
         self.oom_above = oom_above
+        self.gates: dict[str, float] = {}  # calibrated presence logits per target (default 0)
         self.encoded: list[int] = []  # batch sizes that reached encode()
         self.prepare_threads: set[str] = set()
         self.prepared_shapes: list[tuple[int, ...]] = []
 
-    def prepare(self, slices: np.ndarray, modality: str):
+    def presence_logit(self, target: str) -> float:
+        return self.gates.get(target, 0.0)
+
+    def prepare(self, slices: np.ndarray, modality: str, window=None):
         self.prepare_threads.add(threading.current_thread().name)
         self.prepared_shapes.append(tuple(slices.shape))
         centre = slices[..., self.context_slices] if slices.ndim == 4 else slices
@@ -47,10 +61,6 @@ class BrightModel:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (simulated)")
         self.encoded.append(int(images.shape[0]))
         return images.float()
-
-    def text_vectors(self, texts: list[str]) -> torch.Tensor:
-        levels = [500.0 if t == "bright" else 1500.0 for t in texts]
-        return torch.tensor(levels)[:, None].expand(len(texts), 384).contiguous()
 
     def ground(self, features: torch.Tensor, text: torch.Tensor) -> Grounding:
         levels = text[:, 0]

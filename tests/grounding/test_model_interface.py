@@ -133,3 +133,34 @@ def test_the_shipped_checkpoint_records_the_registry_sha256() -> None:
     found = locate(get_entry("medsee-grounding-v1"))
     config = json.loads((found.path.parent / "config.json").read_text())
     assert config["weights_sha256"] == found.source.sha256 == sha256_of(found.path)
+
+
+@pytest.mark.parametrize(("precision", "dtype"), [("fp32", torch.float32), ("bf16", torch.bfloat16)])
+def test_the_engine_s_precision_reaches_the_model(tiny_model, precision: str, dtype: torch.dtype) -> None:
+    """The engine owns precision: the model opens no autocast of its own that could switch the
+    engine's off (its encoder's output dtype shows which precision really ran)."""
+    from medsee_cli.engine.device import autocast_dtype, running
+    from medsee_cli.engine.options import EngineOptions
+    from medsee_cli.engine.stream import SliceEngine
+
+    engine = SliceEngine(tiny_model, EngineOptions(device="cpu", precision=precision))
+    assert engine.precision == precision and engine.dtype == autocast_dtype(torch.device("cpu"), precision)
+    linear = next(m for m in tiny_model.base.modules() if isinstance(m, torch.nn.Linear))
+    seen: list[torch.dtype] = []
+    hook = linear.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    try:
+        images, _ = tiny_model.prepare(np.zeros((1, 32, 32), np.int16), "CT")
+        with running(engine.device, engine.dtype):
+            tiny_model.encode(images)
+        tiny_model.encode(images)  # no autocast around it: fp32
+    finally:
+        hook.remove()
+    assert seen[0] == dtype and seen[-1] == torch.float32
+
+
+def test_the_model_states_what_the_engine_needs(tiny_model) -> None:
+    """The engine's protocol members are real attributes of the model, read from its config."""
+    assert tiny_model.context_slices == 0 and tiny_model.text_encoder == "all-MiniLM-L6-v2"
+    assert tiny_model.trained_targets == tiny_model.config.trained_targets
+    assert tiny_model.presence_logit("liver") == tiny_model.config.presence_logit("liver")
+    assert not hasattr(tiny_model, "text_vectors")  # target texts are encoded by the caller

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from medsee_cli.engine.device import autocast_dtype, running
 from medsee_cli.io import load_volume
 from medsee_cli.model.grounding import GroundingModel, plane_view
 from medsee_cli.model.grounding.pipeline import gate_for, refine_mask
+from medsee_cli.reasoning.target_text import open_target_texts
 from medsee_cli.training.evaluate import dice
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,7 +24,7 @@ LABELS = {"liver": 1, "bile_duct": 3, "pancreas": 4, "pancreatic_lesion": 5}
 
 @pytest.fixture(scope="module")
 def shipped() -> GroundingModel:
-    return GroundingModel.load("medsee-grounding-v1", bf16=True)
+    return GroundingModel.load("medsee-grounding-v1")
 
 
 def _find(model: GroundingModel, path: Path, k: int, targets: list[str]) -> dict[str, np.ndarray]:
@@ -30,8 +33,9 @@ def _find(model: GroundingModel, path: Path, k: int, targets: list[str]) -> dict
     view = plane_view(volume.affine)
     plane = np.ascontiguousarray(view.to_display(np.asarray(volume.slab(k, k + 1))[:, :, 0]))
     images, geometries = model.prepare(plane[None], volume.modality if volume.modality == "CT" else "CT")
-    features = model.encode(images)
-    grounding = model.ground(features, model.text_vectors(targets))
+    with running(torch.device("cpu"), autocast_dtype(torch.device("cpu"), "auto")):  # the engine's precision
+        features = model.encode(images)
+        grounding = model.ground(features, torch.from_numpy(open_target_texts(model.text_encoder).vectors(targets)))
     found = {}
     for t, target in enumerate(targets):
         logits, _ = refine_mask(model, features, 0, grounding.mask_logits[0, t], float(grounding.presence_logits[0, t]),

@@ -195,7 +195,7 @@ def test_a_second_ingest_on_the_same_output_waits_for_the_first(tmp_path: Path) 
     proc = subprocess.Popen([sys.executable, "-m", "medsee_cli", "ingest", str(src), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        ready, _, _ = select.select([proc.stderr], [], [], 120)  # a guard against a hang, not a timing
+        ready, _, _ = select.select([proc.stderr], [], [], 1800)  # a guard against a hang, not a timing
         assert ready, "no message from the waiting ingest"
         line = proc.stderr.readline().strip()  # type: ignore[union-attr]
         assert line == (f"medsee: warning: {out}: another ingest (pid {os.getpid()}) is writing to this "
@@ -204,7 +204,7 @@ def test_a_second_ingest_on_the_same_output_waits_for_the_first(tmp_path: Path) 
         assert list((out / "series").glob("*.nii.gz")) == []  # it waits before doing any work
     finally:
         os.close(holder)  # releases the lock
-    stdout, _ = proc.communicate(timeout=300)
+    stdout, _ = proc.communicate(timeout=1800)  # a hang guard only
     assert proc.returncode == 0 and "1 written" in stdout
 
 
@@ -295,3 +295,15 @@ def test_out_naming_a_file_is_a_usage_error_before_any_work(tmp_path: Path, sub:
     assert run.returncode == 2
     assert run.stderr.splitlines() == [f"medsee: error: --out: {out} {why}"]
     assert (tmp_path / "afile").read_text() == "x" and sorted(p.name for p in tmp_path.iterdir()) == ["afile", "src"]
+
+
+def test_a_seg_whose_sop_class_an_anonymiser_hashed_is_still_skipped(shared_data: Path, tmp_path: Path) -> None:
+    """highdicom #41: the dataset's SOPClassUID replaced by a hash; the file meta still states SEG."""
+    src = _slices(tmp_path / "src" / "CT", n=3).parent
+    ds = pydicom.dcmread(shared_data / "dicom/highdicom_test_files/seg_image_ct_binary.dcm")
+    ds.SOPClassUID = "05703841015643452503209109170649121759226008273168"
+    ds.save_as(src / "seg.dcm", enforce_file_format=False)  # the file meta keeps its own class
+    report = ingest([src], IngestOptions(out=tmp_path / "out"))
+    assert report.count("written") == 1 and report.ok
+    (skipped,) = [r for r in report.results if r.status == "skipped"]
+    assert skipped.reason == "not an image (Segmentation, SOP class 1.2.840.10008.5.1.4.1.1.66.4)"

@@ -39,7 +39,9 @@ RESULT_FILES = ("mask.nii.gz", "labels.json", "boxes.json", "preview.png", "prov
 SERIES_REASON = "no DICOM-SEG: the source series has no SeriesInstanceUID"
 
 
-def medsee(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def medsee(*args: str, cwd: Path | None = None, timeout: int = 3600) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user does; ``timeout`` only guards against a hang (a loaded CI machine runs
+    these model calls many times slower than an idle one)."""
     return subprocess.run([sys.executable, "-m", "medsee_cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd)
 
@@ -75,15 +77,16 @@ def label_map(tmp_path_factory, shared_data: Path) -> tuple[Path, Path]:  # type
 
 # ------------------------------------------------------------------------------ export sweep
 
-EXPORTED = ["sop_class_blank", "charset_blank", "sop_uid_blank", "patient_blank", "name_utf8", "name_latin1",
-            "name_iso2022_jp", "study_uid_blank", "series_uid_blank", "frame_of_reference_blank"]
+EXPORTED = ["sop_class_blank", "sop_class_hashed", "charset_blank", "sop_uid_blank", "patient_blank", "name_utf8",
+            "name_latin1", "name_iso2022_jp", "study_uid_blank", "series_uid_blank", "frame_of_reference_blank"]
 NOT_EXPORTED = {"study_uid_blank": "no DICOM-SEG: the source series has no StudyInstanceUID",
                 "series_uid_blank": SERIES_REASON,
                 "frame_of_reference_blank": "no DICOM-SEG: the source series has no FrameOfReferenceUID"}
 
 
 @pytest.mark.parametrize("name", EXPORTED)
-def test_export_dicom_seg_of_a_series_that_lacks_attributes(name: str, label_map, shared_data: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_dicom_seg_of_a_series_that_lacks_attributes(name: str, label_map, shared_data: Path,  # type: ignore[no-untyped-def]
+                                                            orthanc) -> None:
     lm_path, root = label_map
     series = make(name, "ge_native", root / name, shared_data)
     out = root / f"{name}.dcm"
@@ -99,6 +102,9 @@ def test_export_dicom_seg_of_a_series_that_lacks_attributes(name: str, label_map
         assert run.stdout.strip() == f"dicom-seg\t{out}" and run.stderr == ""  # no highdicom chatter
         volume = load_volume(series)
         check_seg(out, volume, np.asarray(nib.load(lm_path).dataobj))
+        orthanc.store([out])  # a real PACS takes it
+        ds = pydicom.dcmread(out, stop_before_pixels=True)
+        assert orthanc.has_instance(ds.StudyInstanceUID, ds.SOPInstanceUID)
 
 
 def test_export_rtstruct_of_a_series_with_blank_sop_class_and_charset(label_map, shared_data: Path) -> None:  # type: ignore[no-untyped-def]
@@ -273,7 +279,7 @@ def test_segment_refuses_a_target_the_shipped_model_was_not_trained_on(tmp_path:
 
 
 def test_ask_skips_the_same_targets_with_the_same_rule() -> None:
-    from medsee_cli.services.ask import segmentable_targets
+    from medsee_cli.services.targets import segmentable_targets
 
     keep, skipped = segmentable_targets(["liver", "heart"], ("liver", "spleen"))
     assert keep == ["liver"] and skipped == {"heart": "this model was not trained to outline it"}

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 
@@ -115,7 +116,7 @@ class Variant:
     expect_for: dict[str, str] = field(default_factory=dict)
     same: str = "all"
     note: str | None = None
-    encoding: str = "standard"  # "standard" | "no_preamble" | "no_meta"
+    encoding: str = "standard"  # "standard" | "no_preamble" | "no_meta" | "big_endian"
 
 
 VARIANTS: dict[str, Variant] = {
@@ -126,6 +127,13 @@ VARIANTS: dict[str, Variant] = {
                                edits.each(edits.blank("SOPClassUID")), sources=ALL),
     "sop_class_removed": Variant("SOPClassUID removed; MediaStorageSOPClassUID intact",
                                  edits.each(edits.remove("SOPClassUID")), sources=ALL),
+    # highdicom #41 (an anonymiser replaced SOPClassUID by a hash; highdicom's KeyError)
+    "sop_class_hashed": Variant("SOPClassUID replaced by a 50-digit hash (not a UID); MediaStorageSOPClassUID intact",
+                                edits.each(edits.assign(SOPClassUID="05703841015643452503209109170649121759226008273168")),
+                                sources=ALL),
+    "sop_class_unknown_uid": Variant("SOPClassUID replaced by a well-formed UID no standard defines; file meta intact",
+                                     edits.each(edits.assign(SOPClassUID="2.25.169283464137209830811327329043270561")),
+                                     sources=MAIN),
     # pynetdicom #451 (empty SpecificCharacterSet), highdicom PR #423 (SEG inherits it)
     "charset_blank": Variant("SpecificCharacterSet empty", edits.each(edits.blank("SpecificCharacterSet")), sources=ALL),
     "charset_removed": Variant("SpecificCharacterSet removed", edits.each(edits.remove("SpecificCharacterSet")), sources=ALL),
@@ -172,6 +180,10 @@ VARIANTS: dict[str, Variant] = {
         "no preamble and no file meta group: a bare dataset (old ACR-NEMA style export)",
         lambda d: None, sources=ALL, encoding="no_meta",
         expect_for={k: "fails: no file meta" for k, s in SOURCES.items() if s.compressed}),
+    # cornerstonejs/cornerstoneWADOImageLoader PR #101, dcm4che #929 (Explicit VR Big Endian, retired but
+    # still in old archives: pixel words must be swapped)
+    "big_endian": Variant("re-encoded in the retired Explicit VR Big Endian transfer syntax (pixels byte-swapped)",
+                          lambda d: None, sources=NATIVE, encoding="big_endian"),
     # --- character sets
     # dcmqi #233 ("Support datasets that have non-ASCII character set")
     "name_utf8": Variant("ISO_IR 192 (UTF-8) names and description",
@@ -200,6 +212,10 @@ VARIANTS: dict[str, Variant] = {
     # dcm2niix #837 (binary-identical duplicates left by a PACS), #300 (repeated identifiers)
     "duplicate_file": Variant("one instance exported twice under two names", edits.duplicate_file, sources=MULTI,
                               note="duplicate"),
+    # monai-deploy-app-sdk #532: a slice re-sent with a new UID; no volume can hold both (one line)
+    "duplicate_position": Variant("the middle slice exported a second time with a new SOP Instance UID",
+                                  edits.duplicate_position, sources=MULTI,
+                                  expect="fails: positions hold 2 images with different SOP Instance UIDs"),
     # --- learned from issue trackers (citations on the helper functions and below)
     # dcm2niix #268 / microsoft/dicom-server PR #1795
     "uid_trailing_padding": Variant("UIDs padded with a space or NULs on every other slice",
@@ -337,9 +353,24 @@ def _encode(ds: Dataset, encoding: str) -> bytes:
         pydicom.dcmwrite(buffer, bare, implicit_vr=syntax.is_implicit_VR, little_endian=syntax.is_little_endian,
                          enforce_file_format=False)
         return buffer.getvalue()
+    if encoding == "big_endian":
+        _to_big_endian(ds)
     pydicom.dcmwrite(buffer, ds, enforce_file_format=False)
     data = buffer.getvalue()
     if encoding == "no_preamble":
         assert data[128:132] == b"DICM"
         return data[132:]
     return data
+
+
+
+def _to_big_endian(ds: Dataset) -> None:
+    """Explicit VR Big Endian: pixel words byte-swapped, every other value encoded by pydicom."""
+    from pydicom.uid import ExplicitVRBigEndian
+
+    assert not ds.file_meta.TransferSyntaxUID.is_compressed
+    bits = int(ds.BitsAllocated)
+    if bits > 8:
+        words = np.frombuffer(ds.PixelData, dtype=f"<u{bits // 8}")
+        ds.PixelData = words.astype(f">u{bits // 8}").tobytes()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRBigEndian

@@ -7,6 +7,7 @@ in their docstring (no code was taken from them).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import struct
 from collections.abc import Callable
@@ -183,6 +184,17 @@ def duplicate_sop_uid(datasets: list[Dataset]) -> None:
 def duplicate_file(datasets: list[Dataset]) -> list[Dataset]:
     """The same instance exported twice (under two names)."""
     return datasets + [datasets[0]]
+
+
+def duplicate_position(datasets: list[Dataset]) -> list[Dataset]:
+    """The middle slice sent a second time with a new SOP Instance UID (same position, same pixels).
+
+    Learned from: Project-MONAI/monai-deploy-app-sdk #532 ("Duplicate Input DICOM Spatial
+    Coordinates": a hospital series with two instances at one position made the SEG writer fail)."""
+    again = copy.deepcopy(datasets[len(datasets) // 2])
+    again.SOPInstanceUID = fresh_uid("duplicate_position", "again", str(again.SOPInstanceUID))
+    again.file_meta.MediaStorageSOPInstanceUID = again.SOPInstanceUID
+    return datasets + [again]
 
 
 def uid_trailing_padding(datasets: list[Dataset]) -> None:

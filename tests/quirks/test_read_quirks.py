@@ -122,7 +122,7 @@ def test_sop_instance_uid_comes_from_the_file_meta(outcomes: dict, name: str, ke
     assert vol.refs.sop_class_uid == clean.refs.sop_class_uid
 
 
-@pytest.mark.parametrize("name", ["sop_class_blank", "sop_class_removed"])
+@pytest.mark.parametrize("name", ["sop_class_blank", "sop_class_removed", "sop_class_hashed", "sop_class_unknown_uid"])
 def test_sop_class_comes_from_the_file_meta(outcomes: dict, name: str) -> None:
     for key in corpus.VARIANTS[name].sources:
         assert outcomes[(name, key)].refs.sop_class_uid == outcomes[("clean", key)].refs.sop_class_uid

@@ -179,9 +179,10 @@ def test_new_question_sets_are_big_and_varied():
 @pytest.mark.parametrize("name, top1, top3, abstain", [
     # floors a little under what the resolver scored when the work on issue 15 ended (see the README):
     # the held-out set was written before any change and never tuned on
-    ("questions_issue15_heldout.jsonl", 0.72, 0.94, 0.9),
-    ("questions_issue15_dev.jsonl", 0.9, 0.97, 0.95),
-    ("questions_issue15_fresh.jsonl", 0.74, 0.86, 0.9),  # written after the work ended, scored once
+    ("questions_issue15_heldout.jsonl", 0.82, 0.95, 0.9),
+    ("questions_issue15_dev.jsonl", 0.93, 0.98, 0.95),
+    ("questions_issue15_fresh.jsonl", 0.82, 0.9, 0.9),  # written after the first round ended
+    ("questions_issue15_dev2.jsonl", 0.85, 0.96, 0.95),  # second round: written before it, then tuned on
 ])
 def test_issue15_sets_stay_above_their_floors(full, name, top1, top3, abstain):
     report = evaluate_questions(DATA / name, full)

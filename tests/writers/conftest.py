@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from medsee_cli.io import Volume, load_volume
-from medsee_cli.writers.labels import ANATOMICAL_STRUCTURE, Code, Label, LabelTable
+from medsee_cli.reasoning.codes import Code
+from medsee_cli.writers.labels import ANATOMICAL_STRUCTURE, Label, LabelTable
 from tests.conftest import require_tool
 from tests.writers.dicom_series import make_ct_series
 

@@ -51,7 +51,7 @@ def test_write_result_writes_every_format_and_reads_back(tmp_path: Path, ct_seri
     ii, jj, kk = np.nonzero(lm == 2)
     assert spleen["box_voxel"] == {"min": [ii.min(), jj.min(), kk.min()], "max": [ii.max(), jj.max(), kk.max()]}
     assert spleen["intensity"]["unit"] == "HU"
-    assert spleen["intensity"]["mean"] == pytest.approx(float(ct_series.array()[lm == 2].mean()), abs=1e-3)
+    assert spleen["intensity"]["mean"] == pytest.approx(float(ct_series.array()[lm == 2].mean()), abs=0.05)  # 0.1 HU
     first = spleen["slices"][0]
     plane = lm[:, :, first["k"]] == 2
     pi, pj = np.nonzero(plane)
@@ -125,8 +125,8 @@ def test_preview_shows_patient_right_on_the_left(tmp_path: Path) -> None:
     table = LabelTable.from_names({1: "target"})
     ras = Volume(dataobj=image, affine=np.diag([1.0, 1.0, 1.0, 1.0]), modality="CT")
     lps = Volume(dataobj=image[::-1, ::-1], affine=np.diag([-1.0, -1.0, 1.0, 1.0]), modality="CT")
-    a = np.asarray(render_preview(ras, lm, table))
-    b = np.asarray(render_preview(lps, np.ascontiguousarray(lm[::-1, ::-1]), table))
+    a = np.asarray(render_preview(ras, lm, table, "CT"))
+    b = np.asarray(render_preview(lps, np.ascontiguousarray(lm[::-1, ::-1]), table, "CT"))
     assert np.array_equal(a, b)
     body = a[30:-30].astype(int)  # below the caption, above the orientation letter
     coloured = np.argwhere((body[..., 0] != body[..., 1]) | (body[..., 1] != body[..., 2]))
@@ -145,6 +145,6 @@ def test_preview_caption_gives_the_finding_s_own_volume_when_known(monkeypatch) 
     lm = np.zeros((20, 20, 2), np.uint8)
     lm[2:12, 2:12, 1] = 1  # 100 voxels of 2x2x2 mm = 0.8 mL shown
     volume = Volume(dataobj=np.zeros(lm.shape, np.float32), affine=np.diag([2.0, 2.0, 2.0, 1.0]), modality="CT")
-    preview.render_preview(volume, lm, LabelTable((Label(1, "duct"),)))
-    preview.render_preview(volume, lm, LabelTable((Label(1, "duct", volume_ml=1.25),)))
+    preview.render_preview(volume, lm, LabelTable((Label(1, "duct"),)), "CT")
+    preview.render_preview(volume, lm, LabelTable((Label(1, "duct", volume_ml=1.25),)), "CT")
     assert captions == ["duct  0.8 mL  slice 1", "duct  1.2 mL  slice 1"]

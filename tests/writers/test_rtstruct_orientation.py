@@ -74,7 +74,7 @@ def test_masks_land_on_the_same_patient_positions_in_every_format(tmp_path: Path
     nifti = nib.load(write_label_map(volume, lm, tmp_path / "mask.nii.gz", overwrite=False))
     assert np.allclose(nifti.affine, volume.affine, atol=1e-4)
     assert np.array_equal(np.asarray(nifti.dataobj), lm)
-    doc = boxes_document(volume, lm, table3())
+    doc = boxes_document(volume, lm, table3(), "CT")
     spleen = doc["targets"][1]
     corners = np.argwhere(lm == 2)
     pts = np.array([world(volume.affine, p) for p in corners])

@@ -15,8 +15,10 @@ from typer.testing import CliRunner
 from medsee_cli.cli.app import app
 from medsee_cli.io import load_volume
 from medsee_cli.writers.dicom_read import read_seg_on
+from medsee_cli.reasoning.codes import Code
+from medsee_cli.reasoning.knowledge import Entry
 from medsee_cli.writers.knowledge_codes import dicom_category, fill_codes
-from medsee_cli.writers.labels import Code, Label, LabelTable, parse_label_table
+from medsee_cli.writers.labels import Label, LabelTable, parse_label_table
 from tests.writers.conftest import dciodvfy
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
@@ -65,12 +67,9 @@ def test_knowledge_base_category_codes_become_cid7150_codes() -> None:
     assert dicom_category(Code("12345", "Other")) == Code("12345", "Other")  # unknown codes stay
     assert dicom_category(Code("123037004", "x", "99LOCAL")) == Code("123037004", "x", "99LOCAL")
 
-    class Entry:
-        property_type = Code("10200004", "Liver")
-        category = Code("123037004", "Anatomical Structure")
-        modifier = None
-
-    filled = fill_codes(LabelTable((Label(1, "liver"),)), lambda name: Entry())
+    older = Entry(name="liver", kind="structure", description="the liver", segmentable=True,
+                  property_type=Code("10200004", "Liver"), category=Code("123037004", "Anatomical Structure"))
+    filled = fill_codes(LabelTable((Label(1, "liver"),)), lambda name: older)
     assert filled.get(1).category == Code("91723000", "Anatomical Structure")
     every = fill_codes(parse_label_table(json.loads((SAMPLE / "labels.json").read_text())))
     assert all((label.category.code, label.category.meaning) in CID7150 for label in every)

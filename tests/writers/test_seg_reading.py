@@ -15,7 +15,7 @@ from pydicom.encaps import encapsulate, generate_frames
 from medsee_cli.errors import InputError
 from medsee_cli.io import load_volume
 from medsee_cli.writers.dicom_read import read_seg, read_seg_on
-from medsee_cli.writers.labels import Code
+from medsee_cli.reasoning.codes import Code
 from medsee_cli.writers.rle import RLEError, decode_segments, unpack_segment
 from medsee_cli.writers.seg_dataset import read_seg_dataset
 

@@ -85,7 +85,7 @@ def _load_source(root: Path, source: dict[str, Any]) -> _Loaded:
     image = volume.array().astype(np.float32)
     for rule in source.get("synthetic_lesions", ()):
         image, labels[rule["target"]] = insert_lesion(image, labels[rule["organ"]], volume.spacing, rule)
-    window = tuple(float(v) for v in source["window"]) if source.get("window") else None
+    window = (float(source["window"][0]), float(source["window"][1])) if source.get("window") else None
     return _Loaded(image=image, labels=labels, spacing=volume.spacing, window=window)
 
 

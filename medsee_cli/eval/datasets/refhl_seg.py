@@ -64,7 +64,7 @@ def _loader(image: Path, mask: Path, meta: dict[str, Any]):  # noqa: ANN202
             raise InputError(str(mask), f"mask shape {target.shape} differs from slice shape {picture.array.shape[:2]}")
         spacing, known = picture.spacing, picture.spacing_known
         if not known and meta.get("pixel_spacing"):
-            spacing, known = tuple(float(v) for v in meta["pixel_spacing"]), True
+            spacing, known = (float(meta["pixel_spacing"][0]), float(meta["pixel_spacing"][1])), True
         window = picture.window or (tuple(meta["window"]) if meta.get("window") else (40.0, 400.0))
         return Sample(image=picture.array, target=target, spacing=spacing, spacing_known=known, window=window)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 
 def _ratio(num: int, den: int) -> float:
@@ -26,7 +27,7 @@ class PresenceCounts:
     tn: int = 0
 
     @classmethod
-    def of(cls, predicted: np.ndarray, present: np.ndarray) -> PresenceCounts:
+    def of(cls, predicted: npt.ArrayLike, present: npt.ArrayLike) -> PresenceCounts:
         """Counts from paired boolean vectors (one entry per slice or case)."""
         p = np.asarray(predicted, dtype=bool)
         t = np.asarray(present, dtype=bool)

@@ -44,6 +44,6 @@ def write_overlay(view: View, target: Path) -> None:
     picture = Image.fromarray(overlay_rgb(view))
     factor = max(1, int(np.ceil(MIN_SIDE / max(1, min(picture.size)))))
     if factor > 1:
-        picture = picture.resize((picture.width * factor, picture.height * factor), Image.NEAREST)
+        picture = picture.resize((picture.width * factor, picture.height * factor), Image.Resampling.NEAREST)
     with atomic_path(target) as tmp:
         picture.save(tmp, format="PNG")

@@ -31,7 +31,7 @@ def normal_of(orientation: tuple[float, ...]) -> np.ndarray:
     row = np.asarray(orientation[:3], dtype=np.float64)
     col = np.asarray(orientation[3:], dtype=np.float64)
     normal = np.cross(row, col)
-    norm = np.linalg.norm(normal)
+    norm = float(np.linalg.norm(normal))
     if norm < 1e-6:
         raise ValueError("ImageOrientationPatient rows and columns are parallel")
     return normal / norm

@@ -7,7 +7,8 @@ What PACS exports and anonymisers do to headers, and what is made of it here (ne
 medsee made up):
 - UIDs are compared without the trailing spaces/NULs some exporters pad them with.
 - An empty or absent SOPClassUID / SOPInstanceUID is taken from the file's own meta header
-  (MediaStorageSOPClassUID / MediaStorageSOPInstanceUID): the file states it there.
+  (MediaStorageSOPClassUID / MediaStorageSOPInstanceUID): the file states it there. So is a
+  SOPClassUID no standard defines (hashed by an anonymiser) when the meta header's is defined.
 - A file without a meta header gets the encoding pydicom detected for its dataset (implicit or
   explicit VR); its pixel data can then only be read when they are not compressed.
 - Single-valued numbers stored with several values (``-1024\\-1024``) are read when all values
@@ -26,7 +27,7 @@ from pydicom.errors import InvalidDicomError
 
 from medsee_cli.errors import InputError, UnsupportedInput
 from medsee_cli.io.dicom.access import Location, read_dataset
-from medsee_cli.io.dicom.sop_classes import non_image_class
+from medsee_cli.io.dicom.sop_classes import non_image_class, stated_sop_class
 
 ENHANCED_MARKER = "FunctionalGroupsSequence"
 
@@ -98,7 +99,8 @@ def read_frame_headers(location: Location) -> list[FrameHeader]:
 
 def headers_from_dataset(ds: Dataset, name: str) -> list[FrameHeader]:
     meta = getattr(ds, "file_meta", None)
-    sop_class = _uid(ds.get("SOPClassUID", "")) or (_uid(meta.get("MediaStorageSOPClassUID", "")) if meta else "")
+    stored = _uid(meta.get("MediaStorageSOPClassUID", "")) if meta else ""
+    sop_class = stated_sop_class(_uid(ds.get("SOPClassUID", "")), stored)
     if not sop_class and "PixelData" not in ds and "Rows" not in ds:
         raise InputError(name, "not a DICOM file")
     kind = non_image_class(sop_class)
@@ -181,8 +183,8 @@ def _classic_header(ds: Dataset, name: str, sop_class: str) -> FrameHeader:
         **base,
         frame_number=None if base["number_of_frames"] == 1 else 1,
         orientation=_floats(ds.get("ImageOrientationPatient"), 6),
-        position=_floats(ds.get("ImagePositionPatient"), 3),  # type: ignore[arg-type]
-        pixel_spacing=_floats(ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing"), 2),  # type: ignore[arg-type]
+        position=_point(ds.get("ImagePositionPatient")),
+        pixel_spacing=_pair(ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")),
         slice_thickness=_float_or_none(ds.get("SliceThickness")),
         spacing_between_slices=_float_or_none(ds.get("SpacingBetweenSlices")),
         slope=_float_or_none(ds.get("RescaleSlope")) or 1.0,
@@ -221,8 +223,8 @@ def _enhanced_headers(ds: Dataset, name: str, sop_class: str) -> list[FrameHeade
                 **{**base, "image_type": frame_type},
                 frame_number=index + 1,
                 orientation=_floats(plane_ori.get("ImageOrientationPatient") if plane_ori else None, 6),
-                position=_floats(plane_pos.get("ImagePositionPatient") if plane_pos else None, 3),  # type: ignore[arg-type]
-                pixel_spacing=_floats(measures.get("PixelSpacing") if measures else None, 2),  # type: ignore[arg-type]
+                position=_point(plane_pos.get("ImagePositionPatient") if plane_pos else None),
+                pixel_spacing=_pair(measures.get("PixelSpacing") if measures else None),
                 slice_thickness=_float_or_none(measures.get("SliceThickness") if measures else None),
                 spacing_between_slices=_float_or_none(
                     measures.get("SpacingBetweenSlices") if measures else ds.get("SpacingBetweenSlices")
@@ -276,6 +278,16 @@ def _floats(value: Any, n: int) -> tuple[float, ...] | None:
         return tuple(float(v) for v in items)
     except (TypeError, ValueError):
         return None
+
+
+def _point(value: Any) -> tuple[float, float, float] | None:
+    xyz = _floats(value, 3)
+    return None if xyz is None else (xyz[0], xyz[1], xyz[2])
+
+
+def _pair(value: Any) -> tuple[float, float] | None:
+    pair = _floats(value, 2)
+    return None if pair is None else (pair[0], pair[1])
 
 
 def _float_or_none(value: Any, *, strict: bool = False) -> float | None:

@@ -183,7 +183,8 @@ def _apply_bits_stored(plane: np.ndarray, h: FrameHeader) -> np.ndarray:
     shift = h.bits_allocated - h.bits_stored
     if h.pixel_representation == 1:  # sign-extend from BitsStored
         return (plane << shift) >> shift
-    return plane & np.array((1 << h.bits_stored) - 1, dtype=plane.dtype)
+    masked: np.ndarray = plane & np.array((1 << h.bits_stored) - 1, dtype=plane.dtype)
+    return masked
 
 
 def _rescale(raw: np.ndarray, frames: tuple[FrameHeader, ...]) -> np.ndarray:

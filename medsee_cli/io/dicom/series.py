@@ -163,7 +163,7 @@ def _strays(
     orientation and its positions lie within the group's range along the slice normal. A
     localizer view, a second stack elsewhere or a reformat with its own orientation is not a stray.
     """
-    found = []
+    found: list[tuple[tuple[object, ...], tuple[object, ...], InputError]] = []
     compare = {index for index, _ in DIFFERENCES}
     for part, members in groups.items():
         if len(members) > ODD_ONE_OUT_MAX or members[0].is_mosaic:
@@ -179,7 +179,8 @@ def _strays(
             stray = members[0]
             if stray.orientation is not None and part[ORIENTATION_INDEX] != other_part[ORIENTATION_INDEX]:
                 continue  # its own plane (a localizer view, a reformat): a series of its own
-            inside = stray.orientation is None or stray.position is None or _within(members, others)
+            inside = stray.orientation is None or stray.position is None or \
+                _within(members, others, normal_of(main.orientation))
             if not inside:
                 continue
             what = [name for index, name in DIFFERENCES if part[index] != other_part[index]]
@@ -208,8 +209,7 @@ def _describe(h: FrameHeader, what: list[str]) -> str:
     return ", ".join(str(values[name]) for name in what)
 
 
-def _within(members: list[FrameHeader], others: list[FrameHeader]) -> bool:
-    normal = normal_of(others[0].orientation)  # type: ignore[arg-type]
+def _within(members: list[FrameHeader], others: list[FrameHeader], normal: np.ndarray) -> bool:
     along = [float(np.dot(np.asarray(o.position), normal)) for o in others]
     low, high = min(along), max(along)
     return all(
@@ -328,11 +328,14 @@ def plan_series(key: str, members: list[FrameHeader]) -> SeriesPlan:
     counts = {len(by_position[s]) for s in slots}
     if len(counts) != 1:
         low, high = min(counts), max(counts)
-        raise GeometryError(
-            label,
-            f"positions hold different numbers of images ({low} to {high}): "
-            "missing images in a multi-volume series",
-        )
+        crowded = sum(1 for s in slots if len(by_position[s]) == high)
+        if low == 1 and high == 2 and crowded * 2 <= len(slots):  # a few slices sent twice (new UIDs)
+            reason = (f"{crowded} of {len(slots)} positions hold 2 images with different SOP Instance UIDs: "
+                      "duplicated slices (re-sent or re-exported), or missing images of a multi-volume series")
+        else:
+            reason = (f"positions hold different numbers of images ({low} to {high}): "
+                      "missing images in a multi-volume series")
+        raise GeometryError(label, reason)
     nt = counts.pop()
     nk = len(slots)
     stacks = [sorted(by_position[s], key=_order_key) for s in slots]

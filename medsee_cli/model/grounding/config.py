@@ -26,6 +26,9 @@ class GroundingConfig:
     base_sha256: str = ""  # SHA-256 of the base weights the head was trained on ("" = not pinned)
     image_size: int = 256
     embedding_channels: int = 256  # LiteMedSAM neck output (B, 256, 64, 64)
+    # The sentence encoder whose vectors the head was trained on: callers must encode target
+    # texts with it ("all-MiniLM-L6-v2" = the packaged one, see `reasoning.encoder`).
+    text_encoder: str = "all-MiniLM-L6-v2"
     text_dim: int = 384  # all-MiniLM-L6-v2 sentence vectors
     dim: int = 48  # width of the fused features at 1/4 input scale
     stem_channels: int = 16  # width of the learned full-resolution stem (1/2 input scale)
@@ -36,7 +39,8 @@ class GroundingConfig:
     # Per-target presence thresholds (logits) chosen on the recipe's calibration sources;
     # targets not listed (and free-text prompts) use ``presence_threshold``.
     presence_thresholds: dict[str, float] = field(default_factory=dict)
-    # What the shipped weights were trained on (informational; any text can be asked for).
+    # The target names the weights were trained on: the engine outlines these by name and
+    # skips others with a reason (free-text prompts are any text).
     trained_targets: tuple[str, ...] = ()
     # The folder's own integrity record: SHA-256 of its model.safetensors, written by
     # `save_pretrained` and checked by every load ("" only in a config not yet saved).

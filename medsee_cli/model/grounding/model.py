@@ -1,18 +1,21 @@
 """`GroundingModel`: a frozen LiteMedSAM plus the trained grounding head, built once.
 
 The engine calls, per batch of slices: ``prepare`` (window, resize, pad), ``encode`` (the
-expensive frozen encoder), ``ground`` (cheap head, for any number of target texts), then for
+expensive frozen encoder), ``ground`` (cheap head, for any number of target text vectors), then for
 slices the presence gate keeps, ``refine`` (LiteMedSAM's box-prompted decoder on boxes drawn
 around the coarse mask) and ``to_slice`` (back onto the slice grid). Saved folders hold the
 head only (``config.json`` + ``model.safetensors``); the base encoder is named and pinned by
 SHA-256 in the config and loaded from the registry.
+
+The model holds no text encoder and no precision of its own: callers pass target text vectors
+made with the sentence encoder its config names (``config.text_encoder``), and the caller's
+autocast (the engine's, or training's) decides the precision. Every call runs in inference
+mode.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import replace
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,28 +43,46 @@ def _load_base(name: str, pinned: str) -> LiteMedSAM:
 
 
 class GroundingModel:
-    def __init__(self, config: GroundingConfig, head: GroundingHead, base: LiteMedSAM, *, device: str = "cpu", bf16: bool = False) -> None:
+    def __init__(self, config: GroundingConfig, head: GroundingHead, base: LiteMedSAM, *, device: str = "cpu") -> None:
         self.config = config
         self.device = torch.device(device)
-        self.bf16 = bf16
         self.head = head.to(self.device).eval()
         self.base = base.to(self.device).eval()
         for parameter in self.base.parameters():
             parameter.requires_grad_(False)
         self.input_size = config.image_size
-        self.context = 0  # neighbouring slices per side the model uses (none: 3 grey channels)
+
+    # ----- what the engine asks of any grounding model (`engine.protocol.GroundingLike`) -------
+    @property
+    def context_slices(self) -> int:
+        """Neighbouring slices per side the model takes: none (one slice as 3 grey channels)."""
+        return 0
+
+    @property
+    def text_encoder(self) -> str:
+        """The sentence encoder target texts must be encoded with (the one the head was trained on)."""
+        return self.config.text_encoder
+
+    @property
+    def trained_targets(self) -> tuple[str, ...]:
+        """The target names the head was trained on; the engine outlines only these by name."""
+        return self.config.trained_targets
+
+    def presence_logit(self, target: str) -> float:
+        """The logit above which ``target`` counts as present on a slice (calibrated per target)."""
+        return self.config.presence_logit(target)
 
     # ----- construction, saving, loading -------------------------------------------------
     @classmethod
-    def from_config(cls, config: GroundingConfig, base: LiteMedSAM | str | None = None, *, device: str = "cpu", bf16: bool = False) -> GroundingModel:
+    def from_config(cls, config: GroundingConfig, base: LiteMedSAM | str | None = None, *, device: str = "cpu") -> GroundingModel:
         """A randomly initialised head on ``base`` (a loaded LiteMedSAM or a registry name)."""
         if not isinstance(base, LiteMedSAM):
             base = _load_base(base or config.base, config.base_sha256)
-        return cls(config, GroundingHead(config), base, device=device, bf16=bf16)
+        return cls(config, GroundingHead(config), base, device=device)
 
     @classmethod
     def from_pretrained(cls, folder: Path | str, *, expected_sha256: str | None = None, base: LiteMedSAM | None = None,
-                        device: str = "cpu", bf16: bool = False) -> GroundingModel:
+                        device: str = "cpu") -> GroundingModel:
         from medsee_cli.model.weights import load_strict, read_state, verify_checksum
 
         folder = Path(folder)
@@ -78,20 +99,20 @@ class GroundingModel:
         load_strict(head, read_state(weights), str(weights))
         if base is None:
             base = _load_base(config.base, config.base_sha256)
-        return cls(config, head, base, device=device, bf16=bf16)
+        return cls(config, head, base, device=device)
 
     @classmethod
-    def load(cls, spec: str = DEFAULT_MODEL, *, device: str = "cpu", bf16: bool = False, base: LiteMedSAM | None = None) -> GroundingModel:
+    def load(cls, spec: str = DEFAULT_MODEL, *, device: str = "cpu", base: LiteMedSAM | None = None) -> GroundingModel:
         """A registry name (e.g. ``medsee-grounding-v1``) or a saved folder."""
         from medsee_cli.model.registry import get_entry, locate
 
         path = Path(spec).expanduser()
         if path.is_dir():
-            return cls.from_pretrained(path, base=base, device=device, bf16=bf16)
+            return cls.from_pretrained(path, base=base, device=device)
         found = locate(get_entry(spec))
         if found.entry.architecture != "grounding":
             raise CheckpointError(spec, f"is a {found.entry.architecture} checkpoint, not a grounding model")
-        return cls.from_pretrained(found.path.parent, expected_sha256=found.source.sha256, base=base, device=device, bf16=bf16)
+        return cls.from_pretrained(found.path.parent, expected_sha256=found.source.sha256, base=base, device=device)
 
     def save_pretrained(self, folder: Path | str) -> Path:
         """Write the head's weights (``model.safetensors``) and ``config.json`` atomically."""
@@ -113,11 +134,6 @@ class GroundingModel:
         return target
 
     # ----- inference -----------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _running(self) -> Iterator[None]:
-        with torch.inference_mode(), torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            yield
-
     def prepare(self, slices: np.ndarray, modality: str, window: Window | None = None) -> tuple[torch.Tensor, list[Geometry]]:
         """(B, rows, cols) raw values in display orientation -> (B, 3, 256, 256) inputs + geometries.
 
@@ -139,14 +155,9 @@ class GroundingModel:
         return torch.cat(tensors).to(self.device), geometries
 
     def encode(self, images: torch.Tensor) -> Features:
-        with self._running():
+        with torch.inference_mode():
             embedding = self.base.embed(images.to(self.device))
         return Features(embedding, images[:, :1].to(self.device))
-
-    def text_vectors(self, texts: list[str]) -> torch.Tensor:
-        from medsee_cli.model.grounding.text import text_vectors
-
-        return torch.from_numpy(text_vectors(list(texts))).to(self.device)
 
     def ground(self, features: Features, text: torch.Tensor) -> Grounding:
         """Every slice against every text: (B, T) presence, (B, T, h, w) mask logits, (B, T, 4) boxes."""
@@ -154,7 +165,7 @@ class GroundingModel:
         embedding = features.embedding.repeat_interleave(count, dim=0)
         image = features.image.repeat_interleave(count, dim=0)
         texts = text.to(self.device).repeat(batch, 1)
-        with self._running():
+        with torch.inference_mode():
             masks, presence, boxes = self.head(embedding, image.to(embedding.dtype), texts)
         side = masks.shape[-1]
         return Grounding(
@@ -169,7 +180,7 @@ class GroundingModel:
         boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
         if boxes.shape[0] == 0:
             return torch.zeros((0, self.input_size, self.input_size))
-        with self._running():
+        with torch.inference_mode():
             logits, _ = self.base.decode_boxes(features.embedding[index:index + 1], boxes.to(self.device))
         return logits[:, 0].float()
 

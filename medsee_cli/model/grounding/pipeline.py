@@ -9,12 +9,24 @@ which gives one box per slice and cannot separate pieces.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
 
 from medsee_cli.model.boxes import boxes_from_mask
 from medsee_cli.model.grounding.outputs import Features
+
+if TYPE_CHECKING:
+    from medsee_cli.model.grounding.model import GroundingModel
+
+
+class Refiner(Protocol):
+    """What `refine_mask` needs of a model: its input side and LiteMedSAM's box decoder."""
+
+    input_size: int
+
+    def refine(self, features: Features, index: int, boxes: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -26,7 +38,7 @@ class RefineOptions:
     keep_coarse: bool = True  # clip refined masks to the dilated coarse mask (stops leaks)
 
 
-def gate_for(model, target: str, options: RefineOptions = RefineOptions()) -> RefineOptions:  # type: ignore[no-untyped-def]
+def gate_for(model: GroundingModel, target: str, options: RefineOptions = RefineOptions()) -> RefineOptions:
     """``options`` with the model's own presence gate for ``target`` (calibrated when trained)."""
     return replace(options, presence_threshold=model.config.presence_logit(target))
 
@@ -41,7 +53,7 @@ def coarse_boxes(mask_logits: torch.Tensor, stride: int, options: RefineOptions 
     return boxes.astype(np.float32)
 
 
-def refine_mask(model, features: Features, index: int, mask_logits: torch.Tensor, presence_logit: float,  # type: ignore[no-untyped-def]
+def refine_mask(model: Refiner, features: Features, index: int, mask_logits: torch.Tensor, presence_logit: float,
                 options: RefineOptions = RefineOptions()) -> tuple[torch.Tensor, np.ndarray]:
     """Final (256, 256) mask logits for one slice and target, and the boxes that prompted them.
 

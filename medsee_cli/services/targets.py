@@ -1,0 +1,58 @@
+"""Targets for a service: which of them the model can outline, and running the engine for them.
+
+Shared by `ask` and `segment`, so both follow one rule: a checkpoint that lists what it was
+trained on decides; otherwise the knowledge base's ``segmentable`` flag does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from medsee_cli.engine.findings import Finding
+    from medsee_cli.engine.stream import EngineRun, SliceEngine
+    from medsee_cli.io.volume import Volume
+    from medsee_cli.reasoning.target_text import TargetTexts
+
+
+def segmentable_targets(names: list[str], model_targets: Optional[tuple[str, ...]]) -> tuple[list[str], dict[str, str]]:
+    """Split hypothesis names into those to segment and those skipped (with the reason)."""
+    from medsee_cli.reasoning.knowledge import load_knowledge
+
+    kb = load_knowledge()
+    keep, skipped = [], {}
+    for name in names:
+        if model_targets is not None:
+            if name in model_targets:
+                keep.append(name)
+            else:
+                skipped[name] = "this model was not trained to outline it"
+        elif name in kb and not kb.get(name).segmentable:
+            skipped[name] = "this model cannot outline it"
+        else:
+            keep.append(name)
+    return keep, skipped
+
+
+def is_coded(name: str) -> bool:
+    """A knowledge-base target (it has a coded type), not a free prompt."""
+    from medsee_cli.reasoning.knowledge import load_knowledge
+
+    return name in load_knowledge()
+
+
+def run_targets(engine: SliceEngine, volume: Volume, names: list[str], texts: TargetTexts,
+                prompts: Optional[list[str]] = None) -> tuple[list[Finding], EngineRun]:
+    """Stream ``volume`` once for all ``names`` and measure each target's finding.
+
+    ``prompts`` (default: the names) is what the model looks for under each name: a
+    knowledge-base name, or a free referring expression (``segment --prompt``); ``texts`` turns
+    them into the vectors the model was trained on. The run's one modality decision
+    (``run.modality``) is the one every finding is measured with."""
+    from medsee_cli.engine.findings import finding
+
+    run = engine.run(volume, names, texts.vectors(prompts if prompts is not None else names))
+    options = engine.options
+    findings = [finding(volume, track, modality=run.modality, min_voxels=options.min_component_voxels,
+                        min_slices=options.min_component_slices) for track in run.tracks]
+    return findings, run
