@@ -16,6 +16,8 @@ before any image is read).
 
 from __future__ import annotations
 
+import logging
+
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from medsee_cli.engine.options import EngineOptions
 from medsee_cli.errors import MedseeError, UsageError
 
 DEFAULT_MODEL = "medsee-grounding-v1"
+log = logging.getLogger(__name__)
 SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".zip", ".dcm")
 
 
@@ -154,8 +157,10 @@ def segment(images: Sequence[str | Path], options: SegmentOptions) -> Iterator[C
         except MedseeError as exc:
             yield CaseResult(str(image), ident, False, str(exc), exc.exit_code)
             continue
-        except (OSError, ValueError, RuntimeError) as exc:
-            yield CaseResult(str(image), ident, False, f"{image}: {exc.__class__.__name__}: {exc}", 1)
+        except Exception as exc:  # one case's failure never ends the batch
+            log.debug("case %s failed", ident, exc_info=exc)
+            detail = " ".join(str(exc).split())[:200]
+            yield CaseResult(str(image), ident, False, f"{image}: {exc.__class__.__name__}: {detail}", 1)
             continue
         yield CaseResult(str(image), ident, True, findings=findings, outputs=outputs, stats=run.stats(),
                          warnings=tuple(warnings))

@@ -22,6 +22,7 @@ import datetime as dt
 import glob
 import hashlib
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ FILES = {"nifti": "mask.nii.gz", "labels": "labels.json", "json": "boxes.json", 
 PROVENANCE_SCHEMA = "medsee.provenance/1"
 GRID_ATOL_MM = 1e-3
 STAGING_SUFFIX = ".partial"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,10 @@ def _write_files(volume: Volume, labelmap: np.ndarray, table: LabelTable, folder
             written.update(write_format(fmt, volume, labelmap, table, folder / FILES[fmt], options))
         except OutputNotMade as exc:
             skipped[fmt] = exc.reason
+        except Exception as exc:  # one writer's failure costs that output only, never the others
+            log.debug("writing %s failed", fmt, exc_info=exc)
+            detail = " ".join(str(exc).split())[:160]
+            skipped[fmt] = f"it could not be written ({exc.__class__.__name__}: {detail}; --debug shows where)"
     if options.per_target_nifti:
         from medsee_cli.writers.nifti_mask import write_target_masks
 

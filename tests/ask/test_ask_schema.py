@@ -58,16 +58,16 @@ def test_missing_image_is_an_input_error(tmp_path):
 
 
 def test_label_map_keeps_a_small_finding_inside_a_large_one_visible(tmp_path):
-    from medsee_cli.engine.components import RegionMask
     from medsee_cli.engine.findings import Finding
     from medsee_cli.io.volume import Volume
+    from medsee_cli.measure import RegionMask, measure
     from medsee_cli.services.results import write_findings
 
     volume = Volume(np.zeros((20, 20, 6), np.int16), np.eye(4), modality="CT")
     organ = RegionMask((2, 2, 0), np.ones((15, 15, 6), bool))
     lesion = RegionMask((6, 6, 2), np.ones((3, 3, 2), bool))
-    findings = [Finding("liver", True, voxels=organ.voxels, score=0.9, region=organ),
-                Finding("liver_lesion", True, voxels=lesion.voxels, score=0.8, region=lesion),
+    findings = [Finding("liver", True, score=0.9, measurement=measure(volume, organ, "CT"), region=organ),
+                Finding("liver_lesion", True, score=0.8, measurement=measure(volume, lesion, "CT"), region=lesion),
                 Finding("gallbladder", False)]
     outputs, warnings = write_findings(volume, findings, tmp_path / "r", False, "test-model", "test")
     assert warnings == []

@@ -88,3 +88,36 @@ def test_an_unforeseen_failure_inside_highdicom_costs_only_the_seg(tmp_path: Pat
     _check_kept(result, tmp_path / "result",
                 "it could not be built (RuntimeError: an encoder highdicom could not load)", skipped=("dicom-seg",))
     assert result.files["rtstruct"].is_file()
+
+
+@pytest.mark.parametrize("broken", ["png", "json", "nifti"])
+def test_an_unexpected_failure_in_any_writer_costs_only_its_output(tmp_path: Path, monkeypatch, broken: str) -> None:
+    """A preview, boxes or mask writer that breaks in a way nobody foresaw (here: a KeyError)
+    skips that one file with a one-line reason; every other output and provenance are written."""
+    import numpy as np
+
+    from medsee_cli.io.volume import Volume
+    from medsee_cli.writers import result as result_module
+
+    real = result_module.write_format
+
+    def failing(fmt, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if fmt == broken:
+            raise KeyError("surprise")
+        return real(fmt, *args, **kwargs)
+
+    monkeypatch.setattr(result_module, "write_format", failing)
+    volume = Volume(np.zeros((20, 20, 4), np.int16), np.eye(4), modality="CT")
+    labelmap = np.zeros(volume.spatial_shape, np.uint8)
+    labelmap[5:10, 5:10, 1:3] = 1
+    from medsee_cli.writers import LabelTable
+
+    out = tmp_path / "result"
+    written = write_result(volume, labelmap, LabelTable.from_names({1: "liver"}), out,
+                           WriterOptions(formats=("nifti", "json", "png")))
+    assert set(written.skipped) == {broken}
+    assert written.skipped[broken].startswith("it could not be written (KeyError: 'surprise'")
+    for fmt in {"nifti", "json", "png", "labels", "provenance"} - {broken}:
+        assert written.files[fmt].is_file(), fmt
+    assert not (out / FILES[broken]).exists()
+    assert json.loads((out / "provenance.json").read_text())["not_written"] == written.skipped
