@@ -27,6 +27,9 @@ def ask(
     series: Annotated[Optional[str], typer.Option(
         "--series", help="Series key or SeriesInstanceUID when IMAGE holds several series.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files of an earlier answer in --out.")] = False,
+    related: Annotated[int, typer.Option(
+        "--related", min=0, help="When the question names a structure, also segment this many related targets "
+                                 "(they are named in the answer either way).")] = 0,
     encoder: Annotated[str, typer.Option(
         "--encoder", envvar="MEDSEE_ENCODER",
         help="Sentence encoder: 'auto' (packaged MiniLM), 'none' (phrases only) or a model folder.")] = "auto",
@@ -42,8 +45,9 @@ def ask(
 ) -> None:
     """Ask a scan a question in plain words; get the answer, a mask, boxes and a preview.
 
-    The question is turned into ranked target structures (with the reason for each); the best
-    ones the model can outline are segmented slice by slice, measured (side, slice range, size,
+    The question is turned into ranked target structures (with the reason for each). A question
+    that names a structure segments that structure (--related N adds related ones); one that
+    only points at it (a symptom, a cause) segments the 3 best. They are segmented slice by slice, measured (side, slice range, size,
     volume, HU) and written as a label map on the source grid, JSON boxes, a preview PNG and,
     for DICOM sources, a DICOM-SEG, all in --out (nothing is written without it). A question
     medsee cannot map to anatomy gets no target and says so. A DICOM-SEG the source headers
@@ -56,7 +60,7 @@ def ask(
     from medsee_cli.services.ask import AskOptions, ask as run_ask
 
     options = AskOptions(
-        out=out, model=model, engine=EngineOptions(device=device), series=series, overwrite=overwrite,
+        out=out, model=model, engine=EngineOptions(device=device), series=series, overwrite=overwrite, related=related,
         encoder=encoder, encoder_runtime=encoder_runtime, llm=llm or "", llm_model=llm_model,
     )
     result = run_ask(image, question, options)

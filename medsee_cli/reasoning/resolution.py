@@ -29,6 +29,9 @@ class Resolution:
     answer: str
     excluded: tuple[str, ...] = field(default=())
     backend: str = "lexical"
+    # hypotheses the question names itself ("where is the liver?"), best first; empty when the
+    # question only points at them (a symptom, a function, a cause) or the backend cannot tell
+    named: tuple[str, ...] = field(default=())
 
     @property
     def top(self) -> str:

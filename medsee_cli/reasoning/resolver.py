@@ -356,7 +356,9 @@ class Resolver:
             for name, score in ranked[: self.options.max_targets] if score >= self.options.keep_ratio * top)
         backend = "lexical+encoder" if self.encoder is not None else "lexical"
         answer = compose_answer(self.kb, hypotheses, excluded, parsed.corrected)
-        return Resolution(question, hypotheses, False, answer, tuple(excluded), backend)
+        said = {item.entry for item in evidence if item.kind in (NAME, "lesion", "spread")}  # named, not inferred
+        return Resolution(question, hypotheses, False, answer, tuple(excluded), backend,
+                          tuple(h.name for h in hypotheses if h.name in said))
 
     def _combine(self, lexical: dict[str, float], semantic: dict[str, float], reject: float, named: bool,
                  blocked: set[str], anchored: set[str]) -> dict[str, float]:

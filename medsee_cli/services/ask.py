@@ -6,6 +6,10 @@ for, goes through the slice engine; findings are measured in 3D and, when ``out`
 written as a result folder (mask.nii.gz, boxes.json, preview.png, seg.dcm for DICOM sources).
 ``out`` is checked before any work. A DICOM-SEG the source headers cannot honestly support is
 not written: the answer and every other file still are, and ``warnings`` says why.
+
+One sentence encoder is opened per run: it serves the reasoner and encodes the target texts for
+the model (`reasoning.target_text`). Reading inputs, running targets and writing results are
+shared with `segment` (`services.inputs`, `services.targets`, `services.results`).
 """
 
 from __future__ import annotations
@@ -25,13 +29,17 @@ CAVEAT = "Automated measurement on one scan, not a diagnosis."
 @dataclass(frozen=True)
 class AskOptions:
     """``out``: result folder (``None``: no files are written). ``model``: registry name or folder.
-    ``max_targets``: segment at most this many hypotheses (best first). ``encoder``/``llm``/
+    ``max_targets``: segment at most this many hypotheses (best first) when the question only
+    points at its targets (a symptom, a function, a cause). ``related``: when the question names
+    its targets ("where is the liver?"), those are segmented plus this many of the related
+    hypotheses (the others are named in the answer as worth checking). ``encoder``/``llm``/
     ``llm_model``: the reasoning backend (see ``ReasonerOptions``)."""
 
     out: Optional[Path] = None
     model: str = DEFAULT_MODEL
     engine: EngineOptions = field(default_factory=EngineOptions)
     max_targets: int = 3
+    related: int = 0
     overwrite: bool = False
     encoder: str = "auto"
     encoder_runtime: str = "numpy"
@@ -105,9 +113,8 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
 
     engine = open_engine(options.model, options.engine)
     names, skipped = segmentable_targets(list(resolution.names()), engine.model.trained_targets or None)
-    for name in names[options.max_targets:]:
-        skipped[name] = f"only the {options.max_targets} best-ranked targets are segmented"
-    names = names[: options.max_targets]
+    names, not_run = choose_targets(names, resolution.named, options)
+    skipped.update(not_run)
     lines = [resolution.answer]
     if not names:
         reasons = "; ".join(f"{display_name(n)}: {why}" for n, why in skipped.items())
@@ -125,6 +132,24 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
                                            ASK_SCHEMA, modality=run.modality)
     return AskResult(question, "\n".join(lines), targets, findings, outputs, skipped=skipped, stats=run.stats(),
                      warnings=tuple(warnings), scan=scan.to_dict())
+
+
+def choose_targets(names: list[str], named: tuple[str, ...], options: AskOptions) -> tuple[list[str], dict[str, str]]:
+    """Which of the segmentable hypotheses ``names`` (best first) to segment, and why the rest are not.
+
+    A question that names its targets gets those, plus ``options.related`` more; one that only
+    points at them (no target named) gets the ``options.max_targets`` best. All are segmented in
+    one pass over the volume."""
+    said = [n for n in names if n in named]
+    if said:
+        others = [n for n in names if n not in said]
+        keep = said + others[: options.related]
+        why = ("the question names " + ", ".join(display_name(n) for n in said)
+               + f"; --related {options.related + 1} also outlines the next related target")
+    else:
+        keep = names[: options.max_targets]
+        why = f"only the {options.max_targets} best-ranked targets are segmented"
+    return keep, {n: why for n in names if n not in keep}
 
 
 def describe_finding(finding: Any) -> str:

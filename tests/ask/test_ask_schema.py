@@ -92,3 +92,16 @@ def test_the_answer_and_boxes_json_carry_one_measurement_of_a_nifti_ct(tiny_mode
     assert record["voxel_count"] == finding.voxels
     assert [s["k"] for s in record["slices"]] == [s["index"] for s in finding.slices]
     assert [s["box"] for s in record["slices"]] == [s["box"] for s in finding.slices]
+
+
+def test_a_question_that_names_a_structure_segments_that_structure(tiny_model_dir, tiny_ct):
+    """'where is the liver?' outlines the liver only; related targets are named, not run, unless
+    --related asks for them. A question that only points (a symptom) still gets the best three."""
+    options = AskOptions(model=str(tiny_model_dir), engine=EVERYTHING)  # with the encoder: related hypotheses too
+    named = ask(tiny_ct, "where is the liver?", options)
+    assert [f.target for f in named.findings] == ["liver"]
+    assert named.skipped and all("the question names liver" in why for why in named.skipped.values())
+    more = ask(tiny_ct, "where is the liver?", AskOptions(model=str(tiny_model_dir), engine=EVERYTHING, related=1))
+    assert [f.target for f in more.findings][:1] == ["liver"] and len(more.findings) == 2
+    pointed = ask(tiny_ct, "what is causing his jaundice?", options)
+    assert len(pointed.findings) == 3 and "liver" not in [f.target for f in pointed.findings][:1]
