@@ -11,14 +11,14 @@ import io
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
-import nibabel as nib
 import numpy as np
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
 from medsee_cli.io.atomic import write_bytes_atomic
+from medsee_cli.io.plane_view import plane_view
 from medsee_cli.io.volume import Volume
 from medsee_cli.writers.labels import Label, LabelTable
 
@@ -43,27 +43,6 @@ def window(plane: np.ndarray, modality: str) -> np.ndarray:
         lo, hi = (float(v) for v in np.percentile(plane, [1, 99])) if plane.size else (0.0, 1.0)
     scaled = (plane - lo) / max(hi - lo, 1e-6)
     return (np.clip(scaled, 0, 1) * 255).astype(np.uint8)
-
-
-def display_transform(affine: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], tuple[float, float], str]:
-    """A function turning an ``[i, j]`` slice into display rows x columns, the pixel sizes (mm),
-    and the patient direction at the image's left edge (R, A or S)."""
-    ornt = nib.orientations.io_orientation(affine)  # per voxel axis: (world axis, +1/-1) in RAS
-    spacing = np.linalg.norm(affine[:3, :3], axis=0)
-    col_axis = 0 if ornt[0, 0] <= ornt[1, 0] else 1  # lower world axis (x < y < z) runs across
-    row_axis = 1 - col_axis
-    flip_cols, flip_rows = ornt[col_axis, 1] > 0, ornt[row_axis, 1] > 0  # want -1: to L / P / I
-
-    def apply(plane: np.ndarray) -> np.ndarray:
-        out = plane if col_axis == 1 else plane.T  # rows = row_axis, cols = col_axis
-        if flip_cols:
-            out = out[:, ::-1]
-        if flip_rows:
-            out = out[::-1, :]
-        return out
-
-    left_edge = "RAS"[int(ornt[col_axis, 0])]  # what lies at the image's left edge
-    return apply, (float(spacing[row_axis]), float(spacing[col_axis])), left_edge
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -110,7 +89,8 @@ def render_preview(volume: Volume, labelmap: np.ndarray, table: LabelTable, moda
     ``modality`` is the run's decision (CT: the abdomen window); ``has_image`` False: ``volume``
     is only the grid, and the masks are drawn on black. Reads one slice per panel."""
     table = table.with_colours()
-    apply, pixel_mm, left = display_transform(volume.affine)
+    view = plane_view(volume.affine)  # the radiological view the model and eval's overlays use too
+    apply, pixel_mm, left = view.to_display, view.pixel_mm, view.left_edge
 
     def plane(k: int) -> np.ndarray:
         if not has_image:
