@@ -9,7 +9,8 @@ serialised by `Measurement.to_dict` (box axis order: see `medsee_cli.measure`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from medsee_cli.engine.components import assemble, keep_consistent
 from medsee_cli.engine.tracks import TargetTrack
 from medsee_cli.io.volume import Volume
 from medsee_cli.measure import Measurement, RegionMask, measure
+
+if TYPE_CHECKING:
+    from medsee_cli.engine.stream import EngineRun, SliceEngine
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,13 @@ class Finding:
     slice_scores: tuple[float, ...] = ()  # the model's presence on each of the measurement's slices
     region: Optional[RegionMask] = field(default=None, repr=False, compare=False)
 
+    @cached_property
+    def _measured_dict(self) -> dict[str, Any]:
+        """The measurement serialised once (every property below reads from it)."""
+        return self.measurement.to_dict() if self.measurement is not None else {}
+
     def _measured(self, key: str) -> Any:
-        return self.measurement.to_dict()[key] if self.measurement is not None else None
+        return self._measured_dict.get(key)
 
     @property
     def voxels(self) -> int:
@@ -105,3 +114,12 @@ def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: in
     scores = tuple(float(track.scores[s.k]) if np.isfinite(track.scores[s.k]) else 0.0 for s in measured.slices)
     return Finding(target=track.name, present=True, score=float(np.mean(scores)) if scores else 0.0,
                    pieces=pieces, measurement=measured, slice_scores=scores, region=region)
+
+
+def find(engine: SliceEngine, volume: Volume, names: list[str], text_vectors: np.ndarray) -> tuple[list[Finding], EngineRun]:
+    """Stream ``volume`` once for all ``names`` and measure each target's finding with the
+    engine's component rules and the run's one modality decision (``run.modality``)."""
+    run = engine.run(volume, names, text_vectors)
+    options = engine.options
+    return [finding(volume, track, modality=run.modality, min_voxels=options.min_component_voxels,
+                    min_slices=options.min_component_slices) for track in run.tracks], run

@@ -13,9 +13,7 @@ from typing import Any
 import numpy as np
 
 from medsee_cli.io.volume import Volume
-from medsee_cli.measure.modality import effective_modality, sample_slices
-
-__all__ = ["effective_modality", "prepare_options", "sample_slices"]
+from medsee_cli.measure.modality import sample_slices
 
 
 def prepare_options(volume: Volume, modality: str) -> dict[str, Any]:

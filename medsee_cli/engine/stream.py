@@ -21,12 +21,13 @@ import torch.nn.functional as F
 
 from medsee_cli.engine.batching import AdaptiveBatcher
 from medsee_cli.engine.device import autocast_dtype, resolve_device, running
-from medsee_cli.engine.modality import effective_modality, prepare_options
+from medsee_cli.engine.modality import prepare_options
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.prefetch import PreparedBatch, Prefetcher
 from medsee_cli.engine.protocol import GroundingLike
 from medsee_cli.engine.tracks import SliceHit, TargetTrack
 from medsee_cli.io.volume import Volume
+from medsee_cli.measure import effective_modality
 from medsee_cli.io.plane_view import plane_view
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,9 @@ from typing import Optional
 
 import numpy as np
 
-from medsee_cli.engine.findings import finding
+from medsee_cli.engine.findings import find
 from medsee_cli.engine.stream import SliceEngine
+from medsee_cli.eval.metrics.boxes import box_from_mask
 from medsee_cli.io.volume import Volume
 from medsee_cli.reasoning.knowledge import load_knowledge
 from medsee_cli.reasoning.target_text import TargetTexts
@@ -29,16 +30,6 @@ from medsee_cli.reasoning.target_text import TargetTexts
 # voxel (row, col, 0) -> RAS+: rows run towards posterior (-y), columns towards the patient's left (-x)
 DISPLAY_AFFINE = np.array([[0.0, -1.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
 FREE_TEXT = "prompt"
-
-
-def _box(mask: np.ndarray) -> Optional[tuple[float, ...]]:
-    found = np.argwhere(mask)
-    if len(found) == 0:
-        return None
-    low, high = found.min(0), found.max(0) + 1
-    if mask.ndim == 2:  # (row, col) -> (x0, y0, x1, y1)
-        return (float(low[1]), float(low[0]), float(high[1]), float(high[0]))
-    return tuple(float(v) for v in (*low, *high))
 
 
 def item_volume(image: np.ndarray) -> tuple[Volume, bool]:
@@ -65,16 +56,13 @@ class EnginePredictor:
     def predict(self, image: np.ndarray, text: str) -> tuple[np.ndarray, Optional[tuple[float, ...]]]:
         volume, flat = item_volume(image)
         name = text.strip() if text.strip() in self.known else FREE_TEXT
-        run = self.engine.run(volume, [name], self.texts.vectors([text.strip()]))
-        options = self.engine.options
-        found = finding(volume, run.tracks[0], modality=run.modality, min_voxels=options.min_component_voxels,
-                        min_slices=options.min_component_slices)
+        (found,), _ = find(self.engine, volume, [name], self.texts.vectors([text.strip()]))
         mask = np.zeros(volume.spatial_shape, dtype=bool)
         if found.present and found.region is not None:
             found.region.paint(mask, True)
         if flat:
             mask = mask[:, :, 0]
-        return mask, _box(mask)
+        return mask, box_from_mask(mask)
 
 
 def load_predictor(spec: str) -> EnginePredictor:

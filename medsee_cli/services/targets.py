@@ -49,10 +49,6 @@ def run_targets(engine: SliceEngine, volume: Volume, names: list[str], texts: Ta
     knowledge-base name, or a free referring expression (``segment --prompt``); ``texts`` turns
     them into the vectors the model was trained on. The run's one modality decision
     (``run.modality``) is the one every finding is measured with."""
-    from medsee_cli.engine.findings import finding
+    from medsee_cli.engine.findings import find
 
-    run = engine.run(volume, names, texts.vectors(prompts if prompts is not None else names))
-    options = engine.options
-    findings = [finding(volume, track, modality=run.modality, min_voxels=options.min_component_voxels,
-                        min_slices=options.min_component_slices) for track in run.tracks]
-    return findings, run
+    return find(engine, volume, names, texts.vectors(prompts if prompts is not None else names))

@@ -3,7 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from medsee_cli.engine.findings import Finding, finding
+from medsee_cli.engine.tracks import TargetTrack
 from medsee_cli.io.volume import Volume
+from medsee_cli.measure import effective_modality
 
 
 def ball_volume(shape=(64, 48, 120), centre=(30, 20, 55), radius=8.0, value=1000, affine=None) -> Volume:
@@ -19,3 +22,8 @@ def ball_volume(shape=(64, 48, 120), centre=(30, 20, 55), radius=8.0, value=1000
 @pytest.fixture
 def ball() -> Volume:
     return ball_volume()
+
+
+def measured(volume: Volume, track: TargetTrack) -> Finding:
+    """The engine's finding for a track, with the modality decided from the volume (as a run does)."""
+    return finding(volume, track, modality=effective_modality(volume))

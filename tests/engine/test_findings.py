@@ -7,16 +7,9 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from medsee_cli.engine.components import RegionMask, assemble, keep_consistent
-from medsee_cli.engine.findings import finding
 from medsee_cli.engine.tracks import SliceHit, TargetTrack
 from medsee_cli.io.volume import Volume
-
-
-def measured(volume, track):
-    """The engine's finding for a track, with the modality decided from the volume (as a run does)."""
-    from medsee_cli.measure import effective_modality
-
-    return finding(volume, track, modality=effective_modality(volume))
+from tests.engine.conftest import measured
 
 
 def track_from(mask: np.ndarray, score: float = 0.9) -> TargetTrack:

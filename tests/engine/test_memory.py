@@ -6,18 +6,10 @@ import tracemalloc
 
 import numpy as np
 
-from medsee_cli.engine.findings import finding
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.stream import SliceEngine
-from tests.engine.conftest import ball_volume
+from tests.engine.conftest import ball_volume, measured
 from tests.engine.toy import BrightModel, vectors
-
-
-def measured(volume, track):
-    """The engine's finding for a track, with the modality decided from the volume (as a run does)."""
-    from medsee_cli.measure import effective_modality
-
-    return finding(volume, track, modality=effective_modality(volume))
 
 
 def test_peak_memory_on_512x512x200_is_bounded():

@@ -4,20 +4,12 @@ import numpy as np
 import pytest
 
 from medsee_cli.engine.batching import AdaptiveBatcher, is_out_of_memory
-from medsee_cli.engine.findings import finding
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.stream import SliceEngine, coarse_indices, next_indices
-from tests.engine.conftest import ball_volume
+from tests.engine.conftest import ball_volume, measured
 from tests.engine.toy import BrightModel, vectors
 
 CPU = dict(device="cpu", precision="fp32")
-
-
-def measured(volume, track):
-    """The engine's finding for a track, with the modality decided from the volume (as a run does)."""
-    from medsee_cli.measure import effective_modality
-
-    return finding(volume, track, modality=effective_modality(volume))
 
 
 def run(volume, model, **options):
