@@ -13,19 +13,20 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _data_root() -> Path:
-    configured = os.environ.get("MEDSEE_TEST_DATA")
-    return Path(configured) if configured else (REPO.parent / "shared" / "data")
+    from medsee_cli.io.data_root import data_root as medsee_data_root
+
+    return medsee_data_root() or (REPO.parent / "shared" / "data")
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real data folder (``MEDSEE_TEST_DATA``, default ``../shared/data``).
+    """The real data folder (``MEDSEE_DATA``, default ``../shared/data``).
 
     In CI a missing folder is a failure; on a user's fresh clone the test is skipped with the reason.
     """
     root = _data_root()
     if not (root / "README.md").is_file():
-        message = f"real test data not found at {root} (set MEDSEE_TEST_DATA)"
+        message = f"real test data not found at {root} (set MEDSEE_DATA)"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)

@@ -17,7 +17,7 @@ def train(
     manifest: Annotated[Optional[Path], typer.Argument(help="Training manifest (YAML/JSON: targets + sources). Default: the recipe of the shipped checkpoint.", show_default=False)] = None,
     *,
     out: Annotated[Path, typer.Option("--out", help="Folder to write the trained model into (config.json + model.safetensors + training.json).")],
-    data: Annotated[Optional[Path], typer.Option("--data", envvar="MEDSEE_TEST_DATA", help="Folder that ${data} in the manifest stands for.", show_default=False)] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="Folder that ${data} in the manifest stands for (default: $MEDSEE_DATA, else ../shared/data beside the project).", show_default=False)] = None,
     cache: Annotated[Path, typer.Option("--cache", help="Folder for cached encoder features (reused across runs).")] = Path(".medsee-cache/grounding"),
     init: Annotated[Optional[str], typer.Option("--init", help="Start from this grounding model (name or folder) instead of random weights.", show_default=False)] = None,
     minutes: Annotated[float, typer.Option("--minutes", help="Time budget for optimising the head.")] = 12.0,
@@ -36,9 +36,9 @@ def train(
 
     if (out / "model.safetensors").exists() and not overwrite:
         raise OutputExistsError(str(out))
-    if data is None:
-        default = Path.cwd().parent / "shared" / "data"
-        data = default if default.is_dir() else None
+    from medsee_cli.io.data_root import data_root
+
+    data = data_root(data)
     options = RunOptions(
         manifest=manifest or shipped_recipe(), out=out, data_root=data, cache=cache, init=init,
         train=TrainOptions(minutes=minutes, max_steps=steps, batch_size=batch_size, seed=seed, threads=threads),

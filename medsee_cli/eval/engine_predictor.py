@@ -1,75 +1,114 @@
-"""``eval --model``: the slice engine `ask` and `segment` run, as an evaluation `Predictor`.
+"""``eval --model``: exactly what `ask` runs, from an item's text to its mask, as an evaluation `Predictor`.
 
-There is one inference path: this wraps `SliceEngine` (its gates, passes and modality rule) and
-the engine's own findings, adding only what an evaluation item needs:
+There is one inference path. For each item: the question planner `ask` uses
+(`services.plan`: the reasoner ranks targets for the scan in view, the same target rule picks
+what to outline) and then the slice engine with its gates, passes and modality rule
+(`engine.findings.find`). The item's prediction is the best-ranked target's finding (an
+abstention, or a target the model cannot outline, predicts nothing); the row records which
+target that was.
 
-- a 3D item ``[i, j, k]`` is a volume on a RAS+ voxel grid (as medsee's readers return it);
-- a 2D item ``[row, col]`` (colour channels averaged to grey) is one slice already in the
-  radiological display orientation: it becomes a one-slice volume whose affine puts rows
-  anterior -> posterior and columns the patient's right -> left, so the engine's view of it is
-  the picture itself (`DISPLAY_AFFINE`);
-- the item's text is a knowledge-base target name or a free referring expression, encoded with
-  the sentence encoder the model was trained with (`reasoning.target_text`).
+Orientation comes from the item (`Sample.affine`): a 3D item is a volume on its own grid; a 2D
+item ``[row, col]`` becomes a one-slice volume on its own affine, so the engine shows the model
+the radiological view of it exactly as for a DICOM or NIfTI series. A 2D item of unknown
+orientation (geometry-less PNG) is taken as already displayed radiologically
+(`eval.items.DISPLAY_AFFINE`); the report counts such items. Colour pictures are averaged to grey.
 
 Boxes are pixel edges: (x0, y0, x1, y1) in 2D, (i0, j0, k0, i1, j1, k1) in 3D.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from medsee_cli.engine.findings import find
 from medsee_cli.engine.stream import SliceEngine
+from medsee_cli.eval.items import Sample, display_affine
 from medsee_cli.eval.metrics.boxes import box_from_mask
+from medsee_cli.eval.predictor import Prediction
 from medsee_cli.io.volume import Volume
-from medsee_cli.reasoning.knowledge import load_knowledge
 from medsee_cli.reasoning.target_text import TargetTexts
+from medsee_cli.services.plan import TargetRule, plan_targets
 
-# voxel (row, col, 0) -> RAS+: rows run towards posterior (-y), columns towards the patient's left (-x)
-DISPLAY_AFFINE = np.array([[0.0, -1.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
-FREE_TEXT = "prompt"
+if TYPE_CHECKING:
+    from medsee_cli.reasoning.resolution import Reasoner
 
-
-def item_volume(image: np.ndarray) -> tuple[Volume, bool]:
-    """An evaluation item's image as the volume the engine streams (see the module docstring),
-    and whether the item is 2D."""
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] in (3, 4) and image.dtype == np.uint8:
-        image = image[..., :3].mean(axis=-1).round().astype(np.uint8)
+def item_volume(sample: Sample) -> tuple[Volume, bool]:
+    """An evaluation item as the volume the engine streams, and whether the item is 2D."""
+    image = np.asarray(sample.image)
+    if image.ndim == sample.target.ndim + 1:  # colour channels
+        image = image[..., :3].mean(axis=-1)
+        image = image.round().astype(np.uint8) if sample.image.dtype == np.uint8 else image
     if image.ndim == 2:
-        return Volume(np.ascontiguousarray(image)[:, :, None], DISPLAY_AFFINE), True
+        affine = sample.affine if sample.affine is not None else display_affine(sample.spacing)
+        return Volume(np.ascontiguousarray(image)[:, :, None], affine), True
     if image.ndim == 3:
-        return Volume(image, np.eye(4)), False
+        affine = sample.affine if sample.affine is not None else np.diag([*map(float, sample.spacing), 1.0])
+        return Volume(image, affine), False
     raise ValueError(f"an evaluation image must be 2D or 3D, got shape {image.shape}")
 
 
 class EnginePredictor:
-    """``predict(image, text) -> (mask, box)`` through ``engine`` with ``texts``' vectors."""
+    """``predict(sample, text) -> Prediction`` through ``reasoner`` -> ``engine`` with ``texts``' vectors."""
 
-    def __init__(self, engine: SliceEngine, texts: TargetTexts) -> None:
+    def __init__(self, engine: SliceEngine, texts: TargetTexts, reasoner: Reasoner, rule: TargetRule = TargetRule(),
+                 described: dict[str, Any] | None = None) -> None:
         self.engine = engine
         self.texts = texts
-        self.known = set(load_knowledge().names())
+        self.reasoner = reasoner
+        self.rule = rule
+        self.described = dict(described or {})
 
-    def predict(self, image: np.ndarray, text: str) -> tuple[np.ndarray, Optional[tuple[float, ...]]]:
-        volume, flat = item_volume(image)
-        name = text.strip() if text.strip() in self.known else FREE_TEXT
-        (found,), _ = find(self.engine, volume, [name], self.texts.vectors([text.strip()]))
+    def identity(self) -> dict[str, Any]:
+        """The model (name, weights and base checksums), the engine options and the target rule."""
+        return {"kind": "model", **self.described, "engine": asdict(self.engine.options), "target_rule": asdict(self.rule)}
+
+    def _model_targets(self) -> tuple[str, ...] | None:
+        return self.engine.model.trained_targets or None
+
+    def predict(self, sample: Sample, text: str) -> Prediction:
+        volume, flat = item_volume(sample)
+        plan = plan_targets(text, volume, self.reasoner, self._model_targets, self.rule)
         mask = np.zeros(volume.spatial_shape, dtype=bool)
-        if found.present and found.region is not None:
-            found.region.paint(mask, True)
+        chosen = plan.names[0] if plan.names else None
+        if chosen is not None:
+            names = list(plan.names)
+            findings, _ = find(self.engine, volume, names, self.texts.vectors(names))
+            best = findings[0]
+            if best.present and best.region is not None:
+                best.region.paint(mask, True)
         if flat:
             mask = mask[:, :, 0]
-        return mask, box_from_mask(mask)
+        return Prediction(mask=mask, box=box_from_mask(mask), target=chosen)
 
 
 def load_predictor(spec: str) -> EnginePredictor:
-    """``spec``: a registry name (``medsee-grounding-v1``) or a saved grounding-model folder,
-    run by the same engine and default options `ask` uses."""
+    """``spec``: a registry name (``medsee-grounding-v1``) or a saved grounding-model folder, run
+    with the reasoning backend, target rule and engine options `ask` uses by default."""
     from medsee_cli.engine.loading import open_engine
+    from medsee_cli.reasoning.backends import build_reasoner
+    from medsee_cli.reasoning.encoder import open_encoder
+    from medsee_cli.reasoning.resolver import ReasonerOptions
     from medsee_cli.reasoning.target_text import open_target_texts
 
     engine = open_engine(spec)
-    return EnginePredictor(engine, open_target_texts(engine.model.text_encoder))
+    reasoning = ReasonerOptions()
+    encoder = open_encoder(reasoning.encoder, reasoning.encoder_runtime, reasoning.threads)
+    texts = open_target_texts(engine.model.text_encoder, encoder, reasoning.encoder)
+    described = {**checkpoint_identity(spec),
+                 "reasoning": {"encoder": reasoning.encoder, "runtime": reasoning.encoder_runtime, "llm": reasoning.llm}}
+    return EnginePredictor(engine, texts, build_reasoner(reasoning, encoder), described=described)
+
+
+def checkpoint_identity(spec: str) -> dict[str, Any]:
+    """A grounding checkpoint by name, folder and the SHA-256 of its weights and of its base model."""
+    from medsee_cli.model.grounding.config import GroundingConfig
+    from medsee_cli.model.grounding.model import WEIGHTS_NAME, checkpoint_folder
+    from medsee_cli.model.weights import sha256_of
+
+    folder, _ = checkpoint_folder(spec)
+    config = GroundingConfig.load(folder)
+    return {"name": spec, "folder": folder.name, "weights_sha256": sha256_of(folder / WEIGHTS_NAME),
+            "base": config.base, "base_sha256": config.base_sha256}

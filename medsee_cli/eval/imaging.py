@@ -1,7 +1,9 @@
 """Reading the 2D slices and masks that evaluation datasets hold (PNG, DICOM, NIfTI, .npy).
 
 2D arrays come back ``[row, col]``. A NIfTI slice is stored ``[i, j]`` (i along a row), so it
-is transposed here; its spacing becomes ``(row_mm, col_mm) = (sj, si)``.
+is transposed here; its spacing becomes ``(row_mm, col_mm) = (sj, si)``. A slice read from a
+file with geometry (NIfTI affine, DICOM position and orientation) carries the affine of its
+``(row, col, 0)`` grid, so evaluation knows its orientation; a picture has none.
 PNG holds no physical units: a 16-bit greyscale PNG may carry HU with an offset
 (``png_hu_offset``, e.g. 1024 -> value - 1024), an 8-bit one is a display window whose centre
 and width the dataset states. Without spacing metadata a PNG has 1 "mm" per pixel, and the
@@ -29,6 +31,7 @@ class Slice2D:
     spacing: tuple[float, float] = (1.0, 1.0)
     spacing_known: bool = False
     window: tuple[float, float] | None = None
+    affine: np.ndarray | None = None  # (row, col, 0) -> RAS+ mm; None: orientation unknown
 
 
 def _suffix(path: Path) -> str:
@@ -47,8 +50,8 @@ def read_slice(path: Path, *, png_hu_offset: float | None = None) -> Slice2D:
             array = array.astype(np.float32) - float(png_hu_offset)
         return Slice2D(array=array)
     if kind in NIFTI_SUFFIXES:
-        array, spacing = _read_nifti_2d(path)
-        return Slice2D(array=array.astype(np.float32), spacing=spacing, spacing_known=True)
+        array, spacing, affine = _read_nifti_2d(path)
+        return Slice2D(array=array.astype(np.float32), spacing=spacing, spacing_known=True, affine=affine)
     if kind == ".npy":
         return Slice2D(array=_read_npy(path))
     return _read_dicom_slice(path)
@@ -62,7 +65,7 @@ def read_mask(path: Path) -> np.ndarray:
     if kind in PNG_SUFFIXES:
         array = _read_picture(path)
     elif kind in NIFTI_SUFFIXES:
-        array, _ = _read_nifti_2d(path)
+        array, _, _ = _read_nifti_2d(path)
     elif kind == ".npy":
         array = _read_npy(path)
     else:
@@ -110,8 +113,10 @@ def _read_npy(path: Path) -> np.ndarray:
         raise InputError(str(path), f"not a readable .npy array ({exc})") from exc
 
 
-def _read_nifti_2d(path: Path) -> tuple[np.ndarray, tuple[float, float]]:
+def _read_nifti_2d(path: Path) -> tuple[np.ndarray, tuple[float, float], np.ndarray]:
     import nibabel as nib
+
+    from medsee_cli.eval.items import plane_affine
 
     try:
         img = nib.load(str(path))
@@ -125,7 +130,7 @@ def _read_nifti_2d(path: Path) -> tuple[np.ndarray, tuple[float, float]]:
     if data.ndim != 2:
         raise InputError(str(path), f"a 2D slice was expected (X x Y or X x Y x 1), found shape {data.shape}")
     zooms = img.header.get_zooms()
-    return data.T, (float(zooms[1]), float(zooms[0]))
+    return data.T, (float(zooms[1]), float(zooms[0])), plane_affine(np.asarray(img.affine), 0)
 
 
 def _read_dicom_slice(path: Path) -> Slice2D:
@@ -147,7 +152,22 @@ def _read_dicom_slice(path: Path) -> Slice2D:
     centre, width = getattr(ds, "WindowCenter", None), getattr(ds, "WindowWidth", None)
     if centre is not None and width is not None:
         window = (_first_number(centre), _first_number(width))
-    return Slice2D(array=array, spacing=spacing, spacing_known=spacing_attr is not None, window=window)
+    return Slice2D(array=array, spacing=spacing, spacing_known=spacing_attr is not None, window=window,
+                   affine=_dicom_plane_affine(ds, spacing))
+
+
+def _dicom_plane_affine(ds: Any, spacing: tuple[float, float]) -> np.ndarray | None:
+    """(row, col, 0) -> RAS+ from ImageOrientationPatient / ImagePositionPatient; None without them."""
+    from medsee_cli.eval.items import plane_affine
+    from medsee_cli.io.dicom.geometry import stack_geometry
+
+    try:
+        cosines = tuple(float(v) for v in ds.ImageOrientationPatient)
+        origin = np.array([[float(v) for v in ds.ImagePositionPatient]])
+        lps = stack_geometry("slice", cosines, spacing, origin, None).affine_lps  # [column, row, 0]
+    except (AttributeError, TypeError, ValueError, IndexError):
+        return None
+    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ plane_affine(lps, 0)
 
 
 def _first_number(value: Any) -> float:
@@ -159,9 +179,15 @@ def _first_number(value: Any) -> float:
 
 def read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:
     """A 3D array ``[i, j, k]`` and its spacing, through `medsee_cli.io.load_volume`."""
+    array, spacing, _ = read_grid(path)
+    return array, spacing
+
+
+def read_grid(path: Path) -> tuple[np.ndarray, tuple[float, float, float], np.ndarray]:
+    """A 3D array ``[i, j, k]``, its spacing and its voxel -> RAS+ affine."""
     from medsee_cli.io import load_volume
 
     volume = load_volume(path)
     if volume.n_volumes != 1 or volume.samples_per_pixel != 1:
         raise InputError(str(path), f"a single 3D greyscale volume was expected, found shape {volume.shape}")
-    return volume.array(), volume.spacing
+    return volume.array(), volume.spacing, np.asarray(volume.affine, dtype=np.float64)

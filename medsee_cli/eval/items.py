@@ -4,6 +4,12 @@ Array conventions (stated once): a 2D item's arrays are ``[row, col]`` (PNG orde
 ``spacing = (row_mm, col_mm)`` and boxes ``(x0, y0, x1, y1)`` in pixel edges (x = column). A 3D
 item's arrays are ``[i, j, k]`` like `medsee_cli.io.Volume`, with ``spacing = (si, sj, sk)`` and
 boxes ``(i0, j0, k0, i1, j1, k1)``.
+
+Orientation is explicit: ``Sample.affine`` maps voxel ``(i, j, k)`` of a 3D item, or
+``(row, col, 0)`` of a 2D item, to RAS+ millimetres (as `medsee_cli.io.Volume.affine` does);
+``None`` says the orientation is unknown (a PNG without geometry: it may be any of the 8
+flips/rotations of the radiological view). A 2D item cut from a case volume says where
+(``EvalItem.cut``); its picture is always `plane_of` that volume.
 """
 
 from __future__ import annotations
@@ -15,6 +21,27 @@ from dataclasses import dataclass, field
 import numpy as np
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def plane_of(volume: np.ndarray, k: int) -> np.ndarray:
+    """Slice ``k`` of a ``[i, j, k]`` case array as a 2D item's ``[row, col]`` array (rows = j)."""
+    return np.asarray(volume)[:, :, k].T
+
+
+def plane_affine(affine: np.ndarray, k: int) -> np.ndarray:
+    """The affine of `plane_of`'s ``(row, col, 0)`` grid, from the case volume's ``affine``."""
+    cut = np.array([[0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, float(k)], [0.0, 0.0, 0.0, 1.0]])
+    return np.asarray(affine, dtype=np.float64) @ cut
+
+
+# (row, col, 0) -> RAS+ of a picture shown radiologically: rows run towards posterior (-y),
+# columns towards the patient's left (-x)
+DISPLAY_AFFINE = np.array([[0.0, -1.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+
+
+def display_affine(spacing: tuple[float, ...]) -> np.ndarray:
+    """`DISPLAY_AFFINE` with a 2D item's pixel size (row height, column width)."""
+    return DISPLAY_AFFINE @ np.diag([float(spacing[0]), float(spacing[1]), 1.0, 1.0])
 
 
 def safe_id(text: str) -> str:
@@ -33,6 +60,7 @@ class Sample:
     box: tuple[float, ...] | None = None  # the dataset's own target box, if it has one
     spacing_known: bool = True  # False: spacing is 1 per pixel (PNG without metadata)
     window: tuple[float, float] | None = None  # (centre, width) for display, if known
+    affine: np.ndarray | None = field(default=None, repr=False, compare=False)  # None: orientation unknown
 
     def __post_init__(self) -> None:
         spatial = self.image.shape[: self.target.ndim]
@@ -54,6 +82,8 @@ class EvalItem:
     load: Callable[[], Sample] = field(repr=False, compare=False)
     split: str = "test"
     source: str = ""  # file or line the item came from, for error messages
+    cut: int | None = None  # a 2D item cut from its case's volume: the slice index k (see `plane_of`)
+    origin: str = ""  # the image file, relative to the shared data folder, when the item comes from there
 
 
 @dataclass(frozen=True)

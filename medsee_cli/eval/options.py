@@ -16,7 +16,8 @@ class EvalOptions:
     query: str = "long"  # MLMR-SD: which expression is the query
     nsd_tolerance_mm: float = DEFAULT_TOLERANCE_MM
     surface: bool = True  # compute HD95 / NSD (the slowest metrics)
-    limit: int | None = None  # evaluate only the first N items (quick looks)
+    limit: int | None = None  # evaluate N items sampled across targets and cases (quick looks)
+    seed: int = 0  # the sample --limit takes
     worst: int = 8  # worst cases drawn as overlays in the report
     out: Path | None = None
     overwrite: bool = False
@@ -24,5 +25,7 @@ class EvalOptions:
     def __post_init__(self) -> None:
         if self.query not in QUERY_KINDS:
             raise ValueError(f"query must be one of {QUERY_KINDS}, got {self.query!r}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError("--limit must be at least 1")
         if self.nsd_tolerance_mm <= 0:
             raise ValueError("the NSD tolerance must be positive (mm)")

@@ -40,6 +40,13 @@ class SavedPredictions:
             raise InputError(str(folder), "predictions folder not found")
         self.folder = folder
 
+    def identity(self) -> dict[str, Any]:
+        """The predictions scored, for the report's provenance (as every adapter names itself)."""
+        from medsee_cli.eval.provenance import folder_sha256
+
+        files, digest = folder_sha256(self.folder)
+        return {"kind": "predictions", "adapter": "medsee", "folder": str(self.folder), "files": files, "sha256": digest}
+
     def _first(self, candidates: list[Path]) -> Path | None:
         return next((p for p in candidates if p.is_file()), None)
 

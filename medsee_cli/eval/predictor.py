@@ -1,15 +1,16 @@
 """The contract between the evaluator and anything that predicts: a model, or saved files.
 
-A `Predictor` gets an item's image (2D ``[row, col]`` or 3D ``[i, j, k]``) and its referring
-expression and returns a `Prediction`: a boolean mask on the same grid and, optionally, a box in
-the item's convention (see `medsee_cli.eval.items`). The grounding model plugs in here when it
-lands; tests use tiny predictors (ground truth, a shifted copy) to check the pipeline.
+A `Predictor` gets an item's `Sample` (its image, 2D ``[row, col]`` or 3D ``[i, j, k]``, with
+spacing and orientation) and its referring expression, and returns a `Prediction`: a boolean
+mask on the same grid and, optionally, a box in the item's convention (see
+`medsee_cli.eval.items`). The grounding model plugs in through `engine_predictor`; tests use
+tiny predictors (ground truth, a shifted copy) to check the pipeline.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -21,13 +22,14 @@ class Prediction:
     mask: np.ndarray | None  # None: the predictor produced no mask (scored as empty)
     box: tuple[float, ...] | None = None  # None: derived from the mask when scoring
     missing: bool = False  # True: no prediction was found for this item
+    target: str | None = None  # the target the predictor chose for the text, when it says
 
 
 @runtime_checkable
 class Predictor(Protocol):
-    """Anything with ``predict(image, text) -> Prediction`` (or a ``(mask, box)`` pair)."""
+    """Anything with ``predict(sample, text) -> Prediction`` (or a ``(mask, box)`` pair)."""
 
-    def predict(self, image: np.ndarray, text: str) -> Prediction | tuple[np.ndarray | None, tuple[float, ...] | None]: ...
+    def predict(self, sample: Sample, text: str) -> Prediction | tuple[np.ndarray | None, tuple[float, ...] | None]: ...
 
 
 class PredictionSource(Protocol):
@@ -42,8 +44,13 @@ class PredictorSource:
     def __init__(self, predictor: Predictor) -> None:
         self.predictor = predictor
 
+    def identity(self) -> dict[str, Any]:
+        """What the predictor says it is (``identity()``), else its class."""
+        described = getattr(self.predictor, "identity", None)
+        return dict(described()) if callable(described) else {"kind": "predictor", "class": type(self.predictor).__name__}
+
     def prediction_for(self, item: EvalItem, sample: Sample) -> Prediction:
-        result = self.predictor.predict(sample.image, item.text)
+        result = self.predictor.predict(sample, item.text)
         if isinstance(result, Prediction):
             return result
         mask, box = result

@@ -43,11 +43,10 @@ def view_of(sample: Sample, predicted: np.ndarray) -> View:
         return View(_grey(sample.image), target, predicted, sample.window)
     wrong = np.count_nonzero(target ^ predicted, axis=(0, 1))
     k = int(np.argmax(wrong)) if wrong.any() else int(np.argmax(np.count_nonzero(target, axis=(0, 1))))
-    # Volumes are [i, j, k] on a RAS+ grid: show the slice as radiologists do (anterior up,
-    # patient right on the image's left).
-    from medsee_cli.model.grounding.orientation import plane_view
+    # Show the slice as radiologists do (anterior up, patient right on the image's left).
+    from medsee_cli.io.plane_view import plane_view
 
-    show = plane_view(np.eye(4)).to_display
+    show = plane_view(sample.affine if sample.affine is not None else np.eye(4)).to_display
     return View(np.ascontiguousarray(show(sample.image[:, :, k])), np.ascontiguousarray(show(target[:, :, k])),
                 np.ascontiguousarray(show(predicted[:, :, k])), sample.window)
 
@@ -64,6 +63,7 @@ def score_item(item: EvalItem, sample: Sample, prediction: Prediction, options: 
         "text": item.text,
         "ndim": item.ndim,
         "missing": prediction.missing,
+        "predicted_target": prediction.target or "",
         "target_voxels": counts.target,
         "predicted_voxels": counts.predicted,
         "intersection": counts.intersection,

@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.errors import UsageError
+from medsee_cli.services.plan import TargetRule, display_name
 
 ASK_SCHEMA = "medsee.ask/1"
 DEFAULT_MODEL = "medsee-grounding-v1"
@@ -38,8 +39,8 @@ class AskOptions:
     out: Optional[Path] = None
     model: str = DEFAULT_MODEL
     engine: EngineOptions = field(default_factory=EngineOptions)
-    max_targets: int = 3
-    related: int = 0
+    max_targets: int = TargetRule.max_targets
+    related: int = TargetRule.related
     overwrite: bool = False
     encoder: str = "auto"
     encoder_runtime: str = "numpy"
@@ -74,22 +75,17 @@ class AskResult:
                 "measurements": [f.measurements() for f in self.findings], "engine": dict(self.stats)}
 
 
-def display_name(name: str) -> str:
-    from medsee_cli.reasoning.knowledge import load_knowledge
-
-    kb = load_knowledge()
-    return kb.get(name).display if name in kb else name.replace("_", " ")
-
-
 def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions()) -> AskResult:
     """Answer ``question`` about the image at ``image_path`` (NIfTI/NRRD, DICOM folder or zip)."""
     from medsee_cli.reasoning.backends import build_reasoner
     from medsee_cli.reasoning.encoder import open_encoder
+    from medsee_cli.engine.loading import open_engine
     from medsee_cli.reasoning.resolver import ReasonerOptions
-    from medsee_cli.reasoning.scan import scan_context
+    from medsee_cli.reasoning.target_text import open_target_texts
     from medsee_cli.services.inputs import read_input, require_3d
+    from medsee_cli.services.plan import plan_targets
     from medsee_cli.services.results import check_result_folder, no_outputs, write_findings
-    from medsee_cli.services.targets import run_targets, segmentable_targets
+    from medsee_cli.services.targets import run_targets
 
     if not question.strip():
         raise UsageError("QUESTION", "is empty")
@@ -101,25 +97,24 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
                                 llm=options.llm, llm_model=options.llm_model)
     encoder = open_encoder(reasoning.encoder, reasoning.encoder_runtime, reasoning.threads)  # once per run
     reasoner = build_reasoner(reasoning, encoder)
-    scan = scan_context(volume)
-    resolution = reasoner.resolve(question, scan=scan)
+    engines: list[Any] = []
+
+    def model_targets() -> Optional[tuple[str, ...]]:  # the model loads only when there is a target
+        engines.append(open_engine(options.model, options.engine))
+        return engines[0].model.trained_targets or None
+
+    plan = plan_targets(question, volume, reasoner, model_targets, TargetRule(options.max_targets, options.related))
+    resolution, scan, names, skipped = plan.resolution, plan.scan, list(plan.names), dict(plan.skipped)
     targets = [h.to_dict() for h in resolution.hypotheses]
-    if resolution.abstained or not resolution.hypotheses:
+    if plan.abstained:
         answer = f"{resolution.answer}\nNo segmentation was run: there was no target to look for."
         return AskResult(question, answer, targets, [], no_outputs(), abstained=True, scan=scan.to_dict())
-
-    from medsee_cli.engine.loading import open_engine
-    from medsee_cli.reasoning.target_text import open_target_texts
-
-    engine = open_engine(options.model, options.engine)
-    names, skipped = segmentable_targets(list(resolution.names()), engine.model.trained_targets or None)
-    names, not_run = choose_targets(names, resolution.named, options)
-    skipped.update(not_run)
     lines = [resolution.answer]
     if not names:
         reasons = "; ".join(f"{display_name(n)}: {why}" for n, why in skipped.items())
         lines.append(f"No segmentation was run ({reasons}).")
         return AskResult(question, "\n".join(lines), targets, [], no_outputs(), skipped=skipped, scan=scan.to_dict())
+    engine = engines[0]
     texts = open_target_texts(engine.model.text_encoder, encoder, reasoning.encoder)
     findings, run = run_targets(engine, volume, names, texts)
     lines += [describe_finding(f) for f in findings]
@@ -132,24 +127,6 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
                                            ASK_SCHEMA, modality=run.modality)
     return AskResult(question, "\n".join(lines), targets, findings, outputs, skipped=skipped, stats=run.stats(),
                      warnings=tuple(warnings), scan=scan.to_dict())
-
-
-def choose_targets(names: list[str], named: tuple[str, ...], options: AskOptions) -> tuple[list[str], dict[str, str]]:
-    """Which of the segmentable hypotheses ``names`` (best first) to segment, and why the rest are not.
-
-    A question that names its targets gets those, plus ``options.related`` more; one that only
-    points at them (no target named) gets the ``options.max_targets`` best. All are segmented in
-    one pass over the volume."""
-    said = [n for n in names if n in named]
-    if said:
-        others = [n for n in names if n not in said]
-        keep = said + others[: options.related]
-        why = ("the question names " + ", ".join(display_name(n) for n in said)
-               + f"; --related {options.related + 1} also outlines the next related target")
-    else:
-        keep = names[: options.max_targets]
-        why = f"only the {options.max_targets} best-ranked targets are segmented"
-    return keep, {n: why for n in names if n not in keep}
 
 
 def describe_finding(finding: Any) -> str:

@@ -61,6 +61,7 @@ def run_training(options: RunOptions, log: Callable[[str], None] = lambda _: Non
     from medsee_cli.training.cache import build_source
     from medsee_cli.training.calibrate import calibrate
     from medsee_cli.training.evaluate import evaluate
+    from medsee_cli.training.record import seen_volumes
     from medsee_cli.training.sampler import PairSampler
 
     recipe = load_recipe(options.manifest, options.data_root)
@@ -102,6 +103,7 @@ def run_training(options: RunOptions, log: Callable[[str], None] = lambda _: Non
         "train": asdict(options.train), "steps": report.steps, "train_seconds": round(report.seconds, 1),
         "encode_seconds": round(encode_seconds, 1), "final_loss": round(report.final_loss, 4),
         "calibration": [c.row() for c in calibration], "holdout": scores,
+        "seen": seen_volumes(recipe, options.data_root),
     }
     write_text_atomic(Path(options.out) / "training.json", json.dumps(summary, indent=2) + "\n")
     return RunResult(Path(options.out), report, encode_seconds, scores)

@@ -33,7 +33,7 @@ class LabelledSlice:
     negatives: tuple[str, ...]
 
 
-def _selected(ranges: tuple[tuple[int, int, int], ...], depth: int) -> np.ndarray:
+def selected_slices(ranges: tuple[tuple[int, int, int], ...], depth: int) -> np.ndarray:
     if not ranges:
         return np.arange(depth)
     picked = sorted({k for start, stop, step in ranges for k in range(start, min(stop, depth), max(step, 1))})
@@ -80,7 +80,7 @@ def _volume_slices(spec: SourceSpec, targets: list[str]) -> Iterator[LabelledSli
     if labels.ndim == 4:
         labels = labels[..., 0]
     names = dict(spec.label_names)
-    picked = _selected(spec.slices, hu.shape[2])
+    picked = selected_slices(spec.slices, hu.shape[2])
     rng = np.random.default_rng(spec.seed)
     next_id = max(list(names) + [int(labels.max())]) + 1
     for request in spec.lesions:

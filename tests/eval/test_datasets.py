@@ -78,11 +78,44 @@ def refhl_inputs(tmp_path: Path) -> Path:
     return root
 
 
+NAMES = ((1, "liver"), (2, "liver_lesion"))
+
+
+def test_refhl_targets_come_from_each_expressions_label(refhl_inputs, tmp_path):
+    lines = [{"case": f"case{n}", "expression": text, "label": label}
+             for n in range(3) for text, label in (("the liver", 1), ("the spot in the liver", 2))]
+    lines.append({"case": "case3", "expression": "the thing", "label": 2, "target": "lesion"})
+    write_jsonl(tmp_path / "expressions.jsonl", lines)
+    out = tmp_path / "refhl"
+    convert_to_refhl(refhl_inputs / "volumes", refhl_inputs / "labels", tmp_path / "expressions.jsonl", out,
+                     ConvertOptions(label_names=NAMES, ratios=(1.0, 0.0, 1.0)))
+    written = [json.loads(line) for line in (out / "expressions.jsonl").read_text().splitlines()]
+    by_text = {(w["expression"], w["target"]) for w in written}
+    assert by_text == {("the liver", "liver"), ("the spot in the liver", "liver_lesion"), ("the thing", "lesion")}
+    items = [i for split in ("train", "test") for i in load_dataset("refhl-seg", out, EvalOptions(split=split)).items]
+    assert {i.target for i in items if i.text == "the liver"} == {"liver"}
+    with pytest.raises(InputError, match="label 1 has no name"):  # no silent default for a labelled line
+        convert_to_refhl(refhl_inputs / "volumes", refhl_inputs / "labels", tmp_path / "expressions.jsonl",
+                         tmp_path / "unnamed", ConvertOptions(ratios=(1.0, 0.0, 1.0)))
+    assert not (tmp_path / "unnamed").exists()
+
+
+def test_refhl_too_few_cases_for_the_splits_is_an_error_before_writing(refhl_inputs, tmp_path):
+    write_jsonl(tmp_path / "two.jsonl", [{"case": f"case{n}", "expression": "the lesion", "label": 2} for n in range(2)])
+    with pytest.raises(InputError, match="2 case.s. cannot fill 3 splits"):
+        convert_to_refhl(refhl_inputs / "volumes", refhl_inputs / "labels", tmp_path / "two.jsonl", tmp_path / "out",
+                         ConvertOptions(label_names=NAMES))
+    assert not (tmp_path / "out").exists()
+    convert_to_refhl(refhl_inputs / "volumes", refhl_inputs / "labels", tmp_path / "two.jsonl", tmp_path / "out",
+                     ConvertOptions(label_names=NAMES, ratios=(1.0, 0.0, 1.0)))
+    assert len(load_dataset("refhl-seg", tmp_path / "out", EvalOptions(split="test")).items) >= 1
+
+
 @pytest.mark.parametrize("image_format", ["nii.gz", "png"])
 def test_refhl_converter_round_trip(refhl_inputs, tmp_path, image_format):
     out = tmp_path / f"refhl_{image_format.replace('.', '')}"
     counts = convert_to_refhl(refhl_inputs / "volumes", refhl_inputs / "labels", refhl_inputs / "expressions.jsonl",
-                              out, ConvertOptions(image_format=image_format))
+                              out, ConvertOptions(image_format=image_format, label_names=NAMES))
     assert counts == {"cases": 5, "slices": 10, "expressions": 10}
     splits = json.loads((out / "splits.json").read_text())
     assert sum(len(v) for v in splits.values()) == 5 and len(splits["test"]) >= 1 and len(splits["val"]) >= 1
@@ -102,7 +135,7 @@ def test_refhl_converter_round_trip(refhl_inputs, tmp_path, image_format):
 
 def test_refhl_rejects_a_case_in_two_splits(refhl_inputs, tmp_path):
     out = tmp_path / "refhl"
-    convert_to_refhl(refhl_inputs / "volumes", refhl_inputs / "labels", refhl_inputs / "expressions.jsonl", out, ConvertOptions())
+    convert_to_refhl(refhl_inputs / "volumes", refhl_inputs / "labels", refhl_inputs / "expressions.jsonl", out, ConvertOptions(label_names=NAMES))
     splits = json.loads((out / "splits.json").read_text())
     splits["val"] = splits["val"] + splits["test"][:1]
     (out / "splits.json").write_text(json.dumps(splits))
@@ -112,7 +145,7 @@ def test_refhl_rejects_a_case_in_two_splits(refhl_inputs, tmp_path):
 
 def test_refhl_missing_slice_is_named(refhl_inputs, tmp_path):
     out = tmp_path / "refhl"
-    convert_to_refhl(refhl_inputs / "volumes", refhl_inputs / "labels", refhl_inputs / "expressions.jsonl", out, ConvertOptions())
+    convert_to_refhl(refhl_inputs / "volumes", refhl_inputs / "labels", refhl_inputs / "expressions.jsonl", out, ConvertOptions(label_names=NAMES))
     test_case = json.loads((out / "splits.json").read_text())["test"][0]
     for path in (out / "images" / test_case).iterdir():
         path.unlink()
@@ -130,7 +163,7 @@ def test_split_cases_is_seeded_and_disjoint():
 def test_builtin_from_shared_data(shared_data):
     data = load_dataset("builtin", shared_data, EvalOptions())
     ids = {i.item_id for i in data.items}
-    assert {"ct_patient_a.liver.3d", "ct_patient_a.liver_lesion.3d", "mr_brain1.brain_tumour.3d"} <= ids
+    assert {"ct_patient_a.liver.3d", "ct_patient_a.liver_lesion.3d", "mr_brain1.brain_tumor.3d"} <= ids
     assert any("not manual ground truth" in note for note in data.notes)
     kidney = next(i for i in data.items if i.item_id == "ct_patient_a.kidney_left.3d")
     assert kidney.text == "the left kidney"
@@ -177,7 +210,9 @@ def test_convert_command(refhl_inputs, tmp_path):
     app = typer.Typer()
     app.command()(convert_refhl_command)
     out = tmp_path / "converted"
-    args = [str(refhl_inputs / "volumes"), str(refhl_inputs / "labels"), str(refhl_inputs / "expressions.jsonl"), "--out", str(out)]
+    (tmp_path / "names.json").write_text('{"1": "liver", "2": "liver_lesion"}')
+    args = [str(refhl_inputs / "volumes"), str(refhl_inputs / "labels"), str(refhl_inputs / "expressions.jsonl"), "--out", str(out),
+            "--label-names", str(tmp_path / "names.json")]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "10 expressions on 10 slices of 5 cases" in result.output

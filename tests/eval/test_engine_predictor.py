@@ -1,12 +1,16 @@
-"""``eval --model`` runs the slice engine `ask` and `segment` run (one inference path)."""
+"""``eval --model`` runs what `ask` runs: the question planner, then the slice engine, on the item's own orientation."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import torch
 
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.stream import SliceEngine
+from medsee_cli.eval import EvalItem, EvalOptions, PredictorSource, Sample, evaluate
 from medsee_cli.eval.engine_predictor import EnginePredictor, item_volume
+from medsee_cli.eval.items import Dataset, plane_affine, plane_of
 from medsee_cli.io.plane_view import plane_view
 from medsee_cli.reasoning.target_text import TargetTexts
 from tests.engine.toy import BrightModel, vectors
@@ -19,35 +23,97 @@ class ToyEncoder:
         return vectors(list(texts))
 
 
-def predictor(model: BrightModel) -> EnginePredictor:
+class AnteriorModel(BrightModel):
+    """Finds bright voxels in the top (anterior) half of the picture it is shown only: a model
+    that, like the real one, depends on seeing the radiological view."""
+
+    def ground(self, features, text):
+        out = super().ground(features, text)
+        logits = out.mask_logits.clone()
+        logits[..., logits.shape[-2] // 2 :, :] = -10.0
+        return type(out)(logits, logits.amax(dim=(2, 3)) * 4.0, out.boxes, out.stride)
+
+    def refine(self, features, index, boxes):
+        out = super().refine(features, index, boxes)
+        out[:, self.input_size // 2 :, :] = -10.0
+        return out
+
+
+@pytest.fixture(scope="module")
+def reasoner():
+    from medsee_cli.reasoning.backends import build_reasoner
+    from medsee_cli.reasoning.encoder import open_encoder
+    from medsee_cli.reasoning.resolver import ReasonerOptions
+
+    options = ReasonerOptions()
+    return build_reasoner(options, open_encoder(options.encoder, options.encoder_runtime, options.threads))
+
+
+def predictor(model: BrightModel, reasoner) -> EnginePredictor:
     engine = SliceEngine(model, EngineOptions(device="cpu", precision="fp32", skip_stride=1))
-    return EnginePredictor(engine, TargetTexts(ToyEncoder()))
+    return EnginePredictor(engine, TargetTexts(ToyEncoder()), reasoner)
 
 
-def test_a_2d_item_is_segmented_as_displayed_without_rotation() -> None:
-    image = np.zeros((60, 80), np.int16)
-    image[5:20, 50:70] = 1000  # an asymmetric bright block: top right of the picture
-    model = BrightModel()
-    mask, box = predictor(model).predict(image, "bright")
-    assert mask.shape == image.shape and model.encoded == [1]  # one slice, one forward pass
-    truth = image > 500
-    assert (mask & truth).sum() / (mask | truth).sum() > 0.8
-    assert box is not None and abs(box[0] - 50) <= 2 and abs(box[1] - 5) <= 2  # x0, y0: the same corner
-    # The one-slice volume's radiological view is the picture itself.
-    volume, flat = item_volume(image)
-    assert flat and np.array_equal(plane_view(volume.affine).to_display(np.asarray(volume.dataobj)[:, :, 0]), image)
+def two_blocks() -> tuple[np.ndarray, np.ndarray]:
+    """A 64 x 64 x 3 RAS+ volume (identity affine) with a bright block anterior (high j) and one
+    posterior; the anterior one is the truth. 1500 = the toy level of any knowledge-base name."""
+    volume = np.zeros((64, 64, 3), np.int16)
+    volume[10:30, 44:56, :] = 2000  # anterior
+    volume[34:54, 8:20, :] = 2000  # posterior
+    truth = np.zeros(volume.shape, bool)
+    truth[10:30, 44:56, :] = True
+    return volume, truth
 
 
-def test_a_3d_item_goes_through_the_engine_passes() -> None:
-    image = np.zeros((40, 40, 12), np.int16)
-    image[10:20, 22:30, 3:9] = 1000
-    model = BrightModel()
-    mask, box = predictor(model).predict(image, "bright")
-    assert mask.shape == image.shape and sum(model.encoded) == 12
-    assert np.array_equal(mask.any(axis=(0, 1)), (image > 500).any(axis=(0, 1)))
-    assert box == (10.0, 22.0, 3.0, 20.0, 30.0, 9.0)
+def score(sample: Sample, text: str, ndim: int, model: BrightModel, reasoner) -> dict:
+    item = EvalItem("item", "case", "liver", text, ndim, lambda: sample)
+    result = evaluate(Dataset("toy", (item,)), PredictorSource(predictor(model, reasoner)), EvalOptions(surface=False, worst=0))
+    return result.rows[0]
 
 
-def test_an_absent_target_gives_an_empty_mask() -> None:
-    mask, box = predictor(BrightModel()).predict(np.zeros((30, 30), np.int16), "bright")
-    assert not mask.any() and box is None
+def test_ground_truth_through_the_path_scores_one_and_a_rotated_copy_does_not(reasoner) -> None:
+    volume, truth = two_blocks()
+    affine = plane_affine(np.eye(4), 1)
+    item = Sample(image=plane_of(volume, 1), target=plane_of(truth, 1), spacing=(1.0, 1.0), affine=affine)
+    row = score(item, "where is the liver?", 2, AnteriorModel(), reasoner)
+    assert row["iou"] == 1.0 and row["predicted_target"] == "liver"
+    rotated = Sample(image=np.rot90(item.image, 2).copy(), target=np.rot90(item.target, 2).copy(), spacing=(1.0, 1.0), affine=affine)
+    assert score(rotated, "where is the liver?", 2, AnteriorModel(), reasoner)["iou"] == 0.0
+
+
+def test_a_3d_item_is_shown_to_the_model_in_its_own_orientation(reasoner) -> None:
+    volume, truth = two_blocks()
+    lps = np.diag([-1.0, -1.0, 1.0, 1.0])  # the same anatomy stored L-P-S, as many NIfTI exports are
+    stored, stored_truth = volume[::-1, ::-1].copy(), truth[::-1, ::-1].copy()
+    right = score(Sample(stored, stored_truth, (1.0, 1.0, 1.0), affine=lps), "segment the liver", 3, AnteriorModel(), reasoner)
+    assert right["iou"] == 1.0
+    wrong = score(Sample(stored, stored_truth, (1.0, 1.0, 1.0), affine=np.eye(4)), "segment the liver", 3, AnteriorModel(), reasoner)
+    assert wrong["iou"] == 0.0  # taken as RAS+ (what eval did before items carried their affine)
+
+
+def test_a_picture_of_unknown_orientation_is_taken_as_displayed(reasoner) -> None:
+    volume, truth = two_blocks()
+    view = plane_view(plane_affine(np.eye(4), 1))
+    picture = view.to_display(plane_of(volume, 1)).copy()
+    sample = Sample(picture, view.to_display(plane_of(truth, 1)).copy(), (1.0, 1.0))
+    as_volume, flat = item_volume(sample)
+    assert flat and np.array_equal(plane_view(as_volume.affine).to_display(np.asarray(as_volume.dataobj)[:, :, 0]), picture)
+    assert score(sample, "where is the liver?", 2, AnteriorModel(), reasoner)["iou"] == 1.0
+
+
+def test_the_question_goes_through_reasoning(reasoner) -> None:
+    """A question that is not about the scan abstains, as in `ask`: nothing is predicted."""
+    volume, truth = two_blocks()
+    sample = Sample(volume, truth, (1.0, 1.0, 1.0), affine=np.eye(4))
+    model = AnteriorModel()
+    row = score(sample, "what is the capital of France?", 3, model, reasoner)
+    assert row["predicted_present"] is False and row["predicted_target"] == "" and model.encoded == []
+
+
+def test_the_answer_is_the_best_ranked_target(reasoner) -> None:
+    volume, truth = two_blocks()
+    model = AnteriorModel()
+    prediction = predictor(model, reasoner).predict(Sample(volume, truth, (1.0, 1.0, 1.0), affine=np.eye(4)), "the left kidney")
+    assert prediction.target == "kidney_left" and prediction.mask is not None and np.array_equal(prediction.mask, truth)
+    assert sum(model.encoded) == 3  # one pass over the volume for every target the plan holds
+    assert torch.get_num_threads() >= 1

@@ -47,14 +47,14 @@ def test_shifted_prediction_hand_worked(mlmr_root):
 
 
 class EchoPredictor:
-    """A `Predictor` in the model's shape: image + text in, (mask, box) out."""
+    """A `Predictor` in the model's shape: the item's sample + text in, (mask, box) out."""
 
     def __init__(self) -> None:
         self.texts: list[str] = []
 
-    def predict(self, image, text):
+    def predict(self, sample, text):
         self.texts.append(text)
-        mask = np.zeros(image.shape[:2], bool)
+        mask = np.zeros(sample.image.shape[:2], bool)
         mask[5:15, 8:20] = True
         return mask, (8.0, 5.0, 20.0, 15.0)
 
@@ -113,7 +113,7 @@ def test_reports_are_written(mlmr_root, tmp_path):
     assert [r["item_id"] for r in rows] == [i.item_id for i in data.items]
     assert float(rows[0]["iou"]) == pytest.approx(result.rows[0]["iou"], rel=1e-5)
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["summary"]["n"] == 3 and summary["options"]["worst"] == 2
+    assert summary["summary"]["n"] == 3 and summary["provenance"]["options"]["worst"] == 2
     assert len(list((out / "overlays").glob("*.png"))) == 2
     assert (out / "plots" / "iou.svg").read_text().startswith("<svg")
     assert "| spleen |" in (out / "report.md").read_text()

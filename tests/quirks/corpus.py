@@ -43,9 +43,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def data_root() -> Path:
-    """Same rule as tests/conftest.py: ``MEDSEE_TEST_DATA`` or ``../shared/data``."""
-    configured = os.environ.get("MEDSEE_TEST_DATA")
-    return Path(configured) if configured else (REPO.parent / "shared" / "data")
+    """Same rule as tests/conftest.py: ``MEDSEE_DATA`` or ``../shared/data``."""
+    from medsee_cli.io.data_root import data_root as medsee_data_root
+
+    return medsee_data_root() or (REPO.parent / "shared" / "data")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,16 +23,8 @@ import numpy as np
 import yaml
 
 from medsee_cli.errors import InputError
-from medsee_cli.eval.items import Dataset, EvalItem, Sample
+from medsee_cli.eval.items import Dataset, EvalItem, Sample, plane_affine, plane_of
 from medsee_cli.eval.options import EvalOptions
-
-
-def default_data_root() -> Path:
-    """``MEDSEE_DATA``, else ``MEDSEE_TEST_DATA``, else ``../shared/data`` from the working folder."""
-    for name in ("MEDSEE_DATA", "MEDSEE_TEST_DATA"):
-        if os.environ.get(name):
-            return Path(os.environ[name])
-    return Path.cwd().parent / "shared" / "data"
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,6 +39,7 @@ class _Loaded:
     labels: dict[str, np.ndarray]
     spacing: tuple[float, float, float]
     window: tuple[float, float] | None
+    affine: np.ndarray
 
 
 def insert_lesion(image: np.ndarray, organ: np.ndarray, spacing: tuple[float, ...], rule: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +78,7 @@ def _load_source(root: Path, source: dict[str, Any]) -> _Loaded:
     for rule in source.get("synthetic_lesions", ()):
         image, labels[rule["target"]] = insert_lesion(image, labels[rule["organ"]], volume.spacing, rule)
     window = (float(source["window"][0]), float(source["window"][1])) if source.get("window") else None
-    return _Loaded(image=image, labels=labels, spacing=volume.spacing, window=window)
+    return _Loaded(image=image, labels=labels, spacing=volume.spacing, window=window, affine=np.asarray(volume.affine))
 
 
 def _slices_for(mask: np.ndarray, rules: dict[str, Any]) -> list[int]:
@@ -109,18 +101,34 @@ def _item_loader(loaded: _Loaded, target: str, k: int | None):  # noqa: ANN202
     def load() -> Sample:
         mask = loaded.labels[target]
         if k is None:
-            return Sample(image=loaded.image, target=mask, spacing=loaded.spacing, window=loaded.window)
+            return Sample(image=loaded.image, target=mask, spacing=loaded.spacing, window=loaded.window, affine=loaded.affine)
         s = loaded.spacing
-        return Sample(image=loaded.image[:, :, k].T, target=mask[:, :, k].T, spacing=(s[1], s[0]), window=loaded.window)
+        return Sample(image=plane_of(loaded.image, k), target=plane_of(mask, k), spacing=(s[1], s[0]),
+                      window=loaded.window, affine=plane_affine(loaded.affine, k))
 
     return load
 
 
+def _check_names(config: dict[str, Any]) -> None:
+    """Every target of the benchmark is a knowledge-base name (one vocabulary across medsee)."""
+    from medsee_cli.reasoning.knowledge import load_knowledge
+
+    kb = load_knowledge()
+    for source in config["sources"]:
+        unknown = [t for t in source["targets"] if t not in kb]
+        if unknown:
+            raise InputError(f"builtin.yaml source {source['id']}", f"targets not in the knowledge base: {', '.join(unknown)}")
+
+
 def load_builtin(root: Path | None, options: EvalOptions) -> Dataset:
-    root = root or default_data_root()
-    if not (root / "ct" / "patient_a" / "ct.nii.gz").is_file():
-        raise InputError(str(root), "the shared data folder was not found here (give --root or set MEDSEE_DATA)")
+    from medsee_cli.io.data_root import data_root
+
+    found = data_root(root)
+    if found is None or not (found / "ct" / "patient_a" / "ct.nii.gz").is_file():
+        raise InputError(str(found or "--root"), "the shared data folder was not found (give --root DIR or set MEDSEE_DATA)")
+    root = found
     config = spec()
+    _check_names(config)
     items: list[EvalItem] = []
     notes = []
     for source in config["sources"]:
@@ -143,6 +151,8 @@ def load_builtin(root: Path | None, options: EvalOptions) -> Dataset:
                         load=_item_loader(loaded, target, k),
                         split=options.split,
                         source=f"{source['image']} ({suffix})",
+                        cut=k,
+                        origin=str(source["image"]),
                     )
                 )
     return Dataset(name="builtin", items=tuple(items), notes=tuple(notes), root=str(root))

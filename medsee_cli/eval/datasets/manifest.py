@@ -8,11 +8,17 @@ One line per item::
      "id": ID?, "case": CASE?, "target": NAME?, "split": "test"?,
      "slice": K?,                                        # take 2D slice K (third axis) of a volume
      "ndim": 2 | 3?,                                     # force 2D for single-slice NIfTI
+     "orientation": "display" | "unknown"?,             # 2D pictures: shown radiologically, or not known
      "box": [x0, y0, x1, y1] | [i0, j0, k0, i1, j1, k1]?}  # pixel-edge box, else from the mask
 
 Paths are relative to the manifest's folder. Images: NIfTI/NRRD/MHA or DICOM folder (3D),
 PNG/DICOM file/NIfTI slice/.npy (2D). Lines whose ``split`` differs from the requested one are
 skipped; lines without ``split`` belong to every split.
+
+Orientation: volumes, volume slices, NIfTI and DICOM slices carry their file's geometry. A
+picture (PNG, .npy) has none: it is ``unknown`` unless the line says ``"orientation":
+"display"`` (rows anterior to posterior, the patient's right on the left). ``"unknown"`` on a
+NIfTI/DICOM slice discards a geometry the file holds but does not mean.
 """
 
 from __future__ import annotations
@@ -24,8 +30,8 @@ import numpy as np
 
 from medsee_cli.errors import InputError
 from medsee_cli.eval.datasets.records import as_box, read_records, require, resolve
-from medsee_cli.eval.imaging import PNG_SUFFIXES, mask_from, read_mask, read_slice, read_volume
-from medsee_cli.eval.items import Dataset, EvalItem, Sample, safe_id
+from medsee_cli.eval.imaging import PNG_SUFFIXES, mask_from, read_grid, read_mask, read_slice, read_volume
+from medsee_cli.eval.items import Dataset, EvalItem, Sample, display_affine, plane_affine, plane_of, safe_id
 from medsee_cli.eval.options import EvalOptions
 
 
@@ -54,6 +60,15 @@ def _target_array(mask: Path | None, labels: Path | None, label: Any, two_d: boo
     return mask_from(array, path, None if mask is not None else label)
 
 
+def _picture_affine(record: dict[str, Any], found: np.ndarray | None, spacing: tuple[float, float]) -> np.ndarray | None:
+    orientation = record.get("orientation")
+    if orientation == "unknown":
+        return None
+    if orientation == "display" and found is None:
+        return display_affine(spacing)
+    return found
+
+
 def _loader(image: Path, mask: Path | None, labels: Path | None, record: dict[str, Any], two_d: bool, where: str):  # noqa: ANN202
     def load() -> Sample:
         box = tuple(float(v) for v in record["box"]) if record.get("box") else None
@@ -64,17 +79,19 @@ def _loader(image: Path, mask: Path | None, labels: Path | None, record: dict[st
             if target.ndim == 3:  # a single-slice NIfTI or .npy mask
                 target = target[:, :, 0].T
             return Sample(image=picture.array, target=target, spacing=picture.spacing, box=box,
-                          spacing_known=picture.spacing_known, window=picture.window)
-        array, spacing = read_volume(image)
+                          spacing_known=picture.spacing_known, window=picture.window,
+                          affine=_picture_affine(record, picture.affine, picture.spacing))
+        array, spacing, affine = read_grid(image)
         target = _target_array(mask, labels, record.get("label"), False)
         if target.shape != array.shape:
             raise InputError(where, f"mask shape {target.shape} differs from image shape {array.shape}")
         if k is None:
-            return Sample(image=array, target=target, spacing=spacing, box=box)
+            return Sample(image=array, target=target, spacing=spacing, box=box, affine=affine)
         k = int(k)
         if not 0 <= k < array.shape[2]:
             raise InputError(where, f"slice {k} outside the volume (0..{array.shape[2] - 1})")
-        return Sample(image=array[:, :, k].T, target=target[:, :, k].T, spacing=(spacing[1], spacing[0]), box=box)
+        return Sample(image=plane_of(array, k), target=plane_of(target, k), spacing=(spacing[1], spacing[0]), box=box,
+                      affine=_picture_affine(record, plane_affine(affine, k), (spacing[1], spacing[0])))
 
     return load
 
@@ -94,6 +111,8 @@ def load_manifest(root: Path, options: EvalOptions) -> Dataset:
         mask = resolve(base, str(record["mask"]), where) if record.get("mask") else None
         labels = resolve(base, str(record["labels"]), where) if mask is None else None
         two_d = _is_2d(image, record)
+        if record.get("orientation") not in (None, "", "display", "unknown"):
+            raise InputError(where, f"orientation must be 'display' or 'unknown', got {record.get('orientation')!r}")
         if record.get("box") is not None:
             record = {**record, "box": as_box(record["box"], where, 4 if two_d else 6)}
         item_id = safe_id(str(record.get("id") or f"{number:05d}_{image.name.split('.')[0]}"))
@@ -107,6 +126,7 @@ def load_manifest(root: Path, options: EvalOptions) -> Dataset:
                 load=_loader(image, mask, labels, record, two_d, where),
                 split=options.split,
                 source=where,
+                cut=int(record["slice"]) if record.get("slice") is not None else None,
             )
         )
     if not items:

@@ -4,13 +4,17 @@ Input::
 
     volumes/CASE.nii.gz (or .nrrd/.mha, or a DICOM folder CASE/)   CT in HU
     labels/CASE.nii.gz                                            label map on the same grid
-    expressions.jsonl   {"case": CASE, "expression": TEXT, "label": 2?, "slices": [k, ...]?}
+    expressions.jsonl   {"case": CASE, "expression": TEXT, "label": 2?, "target": NAME?, "slices": [k, ...]?}
+    label names (optional, ``label_names``): {"1": "liver", "2": "liver_lesion"}
 
 For each expression line, every slice ``k`` (third array axis: axial for axial scans) where the
-label (default: any non-zero) is present, or the listed ``slices``, becomes one item. Slices are
-written as single-slice NIfTI (HU and spacing kept) or 16-bit PNG (HU + 1024), masks as PNG
-0/255. Cases are split train/val/test by a seeded shuffle of case ids. Inputs are only read;
-every output file is written atomically.
+label (default: any non-zero) is present, or the listed ``slices``, becomes one item. The item's
+target is the line's ``target``, else the name of its ``label``, else ``ConvertOptions.target``
+(for lines without a label); it must be a knowledge-base name. Slices are written as
+single-slice NIfTI (HU, spacing and orientation kept) or 16-bit PNG (HU + 1024; no
+orientation), masks as PNG 0/255. Cases are split train/val/test by a seeded shuffle of case
+ids, at least one case in every split with a positive ratio (too few cases is an error). Inputs
+are only read; every output file is written atomically.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ class ConvertOptions:
     ratios: tuple[float, float, float] = (0.7, 0.1, 0.2)  # train, val, test
     seed: int = 0
     image_format: str = "nii.gz"  # or "png"
-    target: str = "liver_lesion"
+    target: str = "liver_lesion"  # for lines with neither a target nor a named label
+    label_names: tuple[tuple[int, str], ...] = ()  # label value -> knowledge-base name
     overwrite: bool = False
 
     def __post_init__(self) -> None:
@@ -52,6 +57,10 @@ def split_cases(cases: list[str], ratios: tuple[float, float, float], seed: int)
     total = sum(ratios)
     counts = [0] + [int(round(len(order) * r / total)) for r in ratios[1:]]
     positive = sum(1 for r in ratios if r > 0)
+    if len(order) < positive:
+        wanted = ", ".join(n for n, r in zip(("train", "val", "test"), ratios) if r > 0)
+        raise InputError("splits", f"{len(order)} case(s) cannot fill {positive} splits ({wanted}): every split needs a "
+                                   "case of its own (add cases, or give a zero ratio to a split you do not need)")
     for index in (2, 1):  # a small dataset still gets a test (then a val) case, taken from train
         if ratios[index] > 0 and counts[index] == 0 and len(order) >= positive:
             counts[index] = 1
@@ -59,6 +68,25 @@ def split_cases(cases: list[str], ratios: tuple[float, float, float], seed: int)
     bounds = np.cumsum([0] + counts)
     names = ("train", "val", "test")
     return {names[i]: sorted(order[bounds[i] : bounds[i + 1]]) for i in range(3)}
+
+
+def target_of(record: dict, options: ConvertOptions, where: str) -> str:
+    """The knowledge-base target an expression line refers to (see the module docstring)."""
+    from medsee_cli.reasoning.knowledge import load_knowledge
+
+    names = dict(options.label_names)
+    label = record.get("label")
+    if record.get("target"):
+        target = str(record["target"])
+    elif label not in (None, "") and int(label) in names:
+        target = names[int(label)]
+    elif label in (None, ""):
+        target = options.target
+    else:
+        raise InputError(where, f"label {label} has no name: give the line a 'target' or the label names (--label-names)")
+    if target not in load_knowledge():
+        raise InputError(where, f"target {target!r} is not a knowledge-base name")
+    return target
 
 
 def _find_volume(folder: Path, case: str, what: str) -> Path:
@@ -100,6 +128,10 @@ def convert_to_refhl(volumes: Path, labels: Path, expressions: Path, out: Path, 
     from medsee_cli.io import load_volume
     from medsee_cli.io.atomic import write_text_atomic
 
+    if (out / "refhl.json").exists() and not options.overwrite:
+        from medsee_cli.errors import OutputExistsError
+
+        raise OutputExistsError(str(out / "refhl.json"))
     records = []
     for number, record in read_records(expressions):
         require(record, ("case", "expression"), f"{expressions}:{number}")
@@ -107,6 +139,9 @@ def convert_to_refhl(volumes: Path, labels: Path, expressions: Path, out: Path, 
     if not records:
         raise InputError(str(expressions), "no expressions")
     lines, written = [], set()
+    targets = {number: target_of(record, options, f"{expressions}:{number}") for number, record in records}
+    # too few cases for the splits fails here, before anything is written
+    splits = split_cases([safe_id(str(r["case"])) for _, r in records], options.ratios, options.seed)
     for number, record in records:
         where = f"{expressions}:{number}"
         case = safe_id(str(record["case"]))
@@ -130,8 +165,10 @@ def convert_to_refhl(volumes: Path, labels: Path, expressions: Path, out: Path, 
             mask_path = out / "masks" / case / f"{mask_name}.png"
             if not mask_path.exists() or options.overwrite:
                 _write_mask(mask[:, :, k], mask_path, options.overwrite)
-            lines.append({"case": case, "slice": slice_name, "mask": mask_name, "expression": str(record["expression"])})
+            lines.append({"case": case, "slice": slice_name, "mask": mask_name, "expression": str(record["expression"]),
+                          "target": targets[number]})
     cases = sorted({line["case"] for line in lines})
+
     meta = {
         "format": FORMAT,
         "target": options.target,
@@ -139,7 +176,6 @@ def convert_to_refhl(volumes: Path, labels: Path, expressions: Path, out: Path, 
         "window": [40, 400],
     }
     write_text_atomic(out / "refhl.json", json.dumps(meta, indent=2) + "\n", overwrite=options.overwrite)
-    splits = split_cases(cases, options.ratios, options.seed)
     write_text_atomic(out / "splits.json", json.dumps(splits, indent=2) + "\n", overwrite=options.overwrite)
     text = "".join(json.dumps(line) + "\n" for line in lines)
     write_text_atomic(out / "expressions.jsonl", text, overwrite=options.overwrite)

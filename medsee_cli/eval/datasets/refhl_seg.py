@@ -8,12 +8,14 @@ The public RefHL-Seg release has no published folder layout, so medsee uses this
                             "png_hu_offset": 1024 | null, "window": [centre, width] | null,
                             "pixel_spacing": [row_mm, col_mm] | null}
       splits.json          {"train": [case, ...], "val": [...], "test": [...]}   (case level)
-      expressions.jsonl    {"case": C, "slice": S, "expression": TEXT, "mask": M?, "id": ID?}
+      expressions.jsonl    {"case": C, "slice": S, "expression": TEXT, "mask": M?, "id": ID?, "target": T?}
         (or expressions.csv with the same columns)
       images/C/S.{nii.gz,nii,dcm,png}   one 2D CT slice (HU; PNG: 16-bit HU + offset, or 8-bit
                                         windowed with "window" stating how)
       masks/C/M.{png,nii.gz,nii,npy}    the lesion mask (non-zero = lesion; M defaults to S)
 
+An expression's target is its line's ``target`` (a knowledge-base name), else refhl.json's.
+Slices in NIfTI/DICOM keep their orientation; PNG slices have none (``unknown``).
 Splits are by case, so slices of one patient never cross splits: a case listed in two splits,
 or an expression whose case is in no split, is an error.
 """
@@ -66,7 +68,8 @@ def _loader(image: Path, mask: Path, meta: dict[str, Any]):  # noqa: ANN202
         if not known and meta.get("pixel_spacing"):
             spacing, known = (float(meta["pixel_spacing"][0]), float(meta["pixel_spacing"][1])), True
         window = picture.window or (tuple(meta["window"]) if meta.get("window") else (40.0, 400.0))
-        return Sample(image=picture.array, target=target, spacing=spacing, spacing_known=known, window=window)
+        return Sample(image=picture.array, target=target, spacing=spacing, spacing_known=known, window=window,
+                      affine=picture.affine)
 
     return load
 
@@ -110,7 +113,7 @@ def load_refhl_seg(root: Path, options: EvalOptions) -> Dataset:
             EvalItem(
                 item_id=item_id,
                 case_id=safe_id(case),
-                target=target,
+                target=str(record.get("target") or target),
                 text=str(record["expression"]),
                 ndim=2,
                 load=_loader(image, mask, meta),

@@ -64,6 +64,26 @@ def _target_rows(result: EvalResult) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+EXPOSURE_LABELS = {"held_out": "held out (pixels the model never saw)", "same_patient": "other slices of training patients",
+                   "trained": "contains training/calibration slices"}
+
+
+def _exposure_rows(result: EvalResult) -> tuple[list[str], list[list[str]]]:
+    header = ["items", *(label for _, label in TARGET_COLUMNS)]
+    rows = [[EXPOSURE_LABELS.get(g, g), *(fmt(s[key]) for key, _ in TARGET_COLUMNS)] for g, s in result.by_exposure.items()]
+    return header, rows
+
+
+def _scored_rows(result: EvalResult) -> list[list[str]]:
+    """What was scored, flattened: dataset, model or predictions, version, options, date."""
+    p = result.provenance
+    rows = [[f"dataset {k}", fmt(v)] for k, v in p.get("dataset", {}).items()]
+    rows += [[f"scored {k}", fmt(v)] for k, v in p.get("scored", {}).items()]
+    rows += [["medsee version", fmt(p.get("medsee_version"))], ["date", result.date]]
+    rows += [[f"option {k}", fmt(v)] for k, v in p.get("options", {}).items()]
+    return rows
+
+
 def _worst_rows(result: EvalResult) -> list[list[str]]:
     return [[r["item_id"], r["target"], r["text"], fmt(r["iou"]), fmt(r["dice"]), fmt(r["box_iou"])] for r, _ in result.worst]
 
@@ -84,6 +104,10 @@ def markdown(result: EvalResult, figures: Figures, tolerance: float) -> str:
     out += ["## Summary", "", _md_table(["metric", "value"], _summary_rows(result, tolerance)), ""]
     header, rows = _target_rows(result)
     out += ["## Per target", "", _md_table(header, rows), ""]
+    if result.by_exposure:
+        header, rows = _exposure_rows(result)
+        out += ["## By exposure to the model's training data", "", _md_table(header, rows), ""]
+    out += ["## What was scored", "", _md_table(["what", "value"], _scored_rows(result)), ""]
     out += ["## Definitions", ""] + [f"- {d}" for d in DEFINITIONS] + [""]
     out += ["## Distributions", ""] + [f"![{t}]({p})" for t, p in figures.plots] + [""]
     out += ["## Worst cases (lowest IoU)", "", "Green: target only; red: prediction only; yellow: both.", ""]
@@ -116,6 +140,10 @@ def html(result: EvalResult, figures: Figures, tolerance: float) -> str:
     parts.append("<h2>Summary</h2>" + _html_table(["metric", "value"], _summary_rows(result, tolerance)))
     header, rows = _target_rows(result)
     parts.append("<h2>Per target</h2>" + _html_table(header, rows))
+    if result.by_exposure:
+        header, rows = _exposure_rows(result)
+        parts.append("<h2>By exposure to the model's training data</h2>" + _html_table(header, rows))
+    parts.append("<h2>What was scored</h2>" + _html_table(["what", "value"], _scored_rows(result)))
     parts.append("<h2>Definitions</h2><ul>" + "".join(f"<li>{escape(d)}</li>" for d in DEFINITIONS) + "</ul>")
     parts.append("<h2>Distributions</h2>" + "".join(f"<img src='{escape(p)}' alt='{escape(t)}'>" for t, p in figures.plots))
     parts.append("<h2>Worst cases (lowest IoU)</h2><p>Green: target only; red: prediction only; yellow: both.</p>")

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 COLUMNS = (
-    "item_id", "case_id", "target", "text", "ndim", "missing", "error",
+    "item_id", "case_id", "target", "text", "ndim", "predicted_target", "exposure", "orientation_known",
+    "missing", "error",
     "target_voxels", "predicted_voxels", "intersection", "union",
     "iou", "dice", "dice_nnunet", "dice_slices", "dice_slices_nnunet",
     "box_iou", "box_hit", "hd95", "nsd", "hd95_undefined", "spacing_known",

@@ -1,7 +1,8 @@
 """`write_outputs`: everything an evaluation leaves in its output folder, each file atomic.
 
     OUT/items.csv        one row per item (columns: `report.tables.COLUMNS`)
-    OUT/summary.json     summary, per-target summaries, failed items, notes, options
+    OUT/summary.json     what was scored (provenance, date), summary, per-target and per-exposure
+                         summaries, failed items, notes
     OUT/report.md        Markdown report; OUT/report.html the same as one HTML page
     OUT/plots/*.svg      histograms of IoU, Dice, box IoU, HD95, NSD
     OUT/overlays/*.png   the worst cases (lowest IoU first)
@@ -9,7 +10,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 from medsee_cli.errors import OutputExistsError
@@ -48,8 +48,7 @@ def write_outputs(result: EvalResult, out: Path, options: EvalOptions) -> list[P
         overlays.append(name)
     figures = Figures(plots=tuple(plots), overlays=tuple(overlays))
     text("items.csv", to_csv(result.rows))
-    options_dict = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()}
     text("report.md", markdown(result, figures, options.nsd_tolerance_mm))
     text("report.html", html(result, figures, options.nsd_tolerance_mm))
-    text("summary.json", to_json({**result.to_dict(), "options": options_dict}))  # last: marks a finished run
+    text("summary.json", to_json(result.to_dict()))  # last: marks a finished run
     return written

@@ -104,15 +104,8 @@ class GroundingModel:
     @classmethod
     def load(cls, spec: str = DEFAULT_MODEL, *, device: str = "cpu", base: LiteMedSAM | None = None) -> GroundingModel:
         """A registry name (e.g. ``medsee-grounding-v1``) or a saved folder."""
-        from medsee_cli.model.registry import get_entry, locate
-
-        path = Path(spec).expanduser()
-        if path.is_dir():
-            return cls.from_pretrained(path, base=base, device=device)
-        found = locate(get_entry(spec))
-        if found.entry.architecture != "grounding":
-            raise CheckpointError(spec, f"is a {found.entry.architecture} checkpoint, not a grounding model")
-        return cls.from_pretrained(found.path.parent, expected_sha256=found.source.sha256, base=base, device=device)
+        folder, expected = checkpoint_folder(spec)
+        return cls.from_pretrained(folder, expected_sha256=expected, base=base, device=device)
 
     def save_pretrained(self, folder: Path | str) -> Path:
         """Write the head's weights (``model.safetensors``) and ``config.json`` atomically."""
@@ -193,3 +186,17 @@ class GroundingModel:
             flat = F.interpolate(flat, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
         restored = restore_logits(flat, geometry) > 0
         return restored.reshape(*lead, *geometry.original).cpu().numpy()
+
+
+def checkpoint_folder(spec: str = DEFAULT_MODEL) -> tuple[Path, str | None]:
+    """Where the grounding model ``spec`` (a registry name or a saved folder) lives, and the
+    SHA-256 the registry expects of its weights (``None`` for a folder: its config.json has it)."""
+    from medsee_cli.model.registry import get_entry, locate
+
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return path, None
+    found = locate(get_entry(spec))
+    if found.entry.architecture != "grounding":
+        raise CheckpointError(spec, f"is a {found.entry.architecture} checkpoint, not a grounding model")
+    return found.path.parent, found.source.sha256
