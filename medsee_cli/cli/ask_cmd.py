@@ -52,31 +52,30 @@ def ask(
     for DICOM sources, a DICOM-SEG, all in --out (nothing is written without it). A question
     medsee cannot map to anatomy gets no target and says so. A DICOM-SEG the source headers
     cannot honestly support (e.g. no SeriesInstanceUID) is skipped with one warning line; the
-    answer and the other files are still given, and the exit status is 6.
+    answer and the other files are still given, and the exit status is 6. Slices are numbered as
+    a viewer shows them (DICOM InstanceNumber, else from 1) with their table position in mm; the
+    answer ends with how to open the files in ITK-SNAP, 3D Slicer or OHIF. On a terminal a
+    progress display (stage, slices, time left) is drawn on stderr; never with --json.
     """
     if not image.exists():
         raise InputError(str(image), "no such file or folder")
+    from medsee_cli.cli.progress_view import progress_view, wanted
     from medsee_cli.engine.options import EngineOptions
     from medsee_cli.services.ask import AskOptions, ask as run_ask
+    from medsee_cli.services.ask_text import render
 
     options = AskOptions(
         out=out, model=model, engine=EngineOptions(device=device), series=series, overwrite=overwrite, related=related,
         encoder=encoder, encoder_runtime=encoder_runtime, llm=llm or "", llm_model=llm_model,
     )
-    result = run_ask(image, question, options)
+    with progress_view(wanted(json_output)) as view:
+        result = run_ask(image, question, options, view)
     for text in result.warnings:
         warning_line(f"{image}: {text}")
     if json_output:
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print(result.answer)
-        written = {name: path for name, path in result.outputs.items() if path}
-        if written:
-            print()
-            print("Files: " + ", ".join(f"{name} {path}" for name, path in written.items()))
-        elif out is None and result.findings:
-            print()
-            print("Files: none written (give --out FOLDER for the mask, boxes, preview and DICOM-SEG).")
+        print(render(result, out))
     if result.warnings:
         from medsee_cli.errors import ExitCode
 

@@ -1,4 +1,5 @@
-"""`medsee ingest SOURCE... --out DIR`: PACS exports and image files to canonical NIfTI + catalog."""
+"""`medsee ingest SOURCE... --out DIR`: PACS exports, image files and DICOMweb servers to
+canonical NIfTI + catalog."""
 
 from __future__ import annotations
 
@@ -18,9 +19,21 @@ if TYPE_CHECKING:
 
 @boundary
 def ingest(
-    sources: Annotated[list[Path], typer.Argument(help="Folders, zip files, DICOM or NIfTI/NRRD/MHA files.")],
+    sources: Annotated[list[str], typer.Argument(
+        help="Folders, zip files, DICOM or NIfTI/NRRD/MHA files, or the base URL of a DICOMweb server "
+             "(http(s)://HOST[:PORT]/PATH, e.g. http://pacs:8042/dicom-web).")],
     *,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: series/*.nii.gz, sidecars, catalog.sqlite.")],
+    study: Annotated[Optional[list[str]], typer.Option(
+        "--study", metavar="UID", help="DICOMweb sources: only this study (Study Instance UID); repeat for more.")] = None,
+    modality: Annotated[Optional[str], typer.Option(
+        "--modality", help="DICOMweb sources: only series of this modality (CT, MR, PT...).")] = None,
+    since: Annotated[Optional[str], typer.Option(
+        "--since", metavar="YYYYMMDD", help="DICOMweb sources: only studies from this date on.")] = None,
+    keep_dicom: Annotated[Optional[Path], typer.Option(
+        "--keep-dicom", metavar="DIR",
+        help="DICOMweb sources: keep each series' DICOM files in DIR/STUDY_UID/SERIES_UID/ (a source for "
+             "'medsee segment' and 'export', which need DICOM to write a SEG).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
     workers: Annotated[
         Optional[int], typer.Option("--workers", min=1, help="Threads for reading and decoding (default: CPU count).")
@@ -53,16 +66,32 @@ def ingest(
     member may expand to at most 2 GiB, and a member over 64 MiB to at most
     200 times its compressed size; a larger one is a failed item.
 
+    A DICOMweb source is searched with QIDO-RS (--study, --modality,
+    --since), each series is fetched with WADO-RS into a private folder
+    under OUT and ingested like files; a re-run fetches no series whose
+    instance count is unchanged, and never fetches SEG, RTSTRUCT, SR and
+    other non-image series. The login comes from MEDSEE_DICOMWEB_USER +
+    MEDSEE_DICOMWEB_PASSWORD, MEDSEE_DICOMWEB_TOKEN or the config file
+    (~/.config/medsee/dicomweb.toml, or MEDSEE_DICOMWEB_CONFIG), never from
+    the command line; failed requests are retried with backoff (the
+    file's [network] table), then each failed series is one line.
+
     A bad item (unreadable file or folder, broken series) gets one line and
     the batch goes on. Exit codes: 0 all done; 1 some items failed; 2 usage
     error (e.g. --out names a file), nothing done. No patient identifiers are
     printed or stored; source paths are stored only with --store-paths.
     """
 
+    from dataclasses import replace
+
+    from medsee_cli.pacs.search import SearchFilters
     from medsee_cli.services.ingest import IngestOptions, check_out, ingest as run_ingest
 
     check_out(out)
-    options = IngestOptions(out=out, force=force, store_paths=store_paths, **({"workers": workers} if workers else {}))
+    filters = SearchFilters(tuple(study or ()), modality, since)
+    options = IngestOptions(out=out, force=force, store_paths=store_paths, filters=filters, keep_dicom=keep_dicom)
+    if workers:
+        options = replace(options, workers=workers)
     if json_output or not sys.stderr.isatty():
         report = run_ingest(list(sources), options, notice=warning_line)
     else:
@@ -78,7 +107,7 @@ def ingest(
         raise typer.Exit(int(ExitCode.ITEMS_FAILED))
 
 
-def _with_progress(sources: list[Path], options: IngestOptions,
+def _with_progress(sources: list[str], options: IngestOptions,
                    run_ingest: Callable[..., IngestReport]) -> IngestReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -43,7 +43,10 @@ def segment(
     one error line and the batch goes on (exit 1 at the end); a DICOM output a case's source
     headers cannot honestly support gets one warning line (exit 6 when nothing failed). A
     --target the model was not trained to outline is a usage error (exit 2) before any work.
+    Slices are numbered as a viewer shows them (DICOM InstanceNumber, else from 1). On a
+    terminal a progress display (per case and overall) is drawn on stderr; never with --json.
     """
+    from medsee_cli.cli.progress_view import progress_view, wanted
     from medsee_cli.engine.options import EngineOptions
     from medsee_cli.services.segment import SegmentOptions, exit_code, segment as run_segment
 
@@ -52,17 +55,19 @@ def segment(
         out=out, targets=tuple(target or ()), prompts=tuple(prompt or ()), model=model, overwrite=overwrite, formats=chosen,
         engine=EngineOptions(device=device, precision=precision, batch_size=batch_size, skip_stride=skip_stride))
     cases, results = [], []
-    for case in run_segment(images, options):
-        cases.append(case.to_dict())
-        results.append(case)
-        if not case.ok:
-            error_line(case.error)
-            continue
-        for text in case.warnings:
-            warning_line(f"{case.image}: {text}")
-        if not json_output:
-            found = ", ".join(_summary(f) for f in case.findings)
-            print(f"{case.case_id}: {found} -> {Path(out) / case.case_id}")
+    with progress_view(wanted(json_output), cases=len(images)) as view:
+        for case in run_segment(images, options, view):
+            view.case_done()
+            cases.append(case.to_dict())
+            results.append(case)
+            if not case.ok:
+                error_line(case.error)
+                continue
+            for text in case.warnings:
+                warning_line(f"{case.image}: {text}")
+            if not json_output:
+                found = ", ".join(_summary(f) for f in case.findings)
+                print(f"{case.case_id}: {found} -> {Path(out) / case.case_id}")
     if json_output:
         warnings = [f"{c.image}: {text}" for c in results for text in c.warnings]
         print(json.dumps({"schema": "medsee.segment/1", "out": str(out), "cases": cases, "warnings": warnings},
@@ -73,7 +78,8 @@ def segment(
 
 
 def _summary(finding: Finding) -> str:
+    from medsee_cli.engine.describe import slice_range
+
     if not finding.present:
         return f"{finding.target} not found"
-    first, last = finding.slices[0]["index"], finding.slices[-1]["index"]
-    return f"{finding.target} {finding.volume_ml:.1f} mL (slices {first}-{last})"
+    return f"{finding.target} {finding.volume_ml:.1f} mL on {slice_range(finding)}"

@@ -1,6 +1,8 @@
 """Findings in plain words: where, how big, which slices; "not found in this scan" otherwise.
 
-Only what was measured is said: no diagnosis, no certainty the model does not have.
+Only what was measured is said: no diagnosis, no certainty the model does not have. Slices are
+named as a viewer numbers them (InstanceNumber for DICOM, else 1-based) with their table
+position in mm where the stack is axial: "slices 42-59 (table -123.5 to -98.0 mm)".
 """
 
 from __future__ import annotations
@@ -21,8 +23,15 @@ def where(finding: Finding) -> str:
 
 
 def slice_range(finding: Finding) -> str:
-    first, last = finding.slices[0]["index"], finding.slices[-1]["index"]
-    return f"slice {first}" if first == last else f"slices {first}-{last}"
+    """The slices a finding spans as a viewer numbers them, with the table positions when known."""
+    numbers = [s["number"] for s in finding.slices]
+    tables = [s["table_mm"] for s in finding.slices if s["table_mm"] is not None]
+    first, last = min(numbers), max(numbers)
+    text = f"slice {first}" if first == last else f"slices {first}-{last}"
+    if tables:
+        low, high = min(tables), max(tables)
+        text += f" (table {low:.1f} mm)" if low == high else f" (table {low:.1f} to {high:.1f} mm)"
+    return text
 
 
 def describe(finding: Finding, display: str) -> str:

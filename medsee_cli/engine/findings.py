@@ -3,7 +3,9 @@
 The measuring is `medsee_cli.measure.measure` (shared with ``boxes.json``); a finding adds what
 only the engine knows: the model's score per slice, the pieces kept and the region itself.
 Its ``voxels``, ``volume_ml``, boxes, size, centre, side and intensity are the measurement's,
-serialised by `Measurement.to_dict` (box axis order: see `medsee_cli.measure`).
+serialised by `Measurement.to_dict` (box axis order: see `medsee_cli.measure`). Each slice
+entry carries the 0-based array index ``index`` and the numbers a viewer shows for that slice
+(``number``, ``table_mm``: `medsee_cli.io.slice_numbers`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from medsee_cli.engine.components import assemble, keep_consistent
+from medsee_cli.engine.progress import Progress, silent
 from medsee_cli.engine.tracks import TargetTrack
+from medsee_cli.io.slice_numbers import SliceNumbers, slice_numbers
 from medsee_cli.io.volume import Volume
 from medsee_cli.measure import Measurement, RegionMask, measure
 
@@ -32,6 +36,7 @@ class Finding:
     measurement: Optional[Measurement] = None
     slice_scores: tuple[float, ...] = ()  # the model's presence on each of the measurement's slices
     region: Optional[RegionMask] = field(default=None, repr=False, compare=False)
+    numbering: Optional[SliceNumbers] = field(default=None, repr=False, compare=False)  # the volume's viewer numbers
 
     @cached_property
     def _measured_dict(self) -> dict[str, Any]:
@@ -80,10 +85,14 @@ class Finding:
 
     @property
     def slices(self) -> list[dict[str, Any]]:
-        """medsee.ask/1 slice entries: ``{"index": k, "box": [i_min, j_min, i_max, j_max], "score"}``."""
+        """medsee.ask/1 slice entries: ``{"index": k, "number": n, "table_mm": z, "box": [i_min, j_min,
+        i_max, j_max], "score"}`` (``index`` 0-based in the array; ``number`` as a viewer shows it;
+        ``table_mm`` ``None`` for a stack that is not axial)."""
         if self.measurement is None:
             return []
-        return [{"index": s.k, "box": list(s.box), "score": round(score, 4)}
+        numbering = self.numbering
+        return [{"index": s.k, "number": numbering.number(s.k) if numbering else s.k + 1,
+                 "table_mm": numbering.table(s.k) if numbering else None, "box": list(s.box), "score": round(score, 4)}
                 for s, score in zip(self.measurement.slices, self.slice_scores)]
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +101,10 @@ class Finding:
                 "volume_ml": self.volume_ml, "box_voxel": self.box_voxel, "box_mm": self.box_mm,
                 "slices": self.slices}
 
+    def document(self) -> dict[str, Any]:
+        """The finding as ``ask --json`` and ``segment --json`` both give it: `to_dict` plus ``measurements``."""
+        return self.to_dict() | {"measurements": self.measurements()}
+
     def measurements(self) -> dict[str, Any]:
         """What else was measured (size, centre, side, score, pieces, intensity)."""
         return {"target": self.target, "size_mm": self.size_mm, "centroid_mm": self.centroid_mm, "side": self.side,
@@ -99,27 +112,32 @@ class Finding:
 
 
 def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: int = 20,
-            min_slices: int = 2) -> Finding:
+            min_slices: int = 2, numbering: Optional[SliceNumbers] = None) -> Finding:
     """The finding for one target track: assembled, cleaned, measured on ``volume``'s grid.
 
     ``modality`` is the run's one decision (``EngineRun.modality``, from `effective_modality`).
-    A volume thinner than ``min_slices`` (a single 2D slice) asks for no more slices than it has."""
+    A volume thinner than ``min_slices`` (a single 2D slice) asks for no more slices than it has.
+    ``numbering``: the volume's `slice_numbers` (worked out here when not given)."""
     region = assemble(track.hits.values())
     pieces = 0
     if region is not None:
         region, pieces = keep_consistent(region, min_voxels, min(min_slices, volume.spatial_shape[2]))
     measured = measure(volume, region, modality) if region is not None else None
+    numbering = numbering or slice_numbers(volume)
     if region is None or measured is None:
-        return Finding(track.name, False)
+        return Finding(track.name, False, numbering=numbering)
     scores = tuple(float(track.scores[s.k]) if np.isfinite(track.scores[s.k]) else 0.0 for s in measured.slices)
     return Finding(target=track.name, present=True, score=float(np.mean(scores)) if scores else 0.0,
-                   pieces=pieces, measurement=measured, slice_scores=scores, region=region)
+                   pieces=pieces, measurement=measured, slice_scores=scores, region=region, numbering=numbering)
 
 
-def find(engine: SliceEngine, volume: Volume, names: list[str], text_vectors: np.ndarray) -> tuple[list[Finding], EngineRun]:
+def find(engine: SliceEngine, volume: Volume, names: list[str], text_vectors: np.ndarray,
+         progress: Progress = silent) -> tuple[list[Finding], EngineRun]:
     """Stream ``volume`` once for all ``names`` and measure each target's finding with the
-    engine's component rules and the run's one modality decision (``run.modality``)."""
-    run = engine.run(volume, names, text_vectors)
+    engine's component rules and the run's one modality decision (``run.modality``);
+    ``progress`` hears of the engine's passes and batches (`engine.progress`)."""
+    run = engine.run(volume, names, text_vectors, progress)
     options = engine.options
+    numbering = slice_numbers(volume)
     return [finding(volume, track, modality=run.modality, min_voxels=options.min_component_voxels,
-                    min_slices=options.min_component_slices) for track in run.tracks], run
+                    min_slices=options.min_component_slices, numbering=numbering) for track in run.tracks], run

@@ -24,6 +24,7 @@ from medsee_cli.engine.device import autocast_dtype, resolve_device, running
 from medsee_cli.engine.modality import prepare_options
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.prefetch import PreparedBatch, Prefetcher
+from medsee_cli.engine.progress import LOCATING, OUTLINING, Progress, SliceCounter, silent
 from medsee_cli.engine.protocol import GroundingLike
 from medsee_cli.engine.tracks import SliceHit, TargetTrack
 from medsee_cli.io.volume import Volume
@@ -112,9 +113,12 @@ class SliceEngine:
     def precision(self) -> str:
         return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
 
-    def run(self, volume: Volume, names: Sequence[str], text_vectors: np.ndarray) -> EngineRun:
+    def run(self, volume: Volume, names: Sequence[str], text_vectors: np.ndarray,
+            progress: Progress = silent) -> EngineRun:
         """``text_vectors``: (T, D) float32, row n = what the model looks for as ``names[n]``
-        (the caller encodes the target texts; the engine and the model hold no text encoder)."""
+        (the caller encodes the target texts; the engine and the model hold no text encoder).
+        ``progress`` hears of each pass (the first is "locating", later ones "outlining") and
+        of each batch run (`engine.progress`)."""
         started = time.perf_counter()
         depth = volume.spatial_shape[2]
         if len(text_vectors) != len(names):
@@ -130,9 +134,11 @@ class SliceEngine:
         before = self.slices_run
         todo = coarse_indices(depth, self.options.skip_stride)
         passes = 0
+        counter = SliceCounter(progress)
         while todo:
             passes += 1
-            self._pass(volume, todo, vectors, tracks)
+            counter.plan(LOCATING if passes == 1 else OUTLINING, len(todo))
+            self._pass(volume, todo, vectors, tracks, counter)
             done[todo] = True
             if self.options.skip_stride == 1:
                 break
@@ -143,12 +149,13 @@ class SliceEngine:
         forced = gap_slices(tracks, self.options.fill_gaps) if self.options.fill_gaps else {}
         if forced:
             passes += 1
-            self._pass(volume, sorted(forced), vectors, tracks, forced)
+            counter.plan(OUTLINING, len(forced))
+            self._pass(volume, sorted(forced), vectors, tracks, counter, forced)
         return EngineRun(tracks, depth, self.slices_run - before, passes, time.perf_counter() - started,
                          self.batcher.size, str(self.device), self.precision, modality)
 
     def _pass(self, volume: Volume, indices: list[int], vectors: torch.Tensor, tracks: Sequence[TargetTrack],
-              forced: Optional[dict[int, set[int]]] = None) -> None:
+              counter: SliceCounter, forced: Optional[dict[int, set[int]]] = None) -> None:
         """Run ``indices`` and record what they hold. ``forced`` (the gap pass): slice -> the only
         targets to look at there, with their gate open; a filled slice keeps its hit only where it
         continues its neighbours."""
@@ -166,6 +173,7 @@ class SliceEngine:
                             hit = None
                     tracks[t].record(k, score, hit)
             self.slices_run += len(batch.indices)
+            counter.advance(len(batch.indices))
 
     def _step(self, batch: PreparedBatch, start: int, stop: int, vectors: torch.Tensor,
               forced: Optional[dict[int, set[int]]] = None) -> list[tuple[int, int, float, Optional[SliceHit]]]:

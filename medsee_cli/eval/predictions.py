@@ -32,8 +32,10 @@ from medsee_cli.eval.predictor import Prediction
 MASK_SUFFIXES = (".png", ".nii.gz", ".nii", ".nrrd", ".mha", ".npy")
 
 
-class SavedPredictions:
-    """A `PredictionSource` reading masks and boxes from a folder."""
+class FolderSource:
+    """What every predictions layout shares: its folder, and how it names itself in reports."""
+
+    tool = ""
 
     def __init__(self, folder: Path) -> None:
         if not folder.is_dir():
@@ -41,11 +43,17 @@ class SavedPredictions:
         self.folder = folder
 
     def identity(self) -> dict[str, Any]:
-        """The predictions scored, for the report's provenance (as every adapter names itself)."""
+        """The predictions scored, for the report's provenance: layout, folder, file count and hash."""
         from medsee_cli.eval.provenance import folder_sha256
 
         files, digest = folder_sha256(self.folder)
-        return {"kind": "predictions", "adapter": "medsee", "folder": str(self.folder), "files": files, "sha256": digest}
+        return {"kind": "predictions", "adapter": self.tool, "folder": str(self.folder), "files": files, "sha256": digest}
+
+
+class SavedPredictions(FolderSource):
+    """A `PredictionSource` reading masks and boxes from a folder in medsee's own layout."""
+
+    tool = "medsee"
 
     def _first(self, candidates: list[Path]) -> Path | None:
         return next((p for p in candidates if p.is_file()), None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,9 +67,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_partials(folder: str | os.PathLike[str]) -> list[Path]:
+def remove_stale_partials(folder: str | os.PathLike[str], *, folders: bool = False) -> list[Path]:
     """Remove the ``.NAME.PID.partial`` files in ``folder`` whose writer is gone (its PID is not a
-    live process, or is this process, which has not started writing there). Returns them."""
+    live process, or is this process, which has not started writing there). With ``folders``,
+    such folders too (a killed run's private download folder), with what they hold. Returns them."""
     removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
@@ -77,10 +79,14 @@ def remove_stale_partials(folder: str | os.PathLike[str]) -> list[Path]:
     for entry in entries:
         path = Path(entry.path)
         pid = partial_owner(path)
-        if pid is None or not entry.is_file(follow_symlinks=False):
+        if pid is None or not (pid == os.getpid() or not _alive(pid)):
             continue
-        if pid == os.getpid() or not _alive(pid):
+        if entry.is_file(follow_symlinks=False):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+                removed.append(path)
+        elif folders and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
                 removed.append(path)
     return removed

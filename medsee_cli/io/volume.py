@@ -40,6 +40,7 @@ class SliceSource:
     sop_instance_uid: str
     file: str
     frame_number: int | None = None  # 1-based frame in an enhanced multi-frame object
+    instance_number: int | None = None  # the image's InstanceNumber (what a PACS viewer numbers it)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,27 @@
-"""What a reasoning step returns: ranked target hypotheses, or an honest abstention."""
+"""What a reasoning step returns: ranked target hypotheses, or an honest abstention.
+
+The order of hypotheses is one stated rule (`ranked`): the higher score first, compared as it
+is reported (capped at 1 and rounded to `SCORE_DIGITS` decimals, the ``score`` of ``--json``);
+equal scores in the alphabetical order of their names. A tie thus never depends on the order in
+which evidence happened to be found, and anyone can check it from the output alone.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+SCORE_DIGITS = 4
+
+
+def reported_score(score: float) -> float:
+    """A hypothesis score as it is reported and ranked: capped at 1, rounded to `SCORE_DIGITS` decimals."""
+    return round(min(score, 1.0), SCORE_DIGITS)
+
+
+def ranked(scores: dict[str, float]) -> list[tuple[str, float]]:
+    """(name, score) best first: higher `reported_score` first, equal ones by name (A to Z)."""
+    return sorted(scores.items(), key=lambda item: (-reported_score(item[1]), item[0]))
 
 
 @dataclass(frozen=True)

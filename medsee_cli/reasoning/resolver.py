@@ -20,7 +20,7 @@ import numpy as np
 from medsee_cli.reasoning.answer import compose_answer, rationale
 from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
 from medsee_cli.reasoning.lexicon import CLUE, NAME, PRONOUNS, RELATION_ALIASES, WEAK, WEIGHTS, Lexicon, Match
-from medsee_cli.reasoning.resolution import Hypothesis, Resolution
+from medsee_cli.reasoning.resolution import Hypothesis, Resolution, ranked, reported_score
 from medsee_cli.reasoning.scan import ScanContext, load_body_regions
 from medsee_cli.reasoning.semantic import SemanticIndex, index_texts
 from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse, phrase_key
@@ -323,7 +323,8 @@ class Resolver:
 
     def resolve(self, question: str, scan: Optional[ScanContext] = None) -> Resolution:
         """Rank targets for ``question``; with ``scan`` (the image in view), targets that cannot be in it
-        rank lower and the rationale says so. ``scan=None`` ranks without the image."""
+        rank lower and the rationale says so. ``scan=None`` ranks without the image. Equal scores
+        are ordered by name (`resolution.ranked`)."""
         parsed = parse(question, self.speller)
         if not any(t.isalnum() for t in parsed.raw):
             return self._abstain(question, "The question is empty, so there is nothing to look for.")
@@ -348,12 +349,12 @@ class Resolver:
         notes: dict[str, list[str]] = {}
         scores = self._prefer_kind(scores, asked, notes)
         scores = self._in_scan(scores, scan, notes)
-        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-        top = ranked[0][1]
+        order = ranked(scores)  # equal scores by name: the stated tie rule (`resolution.ranked`)
+        top = max(scores.values())
         hypotheses = tuple(
-            Hypothesis(name, self.kb.get(name).code, round(min(score, 1.0), 4),
+            Hypothesis(name, self.kb.get(name).code, reported_score(score),
                        rationale(self.kb.get(name), by_entry.get(name, []), semantic.get(name), notes.get(name, ())))
-            for name, score in ranked[: self.options.max_targets] if score >= self.options.keep_ratio * top)
+            for name, score in order[: self.options.max_targets] if score >= self.options.keep_ratio * top)
         backend = "lexical+encoder" if self.encoder is not None else "lexical"
         answer = compose_answer(self.kb, hypotheses, excluded, parsed.corrected)
         said = {item.entry for item in evidence if item.kind in (NAME, "lesion", "spread")}  # named, not inferred

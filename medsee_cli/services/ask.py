@@ -9,16 +9,18 @@ not written: the answer and every other file still are, and ``warnings`` says wh
 
 One sentence encoder is opened per run: it serves the reasoner and encodes the target texts for
 the model (`reasoning.target_text`). Reading inputs, running targets and writing results are
-shared with `segment` (`services.inputs`, `services.targets`, `services.results`).
+shared with `segment` (`services.inputs`, `services.targets`, `services.results`). A run
+reports its stages and the engine's slices through ``progress`` (`engine.progress`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
 from medsee_cli.engine.options import EngineOptions
+from medsee_cli.engine.progress import LOADING, READING, REASONING, WRITING, Progress, Step, silent
 from medsee_cli.errors import UsageError
 from medsee_cli.services.plan import TargetRule, display_name
 
@@ -61,13 +63,22 @@ class AskResult:
     stats: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # outputs that could not honestly be made: "no DICOM-SEG: <why>"
     scan: dict[str, Any] = field(default_factory=dict)  # the scan in view as reasoning saw it
+    excluded: tuple[str, ...] = ()  # targets the question asked to leave out ("not the kidney")
+    backend: str = ""  # the reasoning backend that ranked the targets
+    slice_numbers: dict[str, Any] = field(default_factory=dict)  # how the answer numbers slices (io.slice_numbers)
+    viewing: tuple[str, ...] = ()  # how to open the written files in common viewers (services.viewing)
 
     def to_dict(self) -> dict[str, Any]:
-        """Exactly the medsee.ask/1 document (``warnings``: one text per output not made; ``scan``:
-        the modality and body regions the resolver ranked targets with)."""
-        return {"schema": ASK_SCHEMA, "question": self.question, "answer": self.answer, "targets": self.targets,
-                "findings": [f.to_dict() for f in self.findings], "outputs": dict(self.outputs),
-                "warnings": list(self.warnings), "scan": dict(self.scan)}
+        """The medsee.ask/1 document: the keys of the first version (schema, question, answer,
+        targets, findings, outputs, warnings, scan) plus ``abstained``, ``excluded``, ``backend``,
+        ``skipped`` (``[{"name", "reason"}]``), ``slice_numbers`` and ``engine``; each finding
+        carries its ``measurements`` as in ``segment --json`` (`Finding.document`)."""
+        return {"schema": ASK_SCHEMA, "question": self.question, "answer": self.answer, "abstained": self.abstained,
+                "targets": self.targets, "excluded": list(self.excluded), "backend": self.backend,
+                "skipped": [{"name": name, "reason": why} for name, why in self.skipped.items()],
+                "findings": [f.document() for f in self.findings], "slice_numbers": dict(self.slice_numbers),
+                "outputs": dict(self.outputs), "warnings": list(self.warnings), "scan": dict(self.scan),
+                "engine": dict(self.stats)}
 
     def details(self) -> dict[str, Any]:
         """Everything else: abstention, skipped targets, measurements, engine statistics."""
@@ -75,8 +86,11 @@ class AskResult:
                 "measurements": [f.measurements() for f in self.findings], "engine": dict(self.stats)}
 
 
-def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions()) -> AskResult:
-    """Answer ``question`` about the image at ``image_path`` (NIfTI/NRRD, DICOM folder or zip)."""
+def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(),
+        progress: Progress = silent) -> AskResult:
+    """Answer ``question`` about the image at ``image_path`` (NIfTI/NRRD, DICOM folder or zip).
+    ``progress`` hears each stage and the engine's slices (`engine.progress`)."""
+    from medsee_cli.io.slice_numbers import slice_numbers
     from medsee_cli.reasoning.backends import build_reasoner
     from medsee_cli.reasoning.encoder import open_encoder
     from medsee_cli.engine.loading import open_engine
@@ -86,13 +100,17 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
     from medsee_cli.services.plan import plan_targets
     from medsee_cli.services.results import check_result_folder, no_outputs, write_findings
     from medsee_cli.services.targets import run_targets
+    from medsee_cli.services.viewing import how_to_view
 
     if not question.strip():
         raise UsageError("QUESTION", "is empty")
     if options.out is not None:
         check_result_folder(Path(options.out), options.overwrite)
+    progress(Step(READING, item=str(image_path)))
     volume = read_input(image_path, series=options.series)
     require_3d(volume, str(image_path))
+    numbering = slice_numbers(volume)
+    progress(Step(REASONING))
     reasoning = ReasonerOptions(encoder=options.encoder, encoder_runtime=options.encoder_runtime,
                                 llm=options.llm, llm_model=options.llm_model)
     encoder = open_encoder(reasoning.encoder, reasoning.encoder_runtime, reasoning.threads)  # once per run
@@ -100,33 +118,40 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
     engines: list[Any] = []
 
     def model_targets() -> Optional[tuple[str, ...]]:  # the model loads only when there is a target
+        progress(Step(LOADING))
         engines.append(open_engine(options.model, options.engine))
         return engines[0].model.trained_targets or None
 
     plan = plan_targets(question, volume, reasoner, model_targets, TargetRule(options.max_targets, options.related))
     resolution, scan, names, skipped = plan.resolution, plan.scan, list(plan.names), dict(plan.skipped)
-    targets = [h.to_dict() for h in resolution.hypotheses]
+    known = AskResult(question, resolution.answer, [h.to_dict() for h in resolution.hypotheses], [], no_outputs(),
+                      scan=scan.to_dict(), excluded=tuple(resolution.excluded), backend=resolution.backend,
+                      slice_numbers=numbering.to_dict())
     if plan.abstained:
         answer = f"{resolution.answer}\nNo segmentation was run: there was no target to look for."
-        return AskResult(question, answer, targets, [], no_outputs(), abstained=True, scan=scan.to_dict())
+        return replace(known, answer=answer, abstained=True)
     lines = [resolution.answer]
     if not names:
         reasons = "; ".join(f"{display_name(n)}: {why}" for n, why in skipped.items())
         lines.append(f"No segmentation was run ({reasons}).")
-        return AskResult(question, "\n".join(lines), targets, [], no_outputs(), skipped=skipped, scan=scan.to_dict())
+        return replace(known, answer="\n".join(lines), skipped=skipped)
     engine = engines[0]
     texts = open_target_texts(engine.model.text_encoder, encoder, reasoning.encoder)
-    findings, run = run_targets(engine, volume, names, texts)
+    findings, run = run_targets(engine, volume, names, texts, progress=progress)
     lines += [describe_finding(f) for f in findings]
     lines += [f"{display_name(n).capitalize()}: not segmented ({why})." for n, why in skipped.items()]
+    if numbering.note and any(f.present for f in findings):
+        lines.append(f"Slice numbers count from 1 here, not InstanceNumbers: {numbering.note}.")
     lines.append(CAVEAT)
     outputs: dict[str, Optional[str]] = no_outputs()
     warnings: list[str] = []
     if options.out is not None:
+        progress(Step(WRITING))
         outputs, warnings = write_findings(volume, findings, Path(options.out), options.overwrite, options.model,
                                            ASK_SCHEMA, modality=run.modality)
-    return AskResult(question, "\n".join(lines), targets, findings, outputs, skipped=skipped, stats=run.stats(),
-                     warnings=tuple(warnings), scan=scan.to_dict())
+    viewing = how_to_view(str(image_path), outputs, dicom=volume.refs is not None)
+    return replace(known, answer="\n".join(lines), findings=findings, outputs=outputs, skipped=skipped,
+                   stats=run.stats(), warnings=tuple(warnings), viewing=viewing)
 
 
 def describe_finding(finding: Any) -> str:

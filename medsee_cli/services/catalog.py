@@ -4,8 +4,10 @@ Tables: ``series`` (one row per written series: key, UIDs, modality, shape, outp
 relative to the catalog's folder, and the fingerprint of its input files), ``header_cache`` (frame
 headers keyed by a hash of the file's path, its size and mtime, so a re-run over an unchanged
 export parses nothing) and ``skipped_files`` (files that are not images, same key, so a re-run
-does not read them again). No patient attribute and no source path is stored: source folders
-are often named after patients, so paths appear only as SHA-256 digests.
+does not read them again). ``remote_series`` remembers which series of a DICOMweb server were
+ingested, as what (its keys) and from what (a fingerprint of the series UID and its number of
+instances), so a re-run downloads nothing unchanged. No patient attribute and no source path is
+stored: source folders are often named after patients, so paths appear only as SHA-256 digests.
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ CREATE TABLE IF NOT EXISTS skipped_files (
     mtime_ns INTEGER NOT NULL,
     reason TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS remote_series (
+    series_instance_uid TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    skipped TEXT,
+    ingested_at REAL
+);
 DROP TABLE IF EXISTS file_headers;
 """
 
@@ -69,6 +78,17 @@ class SeriesRecord:
     shape: tuple[int, ...]
     nifti: str
     sidecar: str
+
+
+@dataclass(frozen=True)
+class RemoteRecord:
+    """A series of a DICOMweb server as last ingested: the catalog keys it became (several when
+    it split), or why it was skipped (not an image series)."""
+
+    series_instance_uid: str
+    fingerprint: str
+    keys: tuple[str, ...]
+    skipped: str | None = None
 
 
 class Catalog(HeaderCache):
@@ -187,6 +207,30 @@ class Catalog(HeaderCache):
             return Path(path).resolve().relative_to(self.path.parent.resolve()).as_posix()
         except ValueError:
             return path
+
+    # series of a DICOMweb server
+    def remote_lookup(self, series_instance_uid: str) -> RemoteRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT fingerprint, keys, skipped FROM remote_series WHERE series_instance_uid = ?",
+                (series_instance_uid,),
+            ).fetchone()
+        if row is None:
+            return None
+        return RemoteRecord(series_instance_uid, row[0], tuple(json.loads(row[1])), row[2])
+
+    def remote_record(self, rec: RemoteRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO remote_series VALUES (?, ?, ?, ?, ?)",
+                (rec.series_instance_uid, rec.fingerprint, json.dumps(list(rec.keys)), rec.skipped, time.time()),
+            )
+            self._db.commit()
+
+    def remote_forget(self, series_instance_uid: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM remote_series WHERE series_instance_uid = ?", (series_instance_uid,))
+            self._db.commit()
 
     def all_series(self) -> list[SeriesRecord]:
         with self._lock:

@@ -1,5 +1,9 @@
 """`ingest`: every series under the sources -> canonical NIfTI + JSON sidecar + catalog row.
 
+A source is a file or folder, or a DICOMweb base URL (``http(s)://HOST[:PORT]/PATH``): its series
+are found with QIDO-RS, fetched with WADO-RS into a private folder under the output folder and
+go through the same steps as files (services/dicomweb_ingest.py).
+
 Never stops on one bad item (each becomes a failed result naming the item and the reason),
 never redoes a series whose input files are unchanged (fingerprint in the catalog), writes
 every output atomically and never touches the inputs. One ingest at a time writes to an output
@@ -15,8 +19,8 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +36,9 @@ from medsee_cli.io.folder_lock import folder_lock
 from medsee_cli.io.load import load_volume
 from medsee_cli.io.nifti import write_nifti
 from medsee_cli.io.volume import Volume
+from medsee_cli.pacs.config import Endpoint, endpoint_for, is_dicomweb_url, load_settings
+from medsee_cli.pacs.options import NetOptions
+from medsee_cli.pacs.search import SearchFilters
 from medsee_cli.services.catalog import Catalog, SeriesRecord
 from medsee_cli.services.sidecar import build_sidecar
 
@@ -49,6 +56,9 @@ class IngestOptions:
     compresslevel: int = 1
     force: bool = False
     store_paths: bool = False  # full source paths in sidecars (off: folder names may name patients)
+    filters: SearchFilters = SearchFilters()  # which series of a DICOMweb source (--study, --modality, --since)
+    network: NetOptions | None = None  # timeouts and retries for DICOMweb sources (None: the config file's)
+    keep_dicom: Path | None = None  # DICOMweb sources: keep each series' files in DIR/<study UID>/<series UID>/
 
 
 @dataclass(frozen=True)
@@ -121,11 +131,47 @@ def check_out(out: Path, option: str = "--out") -> None:
         raise UsageError(option, f"{printable(str(out))} lies below a file, not a folder")
 
 
+def split_sources(sources: Sequence[Path | str]) -> tuple[list[Path], list[str]]:
+    """(files and folders, DICOMweb URLs). A URL must come as a string: a `Path` folds its ``//``."""
+    local: list[Path] = []
+    urls: list[str] = []
+    for source in sources:
+        if isinstance(source, str) and is_dicomweb_url(source):
+            urls.append(source)
+        else:
+            local.append(Path(source))
+    return local, urls
+
+
+def check_sources(sources: Sequence[Path | str], options: IngestOptions) -> tuple[list[Endpoint], IngestOptions]:
+    """Raise `UsageError` before any work: a bad URL, a bad login set-up, filters with no URL.
+    Returns the DICOMweb servers named, in order, and ``options`` with its network options set
+    (the config file's ``[network]`` table when ``options.network`` is None)."""
+    _, urls = split_sources(sources)
+    if options.filters.given and not urls:
+        option = "--study" if options.filters.studies else "--modality" if options.filters.modality else "--since"
+        raise UsageError(option, "filters the series of a DICOMweb source; no source is a URL (http:// or https://)")
+    if options.keep_dicom is not None:
+        if not urls:
+            raise UsageError("--keep-dicom", "keeps what a DICOMweb source sent; no source is a URL (http:// or https://)")
+        check_out(options.keep_dicom, "--keep-dicom")
+    if not urls:
+        return [], options
+    settings = load_settings()
+    endpoints = [endpoint_for(url, settings) for url in urls]
+    return endpoints, options if options.network is not None else replace(options, network=settings.network)
+
+
 def ingest(
-    sources: list[Path], options: IngestOptions, progress: Progress | None = None, notice: Notice | None = None
+    sources: Sequence[Path | str], options: IngestOptions, progress: Progress | None = None,
+    notice: Notice | None = None
 ) -> IngestReport:
     out = options.out
     check_out(out)
+    local, _ = split_sources(sources)
+    endpoints, options = check_sources(sources, options)
+    for warning in dict.fromkeys(w for e in endpoints for w in e.warnings):
+        (notice or logger.warning)(warning)
     try:
         (out / SERIES_FOLDER).mkdir(parents=True, exist_ok=True)
     except FileExistsError as exc:
@@ -138,8 +184,15 @@ def ingest(
         (notice or logger.warning)(f"{printable(str(out))}: {who} is writing to this folder; waiting for it to finish")
 
     with folder_lock(out, waiting):
-        removed = len(remove_stale_partials(out)) + len(remove_stale_partials(out / SERIES_FOLDER))
-        results = _run(sources, options, progress or (lambda what, done, total: None))
+        removed = len(remove_stale_partials(out, folders=True)) + len(remove_stale_partials(out / SERIES_FOLDER))
+        if options.keep_dicom is not None:
+            removed += len(remove_stale_partials(options.keep_dicom, folders=True))
+        report = progress or (lambda what, done, total: None)
+        results = _run(local, options, report) if local or not endpoints else []
+        if endpoints:
+            from medsee_cli.services.dicomweb_ingest import ingest_servers
+
+            results += ingest_servers(endpoints, options, report)
     return IngestReport(tuple(results), printable(str(out / CATALOG_NAME)), removed)
 
 
@@ -162,7 +215,7 @@ def _run(sources: list[Path], options: IngestOptions, report: Progress) -> list[
         done = 0
         for plan in assembly.plans:
             report(plan.label, done, total)
-            results.append(_ingest_plan(plan, options, catalog))
+            results.append(ingest_plan(plan, options, catalog))
             done += 1
         for image in candidates.images:
             report(printable(Path(image.member or image.path).name), done, total)
@@ -183,7 +236,8 @@ def _fingerprint(parts: list[tuple[str, int, int]]) -> str:
     return digest.hexdigest()
 
 
-def _up_to_date(catalog: Catalog, key: str, fingerprint: str) -> SeriesRecord | None:
+def up_to_date(catalog: Catalog, key: str, fingerprint: str) -> SeriesRecord | None:
+    """The catalog's record of ``key`` when it was made from ``fingerprint`` and its files exist."""
     record = catalog.lookup(key)
     if record is None or record.fingerprint != fingerprint:
         return None
@@ -192,15 +246,18 @@ def _up_to_date(catalog: Catalog, key: str, fingerprint: str) -> SeriesRecord | 
     return record
 
 
-def _ingest_plan(plan: SeriesPlan, options: IngestOptions, catalog: Catalog) -> ItemResult:
+def ingest_plan(plan: SeriesPlan, options: IngestOptions, catalog: Catalog, fingerprint: str | None = None) -> ItemResult:
+    """One series plan -> NIfTI + sidecar + catalog row (or up to date). ``fingerprint`` given
+    (a DICOMweb series, whose freshness was judged before it was fetched): always written, with it."""
     label = plan.label
     try:
-        stats = {f.location: Location.parse(f.location).stat_key() for f in plan.frames}
-        fingerprint = _fingerprint([(loc, s, m) for loc, (s, m) in stats.items()])
-        existing = None if options.force else _up_to_date(catalog, plan.key, fingerprint)
-        if existing is not None:
-            return ItemResult(label, "up-to-date", plan.key, nifti=existing.nifti, sidecar=existing.sidecar,
-                              modality=existing.modality, shape=existing.shape)
+        if fingerprint is None:
+            stats = {f.location: Location.parse(f.location).stat_key() for f in plan.frames}
+            fingerprint = _fingerprint([(loc, s, m) for loc, (s, m) in stats.items()])
+            existing = None if options.force else up_to_date(catalog, plan.key, fingerprint)
+            if existing is not None:
+                return ItemResult(label, "up-to-date", plan.key, nifti=existing.nifti, sidecar=existing.sidecar,
+                                  modality=existing.modality, shape=existing.shape)
         volume = plan_to_volume(plan, workers=options.workers)
         first = plan.first
         extra = {"series_number": first.series_number, "series_description": first.series_description}
@@ -210,7 +267,7 @@ def _ingest_plan(plan: SeriesPlan, options: IngestOptions, catalog: Catalog) -> 
     except OSError as exc:
         return ItemResult(label, "failed", plan.key, reason=f"cannot be read ({exc.strerror or exc})")
     except Exception as exc:  # one broken series must never stop the batch
-        return ItemResult(label, "failed", plan.key, reason=_internal(exc))
+        return ItemResult(label, "failed", plan.key, reason=internal_reason(exc))
 
 
 def _ingest_image(loc: Location, options: IngestOptions, catalog: Catalog) -> ItemResult:
@@ -221,7 +278,7 @@ def _ingest_image(loc: Location, options: IngestOptions, catalog: Catalog) -> It
         kind = _image_kind(loc.member or loc.path)
         key = f"{kind}_{hashlib.sha1(os.fsencode(str(resolved))).hexdigest()[:10]}"
         fingerprint = _fingerprint([(str(resolved), size, mtime)])
-        existing = None if options.force else _up_to_date(catalog, key, fingerprint)
+        existing = None if options.force else up_to_date(catalog, key, fingerprint)
         if existing is not None:
             return ItemResult(item, "up-to-date", key, nifti=existing.nifti, sidecar=existing.sidecar,
                               modality=existing.modality, shape=existing.shape)
@@ -237,7 +294,7 @@ def _ingest_image(loc: Location, options: IngestOptions, catalog: Catalog) -> It
     except OSError as exc:
         return ItemResult(item, "failed", reason=f"cannot be read ({exc.strerror or exc})")
     except Exception as exc:  # one broken file must never stop the batch
-        return ItemResult(item, "failed", reason=_internal(exc))
+        return ItemResult(item, "failed", reason=internal_reason(exc))
 
 
 IMAGE_KINDS = {".nii.gz": "nifti", ".nii": "nifti", ".nrrd": "nrrd", ".nhdr": "nrrd", ".mha": "mha", ".mhd": "mha"}
@@ -253,7 +310,7 @@ def _image_kind(name: str) -> str:
     return IMAGE_KINDS.get(_image_suffix(name), "image")
 
 
-def _internal(exc: Exception) -> str:
+def internal_reason(exc: Exception) -> str:
     logger.debug("unexpected error", exc_info=exc)
     return f"unexpected error ({exc.__class__.__name__}: {str(exc)[:160]}); run with --debug for details"
 

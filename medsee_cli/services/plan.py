@@ -2,7 +2,8 @@
 
 The reasoner ranks hypotheses for the scan in view (or abstains); those the model cannot
 outline are skipped with the reason; of the rest, a question that names its targets ("where is
-the liver?") gets those plus ``related`` more, and one that only points at them (a symptom, a
+the liver?") gets those plus ``related`` more (never a substitute when the model cannot outline
+what was named), and one that only points at them (a symptom, a
 cause) gets the ``max_targets`` best, in the reasoner's order. Every target left out is listed
 with why.
 """
@@ -69,12 +70,16 @@ def plan_targets(question: str, volume: Any, reasoner: Reasoner, model_targets: 
 
 
 def choose_targets(names: list[str], named: tuple[str, ...], rule: TargetRule) -> tuple[list[str], dict[str, str]]:
-    """Which of the segmentable hypotheses ``names`` (best first) to segment, and why the rest are not."""
-    said = [n for n in names if n in named]
-    if said:
+    """Which of the segmentable hypotheses ``names`` (best first) to segment, and why the rest are not.
+
+    ``named``: the targets the question names, segmentable or not. A question that names its
+    target never gets another one outlined in its place: if the model cannot outline what was
+    named, only ``related`` extra targets (default none) are segmented, and the answer says why."""
+    if named:
+        said = [n for n in names if n in named]
         others = [n for n in names if n not in said]
         keep = said + others[: rule.related]
-        why = ("the question names " + ", ".join(display_name(n) for n in said)
+        why = ("the question names " + ", ".join(display_name(n) for n in named)
                + f"; --related {rule.related + 1} also outlines the next related target")
     else:
         keep = names[: rule.max_targets]

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from medsee_cli.engine.options import EngineOptions
+from medsee_cli.engine.progress import LOADING, READING, WRITING, Progress, Step, silent
 from medsee_cli.errors import MedseeError, UsageError
 
 DEFAULT_MODEL = "medsee-grounding-v1"
@@ -57,10 +58,12 @@ class CaseResult:
     outputs: dict[str, Optional[str]] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # outputs that could not honestly be made: "no DICOM-SEG: <why>"
+    slice_numbers: dict[str, Any] = field(default_factory=dict)  # how findings number slices (io.slice_numbers)
 
     def to_dict(self) -> dict[str, Any]:
+        """One case of medsee.segment/1; findings as `ask --json` gives them (`Finding.document`)."""
         return {"image": self.image, "case": self.case_id, "ok": self.ok, "error": self.error or None,
-                "findings": [f.to_dict() | {"measurements": f.measurements()} for f in self.findings],
+                "findings": [f.document() for f in self.findings], "slice_numbers": dict(self.slice_numbers) or None,
                 "outputs": dict(self.outputs), "warnings": list(self.warnings), "engine": dict(self.stats)}
 
 
@@ -121,11 +124,13 @@ def check_model_targets(names: Sequence[str], options: SegmentOptions, trained: 
                                              f"(it can outline: {can})")
 
 
-def segment(images: Sequence[str | Path], options: SegmentOptions) -> Iterator[CaseResult]:
+def segment(images: Sequence[str | Path], options: SegmentOptions, progress: Progress = silent) -> Iterator[CaseResult]:
     """Segment every image; yields one `CaseResult` per image, failures included.
 
     Usage errors (targets, formats, ``out``) are raised before the model is loaded; a target
-    the loaded model cannot outline before any image is read."""
+    the loaded model cannot outline before any image is read. ``progress`` hears each case's
+    stages (the reading step names the case) and the engine's slices (`engine.progress`)."""
+    from medsee_cli.io.slice_numbers import slice_numbers
     from medsee_cli.engine.loading import open_engine
     from medsee_cli.reasoning.target_text import open_target_texts
     from medsee_cli.services.inputs import read_input, require_3d
@@ -140,18 +145,21 @@ def segment(images: Sequence[str | Path], options: SegmentOptions) -> Iterator[C
         writer_options(options.formats, options.overwrite)  # an unknown format: usage error, before any work
         check_coded(options.formats, names)
     check_out_dir(Path(options.out), WriterOptions(formats=(), overwrite=True))
+    progress(Step(LOADING))
     engine = open_engine(options.model, options.engine)
     check_model_targets(names, options, engine.model.trained_targets or None)
     encoded = open_target_texts(engine.model.text_encoder)  # once for the whole batch
     for image, ident in zip(images, case_ids(images)):
         folder = Path(options.out) / ident
         try:
+            progress(Step(READING, item=ident))
             check_result_folder(folder, options.overwrite, options.formats)
             volume = read_input(image)
             require_3d(volume, str(image))
             if options.formats is not None:
                 check_formats(options.formats, volume, str(image))
-            findings, run = run_targets(engine, volume, names, encoded, texts)
+            findings, run = run_targets(engine, volume, names, encoded, texts, progress)
+            progress(Step(WRITING))
             outputs, warnings = write_findings(volume, findings, folder, options.overwrite,
                                                options.model, "medsee segment", options.formats, modality=run.modality)
         except MedseeError as exc:
@@ -163,7 +171,7 @@ def segment(images: Sequence[str | Path], options: SegmentOptions) -> Iterator[C
             yield CaseResult(str(image), ident, False, f"{image}: {exc.__class__.__name__}: {detail}", 1)
             continue
         yield CaseResult(str(image), ident, True, findings=findings, outputs=outputs, stats=run.stats(),
-                         warnings=tuple(warnings))
+                         warnings=tuple(warnings), slice_numbers=slice_numbers(volume).to_dict())
 
 
 def exit_code(cases: Sequence[CaseResult]) -> int:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
     from medsee_cli.engine.findings import Finding
+    from medsee_cli.engine.progress import Progress
     from medsee_cli.engine.stream import EngineRun, SliceEngine
     from medsee_cli.io.volume import Volume
     from medsee_cli.reasoning.target_text import TargetTexts
@@ -42,13 +43,16 @@ def is_coded(name: str) -> bool:
 
 
 def run_targets(engine: SliceEngine, volume: Volume, names: list[str], texts: TargetTexts,
-                prompts: Optional[list[str]] = None) -> tuple[list[Finding], EngineRun]:
+                prompts: Optional[list[str]] = None,
+                progress: Optional[Progress] = None) -> tuple[list[Finding], EngineRun]:
     """Stream ``volume`` once for all ``names`` and measure each target's finding.
 
     ``prompts`` (default: the names) is what the model looks for under each name: a
     knowledge-base name, or a free referring expression (``segment --prompt``); ``texts`` turns
     them into the vectors the model was trained on. The run's one modality decision
-    (``run.modality``) is the one every finding is measured with."""
+    (``run.modality``) is the one every finding is measured with. ``progress`` hears of the
+    engine's passes and batches (`engine.progress`)."""
     from medsee_cli.engine.findings import find
+    from medsee_cli.engine.progress import silent
 
-    return find(engine, volume, names, texts.vectors(prompts if prompts is not None else names))
+    return find(engine, volume, names, texts.vectors(prompts if prompts is not None else names), progress or silent)

@@ -11,7 +11,10 @@ from medsee_cli.io import load_volume
 from medsee_cli.services.ask import AskOptions, ask
 from tests.ask.conftest import EVERYTHING
 
-FINDING_KEYS = {"target", "present", "voxels", "volume_ml", "box_voxel", "box_mm", "slices"}
+FINDING_KEYS = {"target", "present", "voxels", "volume_ml", "box_voxel", "box_mm", "slices", "measurements"}
+DOC_KEYS = {"schema", "question", "answer", "abstained", "targets", "excluded", "backend", "skipped", "findings",
+            "slice_numbers", "outputs", "warnings", "scan", "engine"}
+MEASUREMENT_KEYS = {"target", "size_mm", "centroid_mm", "side", "score", "pieces", "intensity"}
 
 
 def test_ask_document_and_outputs(tiny_model_dir, tiny_ct, tmp_path):
@@ -19,8 +22,11 @@ def test_ask_document_and_outputs(tiny_model_dir, tiny_ct, tmp_path):
     result = ask(tiny_ct, "what is causing his jaundice?",
                  AskOptions(out=out, model=str(tiny_model_dir), engine=EVERYTHING, max_targets=2, encoder="none"))
     doc = json.loads(json.dumps(result.to_dict()))
-    assert set(doc) == {"schema", "question", "answer", "targets", "findings", "outputs", "warnings", "scan"}
-    assert doc["warnings"] == []
+    assert set(doc) == DOC_KEYS
+    assert doc["warnings"] == [] and doc["abstained"] is False and doc["backend"] == "lexical"
+    assert doc["skipped"] and all(set(s) == {"name", "reason"} for s in doc["skipped"])
+    assert doc["slice_numbers"] == {"scheme": "1-based", "note": None, "table_position": True}
+    assert doc["engine"]["slices_total"] == 2
     assert doc["schema"] == "medsee.ask/1" and doc["question"] == "what is causing his jaundice?"
     assert doc["targets"] and set(doc["targets"][0]) == {"name", "code", "score", "rationale"}
     assert 1 <= len(doc["findings"]) <= 2
@@ -30,7 +36,9 @@ def test_ask_document_and_outputs(tiny_model_dir, tiny_ct, tmp_path):
         assert finding["voxels"] > 0 and finding["volume_ml"] > 0
         assert set(finding["box_voxel"]) == {"min", "max"} and len(finding["box_mm"]["min"]) == 3
         assert {s["index"] for s in finding["slices"]} <= {0, 1}
-        assert set(finding["slices"][0]) == {"index", "box", "score"}
+        assert set(finding["slices"][0]) == {"index", "number", "table_mm", "box", "score"}
+        assert [s["number"] for s in finding["slices"]] == [s["index"] + 1 for s in finding["slices"]]
+        assert set(finding["measurements"]) == MEASUREMENT_KEYS and finding["measurements"]["target"] == finding["target"]
     assert set(doc["outputs"]) == {"mask", "boxes", "preview", "dicom_seg"} and doc["outputs"]["dicom_seg"] is None
     source, mask = load_volume(tiny_ct), load_volume(doc["outputs"]["mask"])
     assert mask.spatial_shape == source.spatial_shape and np.allclose(mask.affine, source.affine)
@@ -47,7 +55,8 @@ def test_abstention_runs_no_segmentation(tiny_ct):
     result = ask(tiny_ct, "what is the weather like on mars tomorrow?", AskOptions(model="/nonexistent", encoder="none"))
     doc = result.to_dict()
     assert doc["findings"] == [] and all(v is None for v in doc["outputs"].values())
-    assert result.abstained and "No segmentation was run" in doc["answer"]
+    assert result.abstained and doc["abstained"] is True and "No segmentation was run" in doc["answer"]
+    assert set(doc) == DOC_KEYS and doc["skipped"] == [] and doc["engine"] == {}
 
 
 def test_missing_image_is_an_input_error(tmp_path):

@@ -11,6 +11,7 @@ import pytest
 
 from medsee_cli.errors import UsageError
 from medsee_cli.services.segment import SegmentOptions, case_ids, target_list
+from tests.ask.test_ask_schema import FINDING_KEYS, MEASUREMENT_KEYS
 
 
 def test_case_ids_are_unique_and_folder_safe(tmp_path):
@@ -40,6 +41,10 @@ def test_segment_command_writes_one_folder_per_case_and_goes_on_after_a_bad_inpu
     doc = json.loads(run.stdout)
     assert [c["case"] for c in doc["cases"]] == ["broken", "tiny"]
     assert [c["ok"] for c in doc["cases"]] == [False, True]
+    finding = doc["cases"][1]["findings"][0]  # measured and serialised as `ask --json` gives it
+    assert set(finding) == FINDING_KEYS and set(finding["measurements"]) == MEASUREMENT_KEYS
+    assert all(set(s) == {"index", "number", "table_mm", "box", "score"} for s in finding["slices"])
+    assert doc["cases"][1]["slice_numbers"]["scheme"] == "1-based" and doc["cases"][0]["slice_numbers"] is None
     case = out / "tiny"
     for name in ("mask.nii.gz", "labels.json", "boxes.json", "preview.png", "provenance.json"):
         assert (case / name).is_file(), name

@@ -1,16 +1,14 @@
 """Fixtures for the output tests: quirky real series (tests/quirks/corpus.py), label maps on
 their grid, checks of a written SEG/RTSTRUCT (dciodvfy, highdicom), and a real Orthanc.
 
-Orthanc runs once per session on 127.0.0.1 with a free port and a temporary storage folder;
-it is stopped at the end. Objects go to it with DICOMweb STOW-RS (`dicomweb-client`).
+Orthanc (tests/orthanc.py) runs once per session on 127.0.0.1 with a free port and a temporary
+storage folder; it is stopped at the end. Objects go to it with DICOMweb STOW-RS (`dicomweb-client`).
 """
 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +16,8 @@ import numpy as np
 import pydicom
 import pytest
 
-from tests.conftest import IN_CI, require_tool
-
-ORTHANC = "/usr/sbin/Orthanc"
-DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
-STARTUP_S = 300.0  # a guard against a hang, not a timing: CI machines may be loaded
+from tests.conftest import require_tool
+from tests.orthanc import Orthanc, running_orthanc
 
 # Variants for which no honest DICOM object can reference the source: the reason's fragment.
 NOT_MADE = {
@@ -123,70 +118,8 @@ def provenance(folder: Path) -> dict:  # type: ignore[type-arg]
 # ------------------------------------------------------------------------------------ Orthanc
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Orthanc:
-    """A running Orthanc: its DICOMweb root and a `dicomweb_client.DICOMwebClient`."""
-
-    def __init__(self, url: str) -> None:
-        from dicomweb_client.api import DICOMwebClient
-
-        self.url = url
-        self.client = DICOMwebClient(url=f"{url}/dicom-web")
-
-    def store(self, paths: list[Path]) -> None:
-        self.client.store_instances([pydicom.dcmread(p) for p in paths])
-
-    def has_instance(self, study: str, sop_instance_uid: str) -> bool:
-        found = self.client.search_for_instances(study_instance_uid=study,
-                                                 search_filters={"SOPInstanceUID": sop_instance_uid})
-        return len(found) == 1
-
-
 @pytest.fixture(scope="session")
 def orthanc(tmp_path_factory) -> Iterator[Orthanc]:  # type: ignore[no-untyped-def]
-    """A real Orthanc (Debian package) on loopback, for this test session only."""
-    if not Path(ORTHANC).is_file() or not Path(DICOMWEB_PLUGIN).is_file():
-        message = "Orthanc with its DICOMweb plugin is not installed (Debian: see 'make system-deps')"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    import urllib.request
-
-    root = tmp_path_factory.mktemp("orthanc")
-    http, dicom = _free_port(), _free_port()
-    config = {
-        "Name": "medsee-tests", "StorageDirectory": str(root / "db"), "IndexDirectory": str(root / "db"),
-        "HttpPort": http, "DicomPort": dicom, "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
-        "HttpServerEnabled": True, "DicomServerEnabled": False, "Plugins": [DICOMWEB_PLUGIN],
-        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"}, "StableAge": 1,
-    }
-    (root / "orthanc.json").write_text(json.dumps(config))
-    log = open(root / "orthanc.log", "wb")
-    process = subprocess.Popen([ORTHANC, str(root / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{http}"
-    deadline = time.monotonic() + STARTUP_S
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/system", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Orthanc did not start: {(root / 'orthanc.log').read_text(errors='replace')[-2000:]}")
-            time.sleep(0.2)
-        yield Orthanc(url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
+    """A real Orthanc (Debian package) on loopback, for this test session only (tests/orthanc.py)."""
+    with running_orthanc(tmp_path_factory.mktemp("orthanc")) as server:
+        yield server

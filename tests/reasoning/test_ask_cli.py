@@ -19,8 +19,9 @@ def test_out_of_scope_question_abstains_without_segmenting(tmp_path: Path) -> No
                                  "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"schema", "question", "answer", "targets", "findings", "outputs", "warnings", "scan"}
+    assert {"schema", "question", "answer", "targets", "findings", "outputs", "warnings", "scan"} <= set(data)
     assert data["schema"] == "medsee.ask/1" and data["question"] == "what's the weather tomorrow"
+    assert data["abstained"] is True and data["skipped"] == [] and data["excluded"] == []
     assert data["targets"] == [] and data["findings"] == []
     assert "could not link this question" in data["answer"]
     assert data["scan"] == {"modality": "CT", "regions": ["abdomen"]}  # what the resolver ranked with

@@ -114,7 +114,9 @@ def volume_from_files(paths: list[Path], *, with_pixels: bool = True) -> Volume:
         frame_of_reference_uid=str(ds0.FrameOfReferenceUID),
         sop_class_uid=str(ds0.SOPClassUID),
         transfer_syntax_uid=str(ds0.file_meta.TransferSyntaxUID),
-        slices=tuple(SliceSource(str(ds.SOPInstanceUID), file, f) for ds, file, f in entries),
+        slices=tuple(SliceSource(str(ds.SOPInstanceUID), file, f,
+                                 int(ds.InstanceNumber) if ds.get("InstanceNumber") is not None else None)
+                     for ds, file, f in entries),
     )
     ni, nj = int(ds0.Columns), int(ds0.Rows)
     if with_pixels:

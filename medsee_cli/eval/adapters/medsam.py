@@ -25,7 +25,7 @@ from medsee_cli.eval.adapters.files import first_file, names_of, whole_numbers
 from medsee_cli.eval.adapters.grid import CaseGrid, on_item_grid
 from medsee_cli.eval.adapters.label_map import mask_of, values_for
 from medsee_cli.eval.adapters.label_names import LabelNames, find_label_names
-from medsee_cli.eval.adapters.source import FolderSource
+from medsee_cli.eval.predictions import FolderSource
 from medsee_cli.eval.items import EvalItem, Sample, safe_id
 from medsee_cli.eval.predictor import Prediction
 

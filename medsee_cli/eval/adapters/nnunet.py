@@ -19,7 +19,7 @@ from medsee_cli.eval.adapters.files import PICTURE_SUFFIXES, VOLUME_SUFFIXES, fi
 from medsee_cli.eval.adapters.grid import CaseGrid
 from medsee_cli.eval.adapters.label_map import mask_of, values_for
 from medsee_cli.eval.adapters.label_names import LabelNames, parse_label_names
-from medsee_cli.eval.adapters.source import FolderSource
+from medsee_cli.eval.predictions import FolderSource
 from medsee_cli.eval.items import EvalItem, Sample
 from medsee_cli.eval.predictor import Prediction
 

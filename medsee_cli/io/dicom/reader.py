@@ -20,12 +20,13 @@ def plan_to_volume(plan: SeriesPlan, *, workers: int | None = None) -> Volume:
     if "mosaic" in plan.notes:
         data, affine_lps = decode_mosaic(plan)
         slices: tuple[SliceSource, ...] = tuple(
-            SliceSource(f.sop_instance_uid, f.location, None) for f in plan.frames
+            SliceSource(f.sop_instance_uid, f.location, None, f.instance_number) for f in plan.frames
         )
     else:
         data = decode_plan(plan, workers=workers)
         affine_lps = plan.affine_lps
-        slices = tuple(SliceSource(f.sop_instance_uid, f.location, f.frame_number) for f in plan.frames)
+        slices = tuple(SliceSource(f.sop_instance_uid, f.location, f.frame_number, f.instance_number)
+                       for f in plan.frames)
     refs = DicomRefs(
         study_instance_uid=shared_uid(plan.frames, "study_instance_uid"),
         series_instance_uid=first.series_instance_uid,
