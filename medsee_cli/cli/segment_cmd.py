@@ -12,11 +12,14 @@ from medsee_cli.cli.boundary import boundary, error_line, warning_line
 
 if TYPE_CHECKING:
     from medsee_cli.engine.findings import Finding
+    from medsee_cli.services.run_summary import RunItem
+    from medsee_cli.services.segment import CaseResult
 
 
 @boundary
 def segment(
-    images: Annotated[list[Path], typer.Argument(help="Images: NIfTI/NRRD files, DICOM folders or zips.")],
+    images: Annotated[list[Path], typer.Argument(
+        help="Images: NIfTI/NRRD files, DICOM folders or zips, or an ingest output folder (every cataloged series).")],
     *,
     target: Annotated[Optional[list[str]], typer.Option("--target", help="Target structure name (repeatable).")] = None,
     prompt: Annotated[Optional[list[str]], typer.Option("--prompt", help="Referring expression (repeatable).")] = None,
@@ -34,45 +37,70 @@ def segment(
     formats: Annotated[Optional[list[str]], typer.Option(
         "--format", "-f", help="Files per case (repeatable or comma-separated): nifti, json, png, dicom-seg, rtstruct. "
         "Default: nifti, json, png, plus dicom-seg for DICOM sources.", show_default=False)] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing case folders' files.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace case folders not made by a batch run (no done.json).")] = False,
+    summary: Annotated[Optional[Path], typer.Option(
+        "--summary", help="Run summary (JSON: done / skipped / failed with reasons). Default: OUT/run.json.")] = None,
+    log: Annotated[Optional[Path], typer.Option(
+        "--log", help="Append one JSON line per event (case start/done/skip/fail); no patient identifiers.")] = None,
+    push: Annotated[Optional[str], typer.Option(
+        "--push", help="DICOMweb base URL: STOW-RS each case's seg.dcm into its source study (once).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
 ) -> None:
     """Segment named targets or referring expressions in many images.
 
-    Each case goes to OUT/CASE/ (complete, with provenance.json, or absent). A bad image gets
-    one error line and the batch goes on (exit 1 at the end); a DICOM output a case's source
-    headers cannot honestly support gets one warning line (exit 6 when nothing failed). A
-    --target the model was not trained to outline is a usage error (exit 2) before any work.
+    Each case goes to OUT/CASE/ (complete, with done.json written last, or absent); an ingest
+    folder gives one case per cataloged series, named by its key. A re-run skips cases whose
+    inputs, model and options are unchanged and redoes the others. A bad image gets one error
+    line and the batch goes on (exit 1 at the end; a failed --push too); a DICOM output a case's
+    source headers cannot honestly support gets one warning line (exit 6 when nothing failed). A
+    --target the model was not trained to outline, or an OUT another job is writing to, is a
+    usage error (exit 2) before any work.
     Slices are numbered as a viewer shows them (DICOM InstanceNumber, else from 1). On a
     terminal a progress display (per case and overall) is drawn on stderr; never with --json.
     """
     from medsee_cli.cli.progress_view import progress_view, wanted
     from medsee_cli.engine.options import EngineOptions
-    from medsee_cli.services.segment import SegmentOptions, exit_code, segment as run_segment
+    from medsee_cli.services.batch_inputs import list_cases
+    from medsee_cli.services.segment import SegmentOptions, exit_code
+    from medsee_cli.services.segment_batch import BatchOptions, run_batch
 
     chosen = tuple(f.strip() for item in formats for f in item.split(",") if f.strip()) if formats else None
     options = SegmentOptions(
         out=out, targets=tuple(target or ()), prompts=tuple(prompt or ()), model=model, overwrite=overwrite, formats=chosen,
         engine=EngineOptions(device=device, precision=precision, batch_size=batch_size, skip_stride=skip_stride))
-    cases, results = [], []
-    with progress_view(wanted(json_output), cases=len(images)) as view:
-        for case in run_segment(images, options, view):
-            view.case_done()
-            cases.append(case.to_dict())
-            results.append(case)
-            if not case.ok:
-                error_line(case.error)
-                continue
-            for text in case.warnings:
-                warning_line(f"{case.image}: {text}")
-            if not json_output:
-                found = ", ".join(_summary(f) for f in case.findings)
-                print(f"{case.case_id}: {found} -> {Path(out) / case.case_id}")
+    batch = BatchOptions(options, summary=summary, log=log, push=push)
+    cases: list[dict[str, object]] = []
+    results: list[CaseResult] = []
+    pushes_failed = 0
+
+    def show(case: CaseResult, item: RunItem) -> None:
+        nonlocal pushes_failed
+        view.case_done()
+        cases.append(case.to_dict() | {"push": item.push})
+        results.append(case)
+        if not case.ok:
+            error_line(case.error)
+            return
+        for text in case.warnings:
+            warning_line(f"{case.image}: {text}")
+        if item.push is not None and item.push.startswith("failed"):
+            pushes_failed += 1
+            error_line(f"{case.outputs.get('dicom_seg')}: {item.push[len('failed: '):]}")
+        if not json_output:
+            found = "skipped (finished earlier)" if case.skipped else ", ".join(_summary(f) for f in case.findings)
+            pushed = f" (seg.dcm {item.push})" if item.push and not item.push.startswith("failed") else ""
+            print(f"{case.case_id}: {found} -> {Path(out) / case.case_id}{pushed}")
+
+    with progress_view(wanted(json_output), cases=len(list_cases(images))) as view:
+        run_batch(images, batch, show, view)
     if json_output:
         warnings = [f"{c.image}: {text}" for c in results for text in c.warnings]
-        print(json.dumps({"schema": "medsee.segment/1", "out": str(out), "cases": cases, "warnings": warnings},
-                         indent=2))
+        print(json.dumps({"schema": "medsee.segment/1", "out": str(out), "summary": str(batch.summary_path),
+                          "cases": cases, "warnings": warnings}, indent=2))
     code = exit_code(results)
+    if pushes_failed and code in (0, 6):
+        code = 1
     if code:
         raise typer.Exit(code)
 

@@ -4,8 +4,9 @@ Each image becomes ``OUT/<case-id>/`` holding ``mask.nii.gz`` (label map on the 
 ``labels.json`` (its label table), ``boxes.json``, ``preview.png``, ``seg.dcm`` for DICOM
 sources and ``provenance.json`` (written last); ``formats`` picks other files (``rtstruct.dcm``
 too), and an input that cannot get a chosen format fails before the model runs. A bad input is
-reported for that case and the batch goes on; the model is loaded once. A case folder is
-complete (with provenance.json) or absent. A DICOM output the source headers cannot honestly
+reported for that case and the batch goes on; the model is loaded once, and only when a case
+needs it. A case folder is complete (with provenance.json and, last, the completion record
+done.json) or absent; a re-run skips cases whose record matches (see `segment`). A DICOM output the source headers cannot honestly
 support is skipped with a warning; the case's other files are written.
 
 Targets are one rule with `ask`: a checkpoint that lists what it was trained on decides what
@@ -17,8 +18,7 @@ before any image is read).
 from __future__ import annotations
 
 import logging
-
-import re
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +27,13 @@ from typing import Any, Optional
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.progress import LOADING, READING, WRITING, Progress, Step, silent
 from medsee_cli.errors import MedseeError, UsageError
+from medsee_cli.services.batch_inputs import Case, case_id, unique
+from medsee_cli.services.segment_model import ModelLoader
 
 DEFAULT_MODEL = "medsee-grounding-v1"
 log = logging.getLogger(__name__)
-SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".zip", ".dcm")
+OUTPUT_FILES = {"mask": "mask.nii.gz", "boxes": "boxes.json", "preview": "preview.png", "dicom_seg": "seg.dcm",
+                "rtstruct": "rtstruct.dcm"}
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,9 @@ class SegmentOptions:
     prompts: tuple[str, ...] = ()
     model: str = DEFAULT_MODEL
     engine: EngineOptions = field(default_factory=EngineOptions)
-    overwrite: bool = False
+    overwrite: bool = False  # replace case folders that have no completion record (not made by a batch)
     formats: Optional[tuple[str, ...]] = None  # None: NIfTI, JSON, PNG (+ DICOM-SEG for DICOM sources)
+    loader: Optional[ModelLoader] = None  # None: the checkpoint ``model`` names (tests pass a toy)
 
 
 @dataclass(frozen=True)
@@ -59,34 +63,20 @@ class CaseResult:
     stats: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # outputs that could not honestly be made: "no DICOM-SEG: <why>"
     slice_numbers: dict[str, Any] = field(default_factory=dict)  # how findings number slices (io.slice_numbers)
+    key: str = ""  # the work key (services.case_key); "" when it could not be computed
+    skipped: bool = False  # finished by an earlier run with the same key: nothing was redone
 
     def to_dict(self) -> dict[str, Any]:
         """One case of medsee.segment/1; findings as `ask --json` gives them (`Finding.document`)."""
-        return {"image": self.image, "case": self.case_id, "ok": self.ok, "error": self.error or None,
+        return {"image": self.image, "case": self.case_id, "ok": self.ok, "skipped": self.skipped,
+                "error": self.error or None,
                 "findings": [f.document() for f in self.findings], "slice_numbers": dict(self.slice_numbers) or None,
                 "outputs": dict(self.outputs), "warnings": list(self.warnings), "engine": dict(self.stats)}
 
 
-def case_id(path: str | Path) -> str:
-    """A folder-safe case name from an image path (suffixes dropped)."""
-    name = Path(path).name
-    for suffix in SUFFIXES:
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "case"
-    return cleaned
-
-
 def case_ids(paths: Sequence[str | Path]) -> list[str]:
     """One unique id per input, in order (repeated names get ``-2``, ``-3``...)."""
-    seen: dict[str, int] = {}
-    ids = []
-    for path in paths:
-        base = case_id(path)
-        seen[base] = seen.get(base, 0) + 1
-        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
-    return ids
+    return unique([case_id(p) for p in paths])
 
 
 def target_list(options: SegmentOptions) -> tuple[list[str], list[str]]:
@@ -125,18 +115,21 @@ def check_model_targets(names: Sequence[str], options: SegmentOptions, trained: 
 
 
 def segment(images: Sequence[str | Path], options: SegmentOptions, progress: Progress = silent) -> Iterator[CaseResult]:
-    """Segment every image; yields one `CaseResult` per image, failures included.
+    """Segment every case of ``images`` (files, DICOM folders, ingest catalog folders: see
+    `batch_inputs`); yields one `CaseResult` per case, failures and skips included.
 
-    Usage errors (targets, formats, ``out``) are raised before the model is loaded; a target
-    the loaded model cannot outline before any image is read. ``progress`` hears each case's
-    stages (the reading step names the case) and the engine's slices (`engine.progress`)."""
-    from medsee_cli.io.slice_numbers import slice_numbers
-    from medsee_cli.engine.loading import open_engine
-    from medsee_cli.reasoning.target_text import open_target_texts
-    from medsee_cli.services.inputs import read_input, require_3d
-    from medsee_cli.services.results import (check_coded, check_formats, check_result_folder, write_findings,
-                                             writer_options)
-    from medsee_cli.services.targets import run_targets
+    Usage errors (targets, formats, ``out``, a target the model cannot outline) are raised
+    before any image is read. A case whose folder holds a completion record with the same key
+    (`case_key`) and intact files is skipped; any other is run, written into a private staging
+    folder with its record last, and put in place of the old folder (`completion.publish`). A
+    folder without a record (not made by a batch) is replaced only with ``overwrite``. The model
+    is loaded once, when the first case needs it."""
+    from medsee_cli.io.atomic import remove_stale_partials
+    from medsee_cli.services.batch_inputs import list_cases
+    from medsee_cli.services.case_key import result_options
+    from medsee_cli.services.completion import staging_root
+    from medsee_cli.services.results import check_coded, writer_options
+    from medsee_cli.services.segment_model import checkpoint_loader
     from medsee_cli.writers.options import WriterOptions
     from medsee_cli.writers.result import check_out_dir
 
@@ -144,34 +137,86 @@ def segment(images: Sequence[str | Path], options: SegmentOptions, progress: Pro
     if options.formats is not None:
         writer_options(options.formats, options.overwrite)  # an unknown format: usage error, before any work
         check_coded(options.formats, names)
-    check_out_dir(Path(options.out), WriterOptions(formats=(), overwrite=True))
-    progress(Step(LOADING))
-    engine = open_engine(options.model, options.engine)
-    check_model_targets(names, options, engine.model.trained_targets or None)
-    encoded = open_target_texts(engine.model.text_encoder)  # once for the whole batch
-    for image, ident in zip(images, case_ids(images)):
-        folder = Path(options.out) / ident
+    out = Path(options.out)
+    check_out_dir(out, WriterOptions(formats=(), overwrite=True))
+    loader = options.loader or checkpoint_loader(options.model)
+    check_model_targets(names, options, loader.trained_targets or None)
+    cases = list_cases(images)
+    run = _Run(options, loader, names, texts, result_options(options.targets, options.prompts, options.formats,
+                                                             options.engine), progress)
+    remove_stale_partials(out, folders=True)
+    try:
+        for case in cases:
+            yield run.case(case)
+    finally:
+        shutil.rmtree(staging_root(out), ignore_errors=True)
+
+
+class _ModelFailed(Exception):
+    def __init__(self, error: MedseeError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Run:
+    """One batch's state: the model (opened by the first case that needs it) and the options."""
+
+    def __init__(self, options: SegmentOptions, loader: ModelLoader, names: list[str], texts: list[str],
+                 keyed: dict[str, Any], progress: Progress) -> None:
+        self.options, self.loader, self.names, self.texts, self.keyed = options, loader, names, texts, keyed
+        self.progress = progress
+        self.opened: Optional[tuple[Any, Any]] = None
+
+    def case(self, case: Case) -> CaseResult:
         try:
-            progress(Step(READING, item=ident))
-            check_result_folder(folder, options.overwrite, options.formats)
-            volume = read_input(image)
-            require_3d(volume, str(image))
-            if options.formats is not None:
-                check_formats(options.formats, volume, str(image))
-            findings, run = run_targets(engine, volume, names, encoded, texts, progress)
-            progress(Step(WRITING))
-            outputs, warnings = write_findings(volume, findings, folder, options.overwrite,
-                                               options.model, "medsee segment", options.formats, modality=run.modality)
+            return self._case(case)
+        except _ModelFailed as failed:  # the model, not the case: the batch cannot go on
+            raise failed.error from None
         except MedseeError as exc:
-            yield CaseResult(str(image), ident, False, str(exc), exc.exit_code)
-            continue
+            return CaseResult(case.label, case.ident, False, str(exc), exc.exit_code)
         except Exception as exc:  # one case's failure never ends the batch
-            log.debug("case %s failed", ident, exc_info=exc)
+            log.debug("case %s failed", case.ident, exc_info=exc)
             detail = " ".join(str(exc).split())[:200]
-            yield CaseResult(str(image), ident, False, f"{image}: {exc.__class__.__name__}: {detail}", 1)
-            continue
-        yield CaseResult(str(image), ident, True, findings=findings, outputs=outputs, stats=run.stats(),
-                         warnings=tuple(warnings), slice_numbers=slice_numbers(volume).to_dict())
+            return CaseResult(case.label, case.ident, False, f"{case.label}: {exc.__class__.__name__}: {detail}", 1)
+
+    def _case(self, case: Case) -> CaseResult:
+        from medsee_cli.io.slice_numbers import slice_numbers
+        from medsee_cli.services.case_key import case_key
+        from medsee_cli.services.completion import is_finished, publish, read_record, staging_root, write_record
+        from medsee_cli.services.inputs import read_input, require_3d
+        from medsee_cli.services.results import check_formats, check_result_folder, write_findings
+        from medsee_cli.services.targets import run_targets
+
+        options = self.options
+        folder = Path(options.out) / case.ident
+        self.progress(Step(READING, item=case.ident))
+        key = case_key(case, self.loader.identity, self.keyed)
+        if is_finished(folder, key):
+            outputs = {k: str(folder / n) if (folder / n).is_file() else None for k, n in OUTPUT_FILES.items()}
+            return CaseResult(case.label, case.ident, True, outputs=outputs, key=key, skipped=True)
+        if folder.exists() and read_record(folder) is None:
+            check_result_folder(folder, options.overwrite, options.formats)
+        volume = read_input(case.source)
+        require_3d(volume, case.label)
+        if options.formats is not None:
+            check_formats(options.formats, volume, case.label)
+        if self.opened is None:
+            self.progress(Step(LOADING))
+            try:
+                self.opened = self.loader.open(options.engine)
+            except MedseeError as exc:  # a damaged checkpoint (exit 5), a missing encoder...
+                raise _ModelFailed(exc) from exc
+        engine, encoded = self.opened
+        findings, run = run_targets(engine, volume, self.names, encoded, self.texts, self.progress)
+        self.progress(Step(WRITING))
+        staged = staging_root(Path(options.out)) / case.ident
+        outputs, warnings = write_findings(volume, findings, staged, True, options.model, "medsee segment",
+                                           options.formats, modality=run.modality)
+        write_record(staged, key, case.ident)
+        publish(staged, folder)
+        outputs = {k: None if v is None else str(folder / Path(v).name) for k, v in outputs.items()}
+        return CaseResult(case.label, case.ident, True, findings=findings, outputs=outputs, stats=run.stats(),
+                          warnings=tuple(warnings), slice_numbers=slice_numbers(volume).to_dict(), key=key)
 
 
 def exit_code(cases: Sequence[CaseResult]) -> int:

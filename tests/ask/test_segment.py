@@ -69,14 +69,14 @@ def test_format_picks_the_files_and_refuses_what_an_input_cannot_get(tiny_model_
     picked = list(segment([tiny_ct, dicom], SegmentOptions(out=tmp_path / "a", targets=("liver",), formats=("nifti", "json"), **common)))
     assert [c.ok for c in picked] == [True, True]
     for case in ("tiny", "tiny_dicom"):
-        assert sorted(p.name for p in (tmp_path / "a" / case).iterdir()) == ["boxes.json", "labels.json", "mask.nii.gz", "provenance.json"]
+        assert sorted(p.name for p in (tmp_path / "a" / case).iterdir()) == ["boxes.json", "done.json", "labels.json", "mask.nii.gz", "provenance.json"]
 
     both = list(segment([tiny_ct, dicom], SegmentOptions(out=tmp_path / "b", targets=("liver",), formats=("rtstruct", "dicom-seg"), **common)))
     assert not both[0].ok and "tiny.nii.gz" in both[0].error and "needs a DICOM source series" in both[0].error
     assert both[1].ok and not (tmp_path / "b" / "tiny").exists()
     written = sorted(p.name for p in (tmp_path / "b" / "tiny_dicom").iterdir())
     assert both[1].findings[0].present  # the seeded random head, gate wide open, marks something
-    assert written == ["labels.json", "provenance.json", "rtstruct.dcm", "seg.dcm"]
+    assert written == ["done.json", "labels.json", "provenance.json", "rtstruct.dcm", "seg.dcm"]
     assert both[1].outputs["rtstruct"].endswith("rtstruct.dcm") and both[1].outputs["mask"] is None
 
     with pytest.raises(UsageError, match="free prompts"):  # known from the command line: before any work
