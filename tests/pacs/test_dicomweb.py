@@ -547,3 +547,56 @@ def test_search_pages_stop_when_the_server_ignores_offset_and_unsafe_uids_are_le
     assert [item for item, _ in found.failures] == ["https://h/dw", "https://h/dw/studies/1.2.3"]
     assert all("cannot be used in a URL or folder name" in why for _, why in found.failures)
     assert client.calls == 4  # two pages each, the second bringing nothing new
+
+
+# --------------------------------------------------------------------------------- segment --push
+
+
+def test_segment_push_puts_each_cases_seg_into_its_study_once(pacs: Orthanc, export: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch `segment` (toy engine, "liver" read as "brighter than 100" on this MR series) pushes
+    its SEG into the source study; a re-run skips the case and pushes nothing; a PACS that refuses the
+    login fails that case's push with one line while its outputs stay."""
+    from dataclasses import dataclass
+
+    from medsee_cli.engine.stream import SliceEngine
+    from medsee_cli.services.segment_batch import BatchOptions, run_batch
+    from tests.batch.toy import ToyLoader, ToyTexts, toy_options
+    from tests.engine.toy import BrightModel
+
+    class BoneTexts(ToyTexts):
+        def vectors(self, texts):  # noqa: ANN001, ANN202
+            return np.full((len(texts), 384), 100.0, dtype=np.float32)  # the toy's level: brighter than 100
+
+    @dataclass(frozen=True)
+    class BoneLoader(ToyLoader):
+        identity: str = "toy-bone@1"
+
+        def open(self, options):  # noqa: ANN001, ANN202
+            return SliceEngine(BrightModel(), options), BoneTexts()
+
+    def toy_options(out: Path):  # noqa: ANN202, F811
+        from tests.batch.toy import toy_options as base
+
+        return base(out, loader=BoneLoader())
+
+    for name, value in login().items():
+        monkeypatch.setenv(name, value)
+    source = uids(export / "ge_native-clean")
+    out = tmp_path / "results"
+    first = run_batch([export / "ge_native-clean"], BatchOptions(toy_options(out), push=pacs.dicomweb))
+    (item,) = first.items
+    assert item.status == "done" and item.push == "pushed", item
+    seg = pydicom.dcmread(next(out.glob("*/seg.dcm")), stop_before_pixels=True)
+    found = pacs.client.search_for_instances(source["study"], search_filters={"SOPInstanceUID": seg.SOPInstanceUID})
+    assert len(found) == 1 and seg.StudyInstanceUID == source["study"]
+
+    again = run_batch([export / "ge_native-clean"], BatchOptions(toy_options(out), push=pacs.dicomweb))
+    assert [(i.status, i.push) for i in again.items] == [("skipped", "already-pushed")]
+
+    monkeypatch.setenv(ENV_PASSWORD, "wrong")
+    (next(out.glob("*/pushed.json"))).unlink()
+    refused = run_batch([export / "ge_native-clean"], BatchOptions(toy_options(out), push=pacs.dicomweb))
+    (bad,) = refused.items
+    assert bad.status == "skipped" and (bad.push or "").startswith("failed: ") and "\n" not in (bad.push or "")
+    assert int(refused.exit_code) == 1 and (out / next(out.glob("*/seg.dcm")).parent.name / "mask.nii.gz").is_file()
