@@ -8,7 +8,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.medsee-installed
 PYTEST_ARGS ?= -n 2 -q -m "not slow"
 
-.PHONY: install demo typecheck test test-slow train man sample-data bench bench-ingest bench-models system-deps check-torch clean
+.PHONY: install demo typecheck test test-slow train man sample-data bench bench-ingest bench-models bench-eval system-deps check-torch clean
 
 install: $(STAMP)
 
@@ -66,6 +66,10 @@ bench: bench-ingest bench-models
 
 bench-models: install
 	$(PY) bench/litemedsam_bench.py
+
+# the shipped model on every eval layout, built from ../shared/data (about 40 min on 2 CPU cores)
+bench-eval: install
+	$(PY) bench/eval_layouts.py
 
 bench-ingest: install
 	$(PIP) install -q dicom2nifti
