@@ -128,19 +128,9 @@ def segment(images: Sequence[str | Path], options: SegmentOptions, progress: Pro
     from medsee_cli.services.batch_inputs import list_cases
     from medsee_cli.services.case_key import result_options
     from medsee_cli.services.completion import staging_root
-    from medsee_cli.services.results import check_coded, writer_options
-    from medsee_cli.services.segment_model import checkpoint_loader
-    from medsee_cli.writers.options import WriterOptions
-    from medsee_cli.writers.result import check_out_dir
 
-    names, texts = target_list(options)
-    if options.formats is not None:
-        writer_options(options.formats, options.overwrite)  # an unknown format: usage error, before any work
-        check_coded(options.formats, names)
+    names, texts, loader = check_segment(options)
     out = Path(options.out)
-    check_out_dir(out, WriterOptions(formats=(), overwrite=True))
-    loader = options.loader or checkpoint_loader(options.model)
-    check_model_targets(names, options, loader.trained_targets or None)
     cases = list_cases(images)
     run = _Run(options, loader, names, texts, result_options(options.targets, options.prompts, options.formats,
                                                              options.engine), progress)
@@ -150,6 +140,24 @@ def segment(images: Sequence[str | Path], options: SegmentOptions, progress: Pro
             yield run.case(case)
     finally:
         shutil.rmtree(staging_root(out), ignore_errors=True)
+
+
+def check_segment(options: SegmentOptions) -> tuple[list[str], list[str], ModelLoader]:
+    """Every usage error of a run (targets, formats, ``out``, a target the model cannot outline),
+    before any image is read or anything is written: (target names, their texts, the loader)."""
+    from medsee_cli.services.results import check_coded, writer_options
+    from medsee_cli.services.segment_model import checkpoint_loader
+    from medsee_cli.writers.options import WriterOptions
+    from medsee_cli.writers.result import check_out_dir
+
+    names, texts = target_list(options)
+    if options.formats is not None:
+        writer_options(options.formats, options.overwrite)  # an unknown format: usage error, before any work
+        check_coded(options.formats, names)
+    check_out_dir(Path(options.out), WriterOptions(formats=(), overwrite=True))
+    loader = options.loader or checkpoint_loader(options.model)
+    check_model_targets(names, options, loader.trained_targets or None)
+    return names, texts, loader
 
 
 class _ModelFailed(Exception):

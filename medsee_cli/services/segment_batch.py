@@ -43,9 +43,10 @@ def run_batch(inputs: Sequence[str | Path], options: BatchOptions, listener: Opt
               progress: Progress = silent) -> RunSummary:
     """Run the batch under the folder's lock; returns the summary it wrote."""
     from medsee_cli.io.folder_lock import FolderBusy, folder_lock_now
-    from medsee_cli.services.segment import segment
+    from medsee_cli.services.segment import check_segment, segment
 
     out = Path(options.segment.out)
+    check_segment(options.segment)  # usage errors: before the output folder is made
     if options.push is not None:
         from medsee_cli.services.push import check_destination
 
