@@ -36,7 +36,7 @@ demo: install
 	$(VENV)/bin/medsee ingest sample_data --out demo-output
 	$(VENV)/bin/medsee ask sample_data/abdomen_jaundice_dicom "where is the thing causing his jaundice?" --out demo-output/ask --overwrite
 
-# mypy, configured in pyproject.toml: strict on io, writers and measure, defaults elsewhere
+# mypy, configured in pyproject.toml: strict on io, writers, measure, engine, services and pacs, defaults elsewhere
 typecheck: install
 	$(VENV)/bin/mypy
 

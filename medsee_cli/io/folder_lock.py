@@ -28,15 +28,17 @@ class FolderBusy(Exception):
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path, on_wait: Callable[[int | None], None] | None = None) -> Iterator[Path]:
+def folder_lock(folder: Path, on_wait: Callable[[int | None], None] | None = None, *, wait: bool = True) -> Iterator[Path]:
     """Hold ``folder/.medsee.lock``; when another process holds it, call ``on_wait(pid)`` once
-    and block until it is free."""
+    and block until it is free, or (``wait=False``) raise `FolderBusy` at once."""
     path = folder / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            if not wait:
+                raise FolderBusy(folder, _text(fd)) from None
             if on_wait is not None:
                 on_wait(_holder(fd))
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -46,20 +48,9 @@ def folder_lock(folder: Path, on_wait: Callable[[int | None], None] | None = Non
         os.close(fd)  # closing the descriptor releases the lock
 
 
-@contextlib.contextmanager
-def folder_lock_now(folder: Path) -> Iterator[Path]:
+def folder_lock_now(folder: Path) -> contextlib.AbstractContextManager[Path]:
     """Hold ``folder/.medsee.lock`` or raise `FolderBusy` at once (no waiting)."""
-    path = folder / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FolderBusy(folder, _text(fd)) from None
-        _claim(fd)
-        yield path
-    finally:
-        os.close(fd)
+    return folder_lock(folder, wait=False)
 
 
 def _claim(fd: int) -> None:
