@@ -81,17 +81,18 @@ def eval_command(
     else:
         from medsee_cli.eval import PredictorSource
         from medsee_cli.eval.exposure import TrainingRecord
-        from medsee_cli.eval.model_source import model_predictor
+        from medsee_cli.eval.engine_predictor import load_predictor
         from medsee_cli.model.grounding.model import checkpoint_folder
 
-        source = PredictorSource(model_predictor(str(model)))
+        source = PredictorSource(load_predictor(str(model)))
         record = TrainingRecord.read(checkpoint_folder(str(model))[0])
     total = len(data.items) if not limit else min(limit, len(data.items))
     result = evaluate(data, source, options, progress=_progress_bar(total), failure=error_line, record=record)
-    seen = sum(group["n"] for name, group in result.by_exposure.items() if name != "held_out")
-    if seen:
-        print(f"warning: {seen} of {len(result.rows)} items come from {model}'s training record (its training or "
-              "calibration slices, or other slices of those patients); the held-out scores are reported apart", file=sys.stderr)
+    from medsee_cli.eval.runner import exposure_warning
+
+    warning = exposure_warning(result.rows)
+    if warning:
+        print(f"warning: {model}: {warning}", file=sys.stderr)
     if out is not None:
         write_outputs(result, out, options)
     if json_output:

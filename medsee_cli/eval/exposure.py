@@ -64,17 +64,13 @@ class TrainingRecord:
         return max(by_pixels, by_origin, key=GROUPS.index)
 
     def _by_origin(self, item: EvalItem) -> str:
-        if not item.origin or item.origin not in self.images:
+        if item.origin not in self.images:
             return HELD_OUT
         slices = self.slices[self.images.index(item.origin)] if self.slices else frozenset()
-        if item.ndim == 3 or item.cut in slices:
-            return TRAINED if (slices or item.cut is None) else SAME_PATIENT
-        return SAME_PATIENT
+        return TRAINED if item.ndim == 3 or item.cut in slices else SAME_PATIENT
 
     def _by_pixels(self, sample: Sample) -> str:
-        image = np.asarray(sample.image)
-        if image.ndim == sample.target.ndim + 1:  # colour: compare the grey picture
-            image = image.mean(axis=-1)
+        image = sample.grey()
         planes = [image] if image.ndim == 2 else [image[:, :, k] for k in range(image.shape[2])]
         prints = {f for f in (slice_fingerprint(p) for p in planes) if f}
         if prints & self.trained:

@@ -69,6 +69,11 @@ class Sample:
         if len(self.spacing) != self.target.ndim:
             raise ValueError(f"{len(self.spacing)} spacings for a {self.target.ndim}D mask")
 
+    def grey(self) -> np.ndarray:
+        """The image without colour channels (their mean), on the target's grid."""
+        image = np.asarray(self.image)
+        return image.mean(axis=-1) if image.ndim == self.target.ndim + 1 else image
+
 
 @dataclass(frozen=True)
 class EvalItem:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,16 +103,22 @@ def evaluate(dataset: Dataset, source: PredictionSource, options: EvalOptions, p
     )
 
 
+def exposure_warning(rows: Sequence[dict[str, Any]]) -> str:
+    """The warning for items from the scored model's training record ("" when there are none)."""
+    seen = [r for r in rows if r.get("exposure") in ("trained", "same_patient")]
+    if not seen:
+        return ""
+    trained = sum(r["exposure"] == "trained" for r in seen)
+    return (f"{len(seen)} of {len(rows)} items come from the model's training record ({trained} contain slices it "
+            f"was trained or calibrated on, {len(seen) - trained} are other slices of its training patients): see "
+            "by_exposure for the held-out scores alone")
+
+
 def _notes(rows: list[dict[str, Any]], record: TrainingRecord | None) -> list[str]:
     """Warnings a reader of the scores must see: training data scored, orientation assumed."""
     notes = []
     if record is not None:
-        seen = [r for r in rows if r.get("exposure") in ("trained", "same_patient")]
-        if seen:
-            trained = sum(r["exposure"] == "trained" for r in seen)
-            notes.append(f"{len(seen)} of {len(rows)} items come from the model's training record ({trained} contain "
-                         f"slices it was trained or calibrated on, {len(seen) - trained} are other slices of its "
-                         "training patients): see by_exposure for the held-out scores alone")
+        notes += [w for w in (exposure_warning(rows),) if w]
     elif rows:
         notes.append("no training record for what was scored: items the model may have learnt from are not marked")
     unknown = sum(1 for r in rows if not r.get("error") and r["ndim"] == 2 and not r.get("orientation_known", True))

@@ -32,15 +32,11 @@ class Scored:
     slice_present: np.ndarray  # per slice: target non-empty
 
 
-def _grey(image: np.ndarray) -> np.ndarray:
-    return image.mean(axis=-1) if image.ndim == 3 else image
-
-
 def view_of(sample: Sample, predicted: np.ndarray) -> View:
     """The item as one 2D picture; for a volume, the slice with the most disagreement."""
     target = sample.target
     if target.ndim == 2:
-        return View(_grey(sample.image), target, predicted, sample.window)
+        return View(sample.grey(), target, predicted, sample.window)
     wrong = np.count_nonzero(target ^ predicted, axis=(0, 1))
     k = int(np.argmax(wrong)) if wrong.any() else int(np.argmax(np.count_nonzero(target, axis=(0, 1))))
     # Show the slice as radiologists do (anterior up, patient right on the image's left).

@@ -34,7 +34,7 @@ def export_manifest(dataset: Dataset, out: Path, *, overwrite: bool = False) -> 
     lines = []
     for item in dataset.items:
         sample = item.load()
-        image = sample.image.mean(axis=-1) if sample.image.ndim == sample.target.ndim + 1 else sample.image
+        image = sample.grey()
         names = {kind: f"items/{item.item_id}_{kind}.nii.gz" for kind in ("image", "mask")}
         for kind, array in (("image", image.astype(np.float32)), ("mask", sample.target.astype(np.uint8))):
             write_nifti(_volume_for(array, sample.spacing, sample.affine), out / names[kind], overwrite=overwrite)
