@@ -24,6 +24,9 @@ def ask(
     model: Annotated[str, typer.Option("--model", envvar="MEDSEE_MODEL",
                                        help="Grounding model: registry name or checkpoint folder.")] = "medsee-grounding-v1",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    image_runtime: Annotated[str, typer.Option(
+        "--image-runtime", help="What runs the image encoder: auto (ONNX Runtime on a CPU at fp32, else torch), "
+                                "torch or onnx.")] = "auto",
     series: Annotated[Optional[str], typer.Option(
         "--series", help="Series key or SeriesInstanceUID when IMAGE holds several series.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace files of an earlier answer in --out.")] = False,
@@ -65,7 +68,7 @@ def ask(
     from medsee_cli.services.ask_text import render
 
     options = AskOptions(
-        out=out, model=model, engine=EngineOptions(device=device), series=series, overwrite=overwrite, related=related,
+        out=out, model=model, engine=EngineOptions(device=device, runtime=image_runtime), series=series, overwrite=overwrite, related=related,
         encoder=encoder, encoder_runtime=encoder_runtime, llm=llm or "", llm_model=llm_model,
     )
     with progress_view(wanted(json_output)) as view:

@@ -30,6 +30,9 @@ def segment(
                                        help="Grounding model: registry name or folder.")] = "medsee-grounding-v1",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
+    image_runtime: Annotated[str, typer.Option(
+        "--image-runtime", help="What runs the image encoder: auto (ONNX Runtime on a CPU at fp32, else torch), "
+                                "torch or onnx.")] = "auto",
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1,
                                                       help="Slices per forward pass (default: 1 on CPU, 8 on CUDA).")] = None,
     skip_stride: Annotated[int, typer.Option("--skip-stride", min=1,
@@ -68,7 +71,8 @@ def segment(
     chosen = tuple(f.strip() for item in formats for f in item.split(",") if f.strip()) if formats else None
     options = SegmentOptions(
         out=out, targets=tuple(target or ()), prompts=tuple(prompt or ()), model=model, overwrite=overwrite, formats=chosen,
-        engine=EngineOptions(device=device, precision=precision, batch_size=batch_size, skip_stride=skip_stride))
+        engine=EngineOptions(device=device, precision=precision, batch_size=batch_size, skip_stride=skip_stride,
+                             runtime=image_runtime))
     batch = BatchOptions(options, summary=summary, log=log, push=push)
     cases: list[dict[str, object]] = []
     results: list[CaseResult] = []

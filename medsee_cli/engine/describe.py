@@ -1,6 +1,7 @@
 """Findings in plain words: where, how big, which slices; "not found in this scan" otherwise.
 
-Only what was measured is said: no diagnosis, no certainty the model does not have. Slices are
+Only what was measured is said: no diagnosis, no certainty the model does not have; a finding the
+anatomy guard doubts (`Finding.concerns`) says why. Slices are
 named as a viewer numbers them (InstanceNumber for DICOM, else 1-based) with their table
 position in mm where the stack is axial: "slices 42-59 (table -123.5 to -98.0 mm)".
 """
@@ -49,4 +50,6 @@ def describe(finding: Finding, display: str) -> str:
         text += f" in {finding.pieces} separate pieces"
     if finding.intensity and finding.intensity.get("unit") == "HU":
         text += f", mean {finding.intensity['mean']:.0f} HU"
+    if finding.concerns:  # implausible for its target: never said as if nothing were wrong
+        return text + f" (model confidence {finding.score:.2f}, but doubtful: {'; '.join(finding.concerns)})."
     return text + f" (model confidence {finding.score:.2f})."

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
+from medsee_cli.anatomy.guard import Dropped, concerns, guard, slices_to_run
+from medsee_cli.anatomy.placement import ANYWHERE, Placement
+from medsee_cli.anatomy.scan_anatomy import ScanAnatomy, scan_anatomy
 from medsee_cli.engine.components import assemble, keep_consistent
 from medsee_cli.engine.progress import Progress, silent
 from medsee_cli.engine.tracks import TargetTrack
@@ -37,6 +41,8 @@ class Finding:
     slice_scores: tuple[float, ...] = ()  # the model's presence on each of the measurement's slices
     region: Optional[RegionMask] = field(default=None, repr=False, compare=False)
     numbering: Optional[SliceNumbers] = field(default=None, repr=False, compare=False)  # the volume's viewer numbers
+    dropped: tuple[Dropped, ...] = ()  # what the anatomy guard took away (`medsee_cli.anatomy.guard`)
+    concerns: tuple[str, ...] = ()  # what is implausible about what stands; empty: nothing
 
     @cached_property
     def _measured_dict(self) -> dict[str, Any]:
@@ -102,8 +108,10 @@ class Finding:
                 "slices": self.slices}
 
     def document(self) -> dict[str, Any]:
-        """The finding as ``ask --json`` and ``segment --json`` both give it: `to_dict` plus ``measurements``."""
-        return self.to_dict() | {"measurements": self.measurements()}
+        """The finding as ``ask --json`` and ``segment --json`` both give it: `to_dict` plus
+        ``measurements``, the anatomy guard's ``concerns`` and what it ``dropped``."""
+        return self.to_dict() | {"measurements": self.measurements(), "concerns": list(self.concerns),
+                                 "dropped": [d.to_dict() for d in self.dropped]}
 
     def measurements(self) -> dict[str, Any]:
         """What else was measured (size, centre, side, score, pieces, intensity)."""
@@ -112,32 +120,66 @@ class Finding:
 
 
 def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: int = 20,
-            min_slices: int = 2, numbering: Optional[SliceNumbers] = None) -> Finding:
-    """The finding for one target track: assembled, cleaned, measured on ``volume``'s grid.
+            min_slices: int = 2, numbering: Optional[SliceNumbers] = None,
+            placement: Placement = ANYWHERE, anatomy: Optional[ScanAnatomy] = None) -> Finding:
+    """The finding for one target track: assembled, held to its ``placement`` by the anatomy guard
+    (on ``anatomy``, the volume's `scan_anatomy`, worked out here when needed and not given),
+    cleaned and measured on ``volume``'s grid.
 
     ``modality`` is the run's one decision (``EngineRun.modality``, from `effective_modality`).
     A volume thinner than ``min_slices`` (a single 2D slice) asks for no more slices than it has.
     ``numbering``: the volume's `slice_numbers` (worked out here when not given)."""
     region = assemble(track.hits.values())
     pieces = 0
+    dropped: tuple[Dropped, ...] = ()
+    if region is not None and placement != ANYWHERE:
+        anatomy = anatomy if anatomy is not None else scan_anatomy(volume)
+        guarded = guard(region, placement, anatomy)
+        region, dropped = guarded.region, guarded.dropped
     if region is not None:
         region, pieces = keep_consistent(region, min_voxels, min(min_slices, volume.spatial_shape[2]))
     measured = measure(volume, region, modality) if region is not None else None
     numbering = numbering or slice_numbers(volume)
     if region is None or measured is None:
-        return Finding(track.name, False, numbering=numbering)
+        return Finding(track.name, False, numbering=numbering, dropped=dropped)
     scores = tuple(float(track.scores[s.k]) if np.isfinite(track.scores[s.k]) else 0.0 for s in measured.slices)
+    doubts: tuple[str, ...] = ()
+    if placement != ANYWHERE:
+        anatomy = anatomy if anatomy is not None else scan_anatomy(volume)
+        doubts = concerns(region, measured.volume_ml, measured.side, placement, anatomy)
     return Finding(target=track.name, present=True, score=float(np.mean(scores)) if scores else 0.0,
-                   pieces=pieces, measurement=measured, slice_scores=scores, region=region, numbering=numbering)
+                   pieces=pieces, measurement=measured, slice_scores=scores, region=region, numbering=numbering,
+                   dropped=dropped, concerns=doubts)
+
+
+def worth_running(placements: Sequence[Placement], anatomy: Optional[ScanAnatomy]) -> Optional[np.ndarray]:
+    """The slices where the guard could keep something of at least one target (`slices_to_run`);
+    ``None``: every slice."""
+    if anatomy is None or not placements:
+        return None
+    union: Optional[np.ndarray] = None
+    for placement in placements:
+        wanted = slices_to_run(placement, anatomy)
+        if wanted is None:
+            return None
+        union = wanted if union is None else union | wanted
+    return union
 
 
 def find(engine: SliceEngine, volume: Volume, names: list[str], text_vectors: np.ndarray,
-         progress: Progress = silent) -> tuple[list[Finding], EngineRun]:
+         progress: Progress = silent, placements: Optional[Sequence[Placement]] = None) -> tuple[list[Finding], EngineRun]:
     """Stream ``volume`` once for all ``names`` and measure each target's finding with the
     engine's component rules and the run's one modality decision (``run.modality``);
-    ``progress`` hears of the engine's passes and batches (`engine.progress`)."""
-    run = engine.run(volume, names, text_vectors, progress)
+    ``placements`` (one per name; default: anywhere) are what the anatomy guard holds each
+    finding to, and the engine runs only the slices where it could keep something
+    (`worth_running`: a liver question skips the pelvis); ``progress`` hears of the engine's passes and batches (`engine.progress`)."""
+    placements = list(placements) if placements is not None else [ANYWHERE] * len(names)
+    if len(placements) != len(names):
+        raise ValueError(f"{len(names)} target names but {len(placements)} placements")
+    anatomy = scan_anatomy(volume) if any(p != ANYWHERE for p in placements) else None
+    run = engine.run(volume, names, text_vectors, progress, worth_running(placements, anatomy))
     options = engine.options
     numbering = slice_numbers(volume)
     return [finding(volume, track, modality=run.modality, min_voxels=options.min_component_voxels,
-                    min_slices=options.min_component_slices, numbering=numbering) for track in run.tracks], run
+                    min_slices=options.min_component_slices, numbering=numbering, placement=placement,
+                    anatomy=anatomy) for track, placement in zip(run.tracks, placements)], run

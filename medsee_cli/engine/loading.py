@@ -10,13 +10,19 @@ from medsee_cli.model.grounding import DEFAULT_MODEL, GroundingModel
 
 
 @functools.lru_cache(maxsize=2)
-def _load(spec: str, device: str) -> GroundingModel:
-    return GroundingModel.load(spec, device=device)
+def _load(spec: str, device: str, runtime: str) -> GroundingModel:
+    return GroundingModel.load(spec, device=device, runtime=runtime)
 
 
 def open_engine(spec: str = DEFAULT_MODEL, options: EngineOptions = EngineOptions()) -> SliceEngine:
-    """A `SliceEngine` on the named model; the model is loaded once per process and device.
-    Device and precision are resolved once, by the engine (`EngineOptions`)."""
-    from medsee_cli.engine.device import resolve_device
+    """A `SliceEngine` on the named model; the model is loaded once per process, device and
+    encoder runtime. Device, precision and runtime are resolved once, here and by the engine
+    (`EngineOptions`): ``auto`` runs the encoder under ONNX Runtime only where the engine's
+    precision is fp32 on a CPU."""
+    from medsee_cli.engine.device import autocast_dtype, resolve_device
 
-    return SliceEngine(_load(spec or DEFAULT_MODEL, str(resolve_device(options.device))), options)
+    device = resolve_device(options.device)
+    runtime = options.runtime
+    if runtime == "auto" and (device.type != "cpu" or autocast_dtype(device, options.precision) is not None):
+        runtime = "torch"
+    return SliceEngine(_load(spec or DEFAULT_MODEL, str(device), runtime), options)

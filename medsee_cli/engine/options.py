@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+RUNTIMES = ("auto", "torch", "onnx")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class EngineOptions:
     ``min_component_voxels`` / ``min_component_slices``: 3D pieces smaller than this are
     dropped unless nothing bigger was found.
     ``threads``: torch intra-op threads for this process (CPU), when given.
+    ``runtime``: what runs the image encoder: ``auto`` (ONNX Runtime on a CPU when no
+    lower-precision autocast is chosen and the install step exported the encoder, else torch),
+    ``torch``, or ``onnx`` (an error when it cannot; `medsee_cli.model.onnx_encoder`).
     """
 
     device: str = "auto"
@@ -52,8 +56,13 @@ class EngineOptions:
     min_component_slices: int = 2
     channels_last: bool = True
     threads: Optional[int] = None
+    runtime: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
+        if self.runtime == "onnx" and self.precision in ("bf16", "fp16"):
+            raise ValueError("the ONNX encoder runs in fp32: use --precision fp32 or auto with --runtime onnx")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if (self.batch_size is not None and self.batch_size < 1) or self.prefetch_depth < 1 or self.skip_stride < 1:

@@ -47,18 +47,21 @@ class EngineRun:
     device: str
     precision: str
     modality: str  # the run's one modality decision (`effective_modality`): findings, boxes.json, preview
+    runtime: str = "torch"  # what ran the image encoder: "onnx" or "torch"
 
     def stats(self) -> dict[str, Any]:
         return {"slices_total": self.slices_total, "slices_run": self.slices_run, "passes": self.passes,
                 "seconds": round(self.seconds, 3), "batch_size": self.batch_size, "device": self.device,
-                "precision": self.precision, "modality": self.modality}
+                "precision": self.precision, "modality": self.modality, "runtime": self.runtime}
 
 
-def coarse_indices(depth: int, stride: int) -> list[int]:
-    """Every ``stride``-th slice, plus the last one so both ends are looked at."""
-    picked = list(range(0, depth, stride))
-    if picked and picked[-1] != depth - 1:
-        picked.append(depth - 1)
+def coarse_indices(depth: int, stride: int, allowed: Optional[np.ndarray] = None) -> list[int]:
+    """Every ``stride``-th slice, plus the last one so both ends are looked at; with ``allowed``
+    ((K,) bool), every ``stride``-th of the allowed slices and the last of them."""
+    candidates = np.arange(depth) if allowed is None else np.flatnonzero(allowed)
+    picked = [int(k) for k in candidates[::stride]]
+    if picked and picked[-1] != int(candidates[-1]):
+        picked.append(int(candidates[-1]))
     return picked
 
 
@@ -96,7 +99,9 @@ class SliceEngine:
         if options.threads:
             torch.set_num_threads(options.threads)
         self.device = resolve_device(options.device)
-        self.dtype = autocast_dtype(self.device, options.precision)
+        # the ONNX encoder runs fp32, and so does everything else then (one precision per run)
+        onnx = getattr(model, "runtime", "torch") == "onnx"
+        self.dtype = None if onnx else autocast_dtype(self.device, options.precision)
         self.context = options.context_slices if options.context_slices is not None else model.context_slices
         self.batch_size = options.batch_for(self.device.type)
         self.batcher = AdaptiveBatcher(self.batch_size)
@@ -114,11 +119,12 @@ class SliceEngine:
         return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
 
     def run(self, volume: Volume, names: Sequence[str], text_vectors: np.ndarray,
-            progress: Progress = silent) -> EngineRun:
+            progress: Progress = silent, allowed: Optional[np.ndarray] = None) -> EngineRun:
         """``text_vectors``: (T, D) float32, row n = what the model looks for as ``names[n]``
         (the caller encodes the target texts; the engine and the model hold no text encoder).
         ``progress`` hears of each pass (the first is "locating", later ones "outlining") and
-        of each batch run (`engine.progress`)."""
+        of each batch run (`engine.progress`). ``allowed``: (K,) bool, the only slices worth
+        running (where none of the targets can lie, nothing is run; default: every slice)."""
         started = time.perf_counter()
         depth = volume.spatial_shape[2]
         if len(text_vectors) != len(names):
@@ -131,8 +137,13 @@ class SliceEngine:
         self._modality = modality
         self._prepare_kwargs = prepare_options(volume, modality)
         done = np.zeros(depth, dtype=bool)
+        if allowed is not None:
+            allowed = np.asarray(allowed, dtype=bool)
+            if allowed.shape != (depth,):
+                raise ValueError(f"allowed must be a ({depth},) bool array, got shape {allowed.shape}")
+            done |= ~allowed  # never run: counted as done
         before = self.slices_run
-        todo = coarse_indices(depth, self.options.skip_stride)
+        todo = coarse_indices(depth, self.options.skip_stride, allowed) if allowed is None or allowed.any() else []
         passes = 0
         counter = SliceCounter(progress)
         while todo:
@@ -147,12 +158,15 @@ class SliceEngine:
             plausible = np.asarray((np.nan_to_num(scores, nan=0.0) >= bars).any(axis=0))
             todo = next_indices(done, plausible, self.options.skip_stride)
         forced = gap_slices(tracks, self.options.fill_gaps) if self.options.fill_gaps else {}
+        if allowed is not None:
+            forced = {k: wanted for k, wanted in forced.items() if allowed[k]}
         if forced:
             passes += 1
             counter.plan(OUTLINING, len(forced))
             self._pass(volume, sorted(forced), vectors, tracks, counter, forced)
         return EngineRun(tracks, depth, self.slices_run - before, passes, time.perf_counter() - started,
-                         self.batcher.size, str(self.device), self.precision, modality)
+                         self.batcher.size, str(self.device), self.precision, modality,
+                         str(getattr(self.model, "runtime", "torch")))
 
     def _pass(self, volume: Volume, indices: list[int], vectors: torch.Tensor, tracks: Sequence[TargetTrack],
               counter: SliceCounter, forced: Optional[dict[int, set[int]]] = None) -> None:

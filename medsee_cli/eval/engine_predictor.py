@@ -3,7 +3,7 @@
 There is one inference path. For each item: the question planner `ask` uses
 (`services.plan`: the reasoner ranks targets for the scan in view, the same target rule picks
 what to outline) and then the slice engine with its gates, passes and modality rule
-(`engine.findings.find`). The item's prediction is the best-ranked target's finding (an
+and the anatomy guard (`services.targets.run_targets`). The item's prediction is the best-ranked target's finding (an
 abstention, or a target the model cannot outline, predicts nothing); the row records which
 target that was.
 
@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from medsee_cli.engine.findings import find
 from medsee_cli.engine.stream import SliceEngine
 from medsee_cli.eval.items import Sample, display_affine
 from medsee_cli.eval.metrics.boxes import box_from_mask
@@ -31,6 +30,7 @@ from medsee_cli.eval.predictor import Prediction
 from medsee_cli.io.volume import Volume
 from medsee_cli.reasoning.target_text import TargetTexts
 from medsee_cli.services.plan import TargetRule, plan_targets
+from medsee_cli.services.targets import run_targets
 
 if TYPE_CHECKING:
     from medsee_cli.reasoning.resolution import Reasoner
@@ -75,7 +75,7 @@ class EnginePredictor:
         chosen = plan.names[0] if plan.names else None
         if chosen is not None:
             names = list(plan.names)
-            findings, _ = find(self.engine, volume, names, self.texts.vectors(names))
+            findings, _ = run_targets(self.engine, volume, names, self.texts)
             best = findings[0]
             if best.present and best.region is not None:
                 best.region.paint(mask, True)

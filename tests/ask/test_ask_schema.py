@@ -11,7 +11,8 @@ from medsee_cli.io import load_volume
 from medsee_cli.services.ask import AskOptions, ask
 from tests.ask.conftest import EVERYTHING
 
-FINDING_KEYS = {"target", "present", "voxels", "volume_ml", "box_voxel", "box_mm", "slices", "measurements"}
+FINDING_KEYS = {"target", "present", "voxels", "volume_ml", "box_voxel", "box_mm", "slices", "measurements", "concerns",
+                "dropped"}
 DOC_KEYS = {"schema", "question", "answer", "abstained", "targets", "excluded", "backend", "skipped", "findings",
             "slice_numbers", "outputs", "warnings", "scan", "engine"}
 MEASUREMENT_KEYS = {"target", "size_mm", "centroid_mm", "side", "score", "pieces", "intensity"}

@@ -34,7 +34,7 @@ def converted_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_conversion_is_byte_reproducible(converted_home: Path) -> None:
     out = converted_home / "litemedsam-base" / "model.safetensors"
     assert sha256_of(out) == get_entry(NAME).source("safetensors").sha256
-    assert sorted(p.name for p in out.parent.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["config.json", "image_encoder.onnx", "model.safetensors"]
     assert not [p for p in converted_home.iterdir() if p.name.startswith(".")]  # no staging left
 
 

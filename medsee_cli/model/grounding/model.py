@@ -15,8 +15,9 @@ mode.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -27,24 +28,39 @@ from medsee_cli.model.grounding.config import CONFIG_NAME, GroundingConfig
 from medsee_cli.model.grounding.head import GroundingHead
 from medsee_cli.model.grounding.outputs import Features, Grounding
 from medsee_cli.model.litemedsam import LiteMedSAM
+from medsee_cli.model.onnx_encoder import ENCODER_ONNX, OnnxEncoder, choose_encoder
 from medsee_cli.model.preprocess import Geometry, Window, image_tensor, restore_logits, to_uint8, window_for
 
 WEIGHTS_NAME = "model.safetensors"
 DEFAULT_MODEL = "medsee-grounding-v1"
 
 
-def _load_base(name: str, pinned: str) -> LiteMedSAM:
+def _load_base(name: str, pinned: str) -> tuple[LiteMedSAM, BaseFiles]:
     from medsee_cli.model.pretrained import load_checkpoint
     from medsee_cli.model.registry import get_entry
 
     if pinned and pinned not in {source.sha256 for source in get_entry(name).sources}:
         raise CheckpointError(name, f"the grounding head was trained on base weights {pinned[:12]}..., which the registry does not list")
-    return load_checkpoint(name).model
+    loaded = load_checkpoint(name)
+    onnx = loaded.path.parent / ENCODER_ONNX if loaded.kind == "safetensors" else None
+    return loaded.model, BaseFiles(onnx, loaded.sha256)
+
+
+@dataclass(frozen=True)
+class BaseFiles:
+    """Where the base's ONNX encoder would be (``None``: the weights were not converted) and the
+    SHA-256 of the weights loaded, which that encoder must have been exported from."""
+
+    onnx: Optional[Path] = None
+    weights_sha256: str = ""
 
 
 class GroundingModel:
-    def __init__(self, config: GroundingConfig, head: GroundingHead, base: LiteMedSAM, *, device: str = "cpu") -> None:
+    def __init__(self, config: GroundingConfig, head: GroundingHead, base: LiteMedSAM, *, device: str = "cpu",
+                 base_files: BaseFiles = BaseFiles()) -> None:
         self.config = config
+        self.base_files = base_files
+        self._onnx: Optional[OnnxEncoder] = None
         self.device = torch.device(device)
         self.head = head.to(self.device).eval()
         self.base = base.to(self.device).eval()
@@ -76,9 +92,10 @@ class GroundingModel:
     @classmethod
     def from_config(cls, config: GroundingConfig, base: LiteMedSAM | str | None = None, *, device: str = "cpu") -> GroundingModel:
         """A randomly initialised head on ``base`` (a loaded LiteMedSAM or a registry name)."""
+        files = BaseFiles()
         if not isinstance(base, LiteMedSAM):
-            base = _load_base(base or config.base, config.base_sha256)
-        return cls(config, GroundingHead(config), base, device=device)
+            base, files = _load_base(base or config.base, config.base_sha256)
+        return cls(config, GroundingHead(config), base, device=device, base_files=files)
 
     @classmethod
     def from_pretrained(cls, folder: Path | str, *, expected_sha256: str | None = None, base: LiteMedSAM | None = None,
@@ -97,15 +114,20 @@ class GroundingModel:
             verify_checksum(weights, str(expected))
         head = GroundingHead(config)
         load_strict(head, read_state(weights), str(weights))
+        files = BaseFiles()
         if base is None:
-            base = _load_base(config.base, config.base_sha256)
-        return cls(config, head, base, device=device)
+            base, files = _load_base(config.base, config.base_sha256)
+        return cls(config, head, base, device=device, base_files=files)
 
     @classmethod
-    def load(cls, spec: str = DEFAULT_MODEL, *, device: str = "cpu", base: LiteMedSAM | None = None) -> GroundingModel:
-        """A registry name (e.g. ``medsee-grounding-v1``) or a saved folder."""
+    def load(cls, spec: str = DEFAULT_MODEL, *, device: str = "cpu", base: LiteMedSAM | None = None,
+             runtime: str = "torch") -> GroundingModel:
+        """A registry name (e.g. ``medsee-grounding-v1``) or a saved folder; ``runtime``: what runs
+        the image encoder (`use_runtime`)."""
         folder, expected = checkpoint_folder(spec)
-        return cls.from_pretrained(folder, expected_sha256=expected, base=base, device=device)
+        model = cls.from_pretrained(folder, expected_sha256=expected, base=base, device=device)
+        model.use_runtime(runtime)
+        return model
 
     def save_pretrained(self, folder: Path | str) -> Path:
         """Write the head's weights (``model.safetensors``) and ``config.json`` atomically."""
@@ -147,9 +169,24 @@ class GroundingModel:
             geometries.append(geometry)
         return torch.cat(tensors).to(self.device), geometries
 
+    def use_runtime(self, runtime: str = "auto", threads: Optional[int] = None) -> str:
+        """Pick what runs the image encoder (`onnx_encoder.choose_encoder`); returns ``"onnx"`` or ``"torch"``."""
+        self._onnx = choose_encoder(runtime, self.base_files.onnx, self.base_files.weights_sha256, self.device, threads)
+        return self.runtime
+
+    @property
+    def runtime(self) -> str:
+        """What runs the image encoder: ``onnx`` (ONNX Runtime, CPU, fp32) or ``torch``."""
+        return "onnx" if self._onnx is not None else "torch"
+
     def encode(self, images: torch.Tensor) -> Features:
-        with torch.inference_mode():
-            embedding = self.base.embed(images.to(self.device))
+        """The image embeddings of prepared slices: ONNX Runtime when chosen (`use_runtime`) and no
+        lower-precision autocast is on, else torch (under the caller's autocast)."""
+        if self._onnx is not None and not torch.is_autocast_enabled("cpu"):
+            embedding = self._onnx(images)
+        else:
+            with torch.inference_mode():
+                embedding = self.base.embed(images.to(self.device))
         return Features(embedding, images[:, :1].to(self.device))
 
     def ground(self, features: Features, text: torch.Tensor) -> Grounding:

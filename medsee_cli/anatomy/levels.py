@@ -1,12 +1,12 @@
-"""Which body regions a CT covers, from simple per-slice statistics (no model).
+"""Body levels: the body region each axial slice of a CT shows, from simple per-slice statistics (no model).
 
 Every axial slice (along the axis closest to the patient's superior direction, from the affine) is
 measured on a coarse grid: the body (above -500 HU, holes filled), aerated lung (-950 to -500 HU,
 darker air lies outside the body), bone (above 400 HU, above most contrast-filled vessels) and large
 pieces of bone (above 200 HU) in each outer third of the body. A slice is chest when much of it is
 aerated lung, head when a whole small body is ringed by bone, neck when it is small without that ring,
-pelvis when big pieces of bone (the iliac wings, the femoral heads) lie on both sides, abdomen
-otherwise. A field of view cropped inside the body is never called head or neck. A region counts
+pelvis when big pieces of bone (the iliac wings, the femoral heads) lie on both sides of the trunk
+(`trunk`: arms held by the side, with their bones, do not count), abdomen otherwise. A field of view cropped inside the body is never called head or neck. A region counts
 when enough slices say so.
 
 Only data in Hounsfield units is read this way: an image whose values do not look like HU (an MR, or
@@ -16,11 +16,13 @@ CT already windowed to 0-255 such as the DeepLesion slabs) gives no regions, nev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
-GRID_MM = 4.0  # in-plane sampling step: coarse is enough and keeps it cheap
+from medsee_cli.anatomy.axial import Axial, axial
+from medsee_cli.anatomy.trunk import slice_trunk
+
 
 
 @dataclass(frozen=True)
@@ -55,32 +57,6 @@ def hu_sample(volume: Any) -> np.ndarray:
     return data[:: max(1, data.shape[0] // 64), :: max(1, data.shape[1] // 64)]
 
 
-@dataclass(frozen=True)
-class Axial:
-    """Slices along the last axis, inferior first, sampled about every GRID_MM in plane."""
-
-    data: np.ndarray
-    pixel_cm2: float
-    lr_axis: int  # the in-plane axis (0 or 1) closest to the patient's left-right
-
-
-def axial(volume: Any) -> Axial:
-    affine = np.asarray(volume.affine, dtype=float)
-    axis = int(np.argmax(np.abs(affine[2, :3])))
-    data = np.asarray(volume.array())
-    if data.ndim > 3:
-        data = data[..., 0]
-    data = np.moveaxis(data, axis, -1)
-    if affine[2, axis] < 0:
-        data = data[..., ::-1]
-    plane_axes = [a for a in range(3) if a != axis]
-    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
-    steps = [max(1, int(round(GRID_MM / spacing[a]))) for a in plane_axes]
-    area = spacing[plane_axes[0]] * steps[0] * spacing[plane_axes[1]] * steps[1] / 100.0
-    lr = int(np.argmax([abs(affine[0, a]) for a in plane_axes]))
-    return Axial(data[:: steps[0], :: steps[1], :], area, lr)
-
-
 def _pelvic_bone(bone: np.ndarray, body: np.ndarray, lr_axis: int, piece_px: float) -> bool:
     """A large piece of bone in each outer third of the body's width (iliac wings, femoral heads)."""
     from scipy import ndimage
@@ -104,11 +80,12 @@ def _pelvic_bone(bone: np.ndarray, body: np.ndarray, lr_axis: int, piece_px: flo
     return sides == {"low", "high"}
 
 
-def slice_labels(volume: Any, rules: RegionRules = RegionRules()) -> list[str]:
-    """One label per axial slice, inferior to superior ('' where there is no body)."""
+def slice_labels(volume: Any, rules: RegionRules = RegionRules(), view: Optional[Axial] = None) -> list[str]:
+    """One label per axial slice, inferior to superior ('' where there is no body); ``view``:
+    the volume's `axial` view when the caller has it already."""
     from scipy import ndimage
 
-    view = axial(volume)
+    view = view if view is not None else axial(volume)
     labels = []
     for k in range(view.data.shape[-1]):
         plane = view.data[..., k].astype(np.float32)
@@ -126,7 +103,7 @@ def slice_labels(volume: Any, rules: RegionRules = RegionRules()) -> list[str]:
             labels.append("chest")
         elif not cropped and inside * view.pixel_cm2 < rules.small_body_cm2:
             labels.append("head" if bone.sum() / inside >= rules.head_bone_fraction else "neck")
-        elif _pelvic_bone((plane > rules.pelvis_bone_hu) & body, body, view.lr_axis,
+        elif _pelvic_bone((plane > rules.pelvis_bone_hu) & (trunk := slice_trunk(body)), trunk, view.lr_axis,
                           rules.pelvis_piece_cm2 / view.pixel_cm2):
             labels.append("pelvis")
         else:

@@ -1,0 +1,88 @@
+"""`medsee ask` on a full-size CT: patient_a resampled to 512 x 512 x 300 (0.72 x 0.60 x 1.12 mm,
+the size issue 13 measured), a question naming one structure; wall time, peak memory, slices run
+and 3D Dice against the labels resampled the same way (nearest neighbour).
+
+    .venv/bin/python bench/ask_fullsize.py [--repeats 3] [--question "where is the liver?"] [--runtime auto|torch|onnx]
+
+The resampled files are made once under bench/results/fullsize (not committed). Each run is a
+fresh `medsee ask --json` process; peak RSS is that process's (getrusage of the children).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "results" / "fullsize"
+SHAPE = (512, 512, 300)
+
+
+def resampled(data: Path) -> tuple[Path, Path]:
+    import SimpleITK as sitk
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    image_out, labels_out = OUT / "ct_512x512x300.nii.gz", OUT / "labels_512x512x300.nii.gz"
+    if image_out.is_file() and labels_out.is_file():
+        return image_out, labels_out
+    image = sitk.ReadImage(str(data / "ct" / "patient_a" / "ct.nii.gz"))
+    labels = sitk.ReadImage(str(data / "ct" / "patient_a" / "labels_total.nii.gz"))
+    size, spacing = image.GetSize(), image.GetSpacing()
+    new_spacing = [spacing[a] * size[a] / SHAPE[a] for a in range(3)]
+    for source, target, interpolator, fill in ((image, image_out, sitk.sitkLinear, -1024),
+                                               (labels, labels_out, sitk.sitkNearestNeighbor, 0)):
+        out = sitk.Resample(source, list(SHAPE), sitk.Transform(), interpolator, source.GetOrigin(), new_spacing,
+                            source.GetDirection(), fill, source.GetPixelID())
+        sitk.WriteImage(out, str(target), useCompression=True)
+    return image_out, labels_out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--question", default="where is the liver?")
+    parser.add_argument("--target", default="liver", help="label name scored against the answer's first finding")
+    parser.add_argument("--runtime", default="auto")
+    parser.add_argument("--data", default=None)
+    args = parser.parse_args()
+    from medsee_cli.io import load_volume
+    from medsee_cli.io.data_root import data_root
+
+    root = data_root(args.data)
+    if root is None:
+        raise SystemExit("the shared data folder was not found (give --data or set MEDSEE_DATA)")
+    image, labels = resampled(root)
+    ids = {name: int(k) for k, name in json.loads((root / "labelmap_total.json").read_text())["total"].items()}
+    truth = np.asarray(load_volume(labels).array()) == ids[args.target]
+    walls, rows = [], []
+    for n in range(args.repeats):
+        out = OUT / f"ask_{n}"
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "medsee_cli", "ask", str(image), args.question, "--out", str(out),
+                               "--overwrite", "--json", "--image-runtime", args.runtime], capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(done.stderr.strip())
+        document = json.loads(done.stdout)
+        mask = np.asarray(load_volume(out / "mask.nii.gz").array()) == 1
+        dice = 2 * (mask & truth).sum() / max(mask.sum() + truth.sum(), 1)
+        walls.append(wall)
+        found = document["findings"][0] if document["findings"] else {}
+        rows.append({"wall_s": round(wall, 1), "engine": document["engine"], "target": found.get("target"),
+                     "pieces": found.get("measurements", {}).get("pieces"), "dice": round(float(dice), 3)})
+        print(json.dumps(rows[-1]), flush=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"{args.question!r} on {SHAPE}: wall median {statistics.median(walls):.1f} s (min {min(walls):.1f}, "
+          f"max {max(walls):.1f}) over {len(walls)} runs; peak RSS {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

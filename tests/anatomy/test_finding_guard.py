@@ -1,0 +1,51 @@
+"""The guard inside the engine's findings: a real organ called by the wrong name is dropped or
+doubted, the document says what and why, and the sentence never states a doubtful finding plainly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medsee_cli.anatomy.guard import OFF_LEVEL
+from medsee_cli.engine.describe import describe
+from medsee_cli.engine.findings import finding
+from medsee_cli.engine.tracks import SliceHit, TargetTrack
+from medsee_cli.reasoning.placement import placement_of
+
+
+def track_of(name: str, mask: np.ndarray, score: float = 0.99) -> TargetTrack:
+    """What the engine would hold had the model found ``mask`` on every slice at ``score``."""
+    track = TargetTrack(name, mask.shape[2])
+    for k in range(mask.shape[2]):
+        track.record(k, score if mask[:, :, k].any() else 0.0, SliceHit.from_mask(k, score, mask[:, :, k]))
+    return track
+
+
+def test_the_bladder_called_gallbladder_is_not_found_and_says_why(patient_a) -> None:
+    volume, labels, ids = patient_a
+    bladder = labels == ids["urinary_bladder"]
+    found = finding(volume, track_of("gallbladder", bladder), modality="CT", placement=placement_of("gallbladder"))
+    assert not found.present
+    assert [d.reason for d in found.dropped] == [OFF_LEVEL]
+    assert abs(found.dropped[0].volume_ml - bladder.sum() * volume.voxel_volume_ml) < 0.01
+    assert describe(found, "gallbladder") == "Gallbladder: not found in this scan."
+    document = found.document()
+    assert document["present"] is False and document["dropped"][0]["reason"] == OFF_LEVEL
+
+
+def test_an_organ_on_the_unusual_side_is_doubted_not_stated(patient_a) -> None:
+    volume, labels, ids = patient_a
+    spleen = labels == ids["spleen"]
+    found = finding(volume, track_of("liver", spleen), modality="CT", placement=placement_of("liver"))
+    assert found.present and found.concerns
+    sentence = describe(found, "liver")
+    assert "but doubtful" in sentence and "patient's left" in sentence  # small, but cut off by the scan: not doubted for that
+    assert found.document()["concerns"] == list(found.concerns)
+
+
+def test_a_plausible_finding_reads_as_before(patient_a) -> None:
+    volume, labels, ids = patient_a
+    liver = labels == ids["liver"]
+    found = finding(volume, track_of("liver", liver), modality="CT", placement=placement_of("liver"))
+    assert found.present and found.concerns == () and found.dropped == ()
+    assert found.voxels == liver.sum()
+    assert describe(found, "liver").endswith("(model confidence 0.99).")
