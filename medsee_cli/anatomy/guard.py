@@ -32,6 +32,7 @@ OUTSIDE_TRUNK = "outside the body's trunk"
 OFF_LEVEL = "at a body level where it does not lie"
 WRONG_SIDE = "on the wrong side of the body"
 EXTRA_PIECE = "smaller separate pieces of an organ that is one piece"
+BODY_ORDER = ("pelvis", "abdomen", "chest", "neck", "head")  # inferior to superior
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,13 @@ def _allowed_levels(placement: Placement, scan: ScanAnatomy, rules: GuardRules) 
     A slice showing one of the target's regions, or no body, is allowed; so is a slice within
     ``margin_mm`` of one, or within ``chest_margin_mm`` when the two regions are chest and abdomen
     (the diaphragm is a dome: the lung bases reach far down behind the liver, the spleen and the
-    stomach reach up under it, and the lung share that labels a slice changes gradually)."""
+    stomach reach up under it, and the lung share that labels a slice changes gradually). Past
+    each end of the scan the next region that way is assumed (`_beyond`)."""
     if not placement.regions or not scan.levels:
         return None
-    levels = np.array(scan.levels)
+    reach = int(np.ceil(max(rules.margin_mm, rules.chest_margin_mm) / max(scan.slice_mm, 1e-3)))
+    below, above = _beyond(scan.levels[0], -1), _beyond(scan.levels[-1], +1)
+    levels = np.array([below] * reach + list(scan.levels) + [above] * reach)
     allowed = np.isin(levels, sorted(placement.regions)) | (levels == "")
     for region in placement.regions:
         where = levels == region
@@ -79,9 +83,18 @@ def _allowed_levels(placement: Placement, scan: ScanAnatomy, rules: GuardRules) 
             continue
         distance = ndimage.distance_transform_edt(~where) * scan.slice_mm
         across = {"chest": "abdomen", "abdomen": "chest"}.get(region, "")
-        reach = np.where(levels == across, rules.chest_margin_mm, rules.margin_mm)
-        allowed |= distance <= reach
-    return np.asarray(allowed, dtype=bool)
+        allowed |= distance <= np.where(levels == across, rules.chest_margin_mm, rules.margin_mm)
+    return np.asarray(allowed[reach:len(allowed) - reach], dtype=bool)
+
+
+def _beyond(end: str, step: int) -> str:
+    """What the body may show just past the scan's end slice (``step`` -1: below it, +1: above):
+    the next region that way, since the scan may stop anywhere (a single slice at the upper
+    abdomen with lung in it is labelled chest, yet the spleen may lie on it)."""
+    if end not in BODY_ORDER:
+        return ""
+    at = BODY_ORDER.index(end) + step
+    return BODY_ORDER[at] if 0 <= at < len(BODY_ORDER) else end
 
 
 def slices_to_run(placement: Placement, scan: ScanAnatomy, rules: GuardRules = GuardRules()) -> Optional[np.ndarray]:

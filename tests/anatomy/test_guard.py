@@ -161,3 +161,21 @@ def test_mr_without_levels_still_keeps_one_liver_piece_per_side_rules(shared_dat
             assert kept_voxels(guard(region_of(truth), placement_of(target), anatomy)) == truth.sum(), target
     right = labels == ids["kidney_right"]
     assert guard(region_of(right), placement_of("kidney_left"), anatomy).region is None
+
+
+def test_a_single_slice_is_not_judged_by_the_label_of_that_slice_alone(patient_a) -> None:
+    """A slice through the upper abdomen with lung in it is labelled chest; the spleen on it stays,
+    because the scan may stop just above the abdomen. A pelvic organ on it does not."""
+    from medsee_cli.io.volume import Volume
+
+    volume, labels, ids = patient_a
+    top = volume.spatial_shape[2] - 1
+    one = Volume(np.ascontiguousarray(np.asarray(volume.array())[:, :, top:top + 1]),
+                 volume.affine @ np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, top], [0, 0, 0, 1]]), modality="CT")
+    anatomy = scan_anatomy(one)
+    assert anatomy.levels == ("chest",)
+    spleen = (labels == ids["spleen"])[:, :, top:top + 1]
+    assert spleen.any()
+    assert kept_voxels(guard(region_of(spleen), placement_of("spleen"), anatomy)) == spleen.sum()
+    guarded = guard(region_of(spleen), placement_of("urinary_bladder"), anatomy)
+    assert guarded.region is None and reasons(guarded) == {OFF_LEVEL}
