@@ -53,11 +53,11 @@ def run_targets(engine: SliceEngine, volume: Volume, names: list[str], texts: Ta
     (``run.modality``) is the one every finding is measured with. ``progress`` hears of the
     engine's passes and batches (`engine.progress`). A knowledge-base target's finding is held to
     its anatomy (`medsee_cli.reasoning.placement`: trunk, level, side, pieces); a free prompt's is not."""
+    from medsee_cli.anatomy.placement import ANYWHERE
     from medsee_cli.engine.findings import find
     from medsee_cli.engine.progress import silent
     from medsee_cli.reasoning.placement import placement_of
 
-    vectors = texts.vectors(prompts if prompts is not None else names)
-    placements = [placement_of(name) if prompts is None or prompt == name else placement_of("")
-                  for name, prompt in zip(names, prompts if prompts is not None else names)]
-    return find(engine, volume, names, vectors, progress or silent, placements)
+    prompts = list(prompts) if prompts is not None else list(names)
+    placements = [placement_of(name) if prompt == name else ANYWHERE for name, prompt in zip(names, prompts)]
+    return find(engine, volume, names, texts.vectors(prompts), progress or silent, placements)
