@@ -25,9 +25,8 @@ from scipy import ndimage
 
 from medsee_cli.anatomy.placement import Placement
 from medsee_cli.anatomy.scan_anatomy import ScanAnatomy
-from medsee_cli.measure.region import RegionMask, crop
+from medsee_cli.measure.region import CONNECTIVITY, RegionMask, crop
 
-CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
 OUTSIDE_TRUNK = "outside the body's trunk"
 OFF_LEVEL = "at a body level where it does not lie"
 WRONG_SIDE = "on the wrong side of the body"

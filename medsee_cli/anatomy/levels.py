@@ -6,8 +6,8 @@ darker air lies outside the body), bone (above 400 HU, above most contrast-fille
 pieces of bone (above 200 HU) in each outer third of the body. A slice is chest when much of it is
 aerated lung, head when a whole small body is ringed by bone, neck when it is small without that ring,
 pelvis when big pieces of bone (the iliac wings, the femoral heads) lie on both sides of the trunk
-(`trunk`: arms held by the side, with their bones, do not count), abdomen otherwise. A field of view cropped inside the body is never called head or neck. A region counts
-when enough slices say so.
+(`trunk`: arms held by the side, with their bones, do not count), abdomen otherwise. A field of
+view cropped inside the body is never called head or neck. A region counts when enough slices say so.
 
 Only data in Hounsfield units is read this way: an image whose values do not look like HU (an MR, or
 CT already windowed to 0-255 such as the DeepLesion slabs) gives no regions, never a guess.
@@ -21,15 +21,14 @@ from typing import Any, Optional
 import numpy as np
 
 from medsee_cli.anatomy.axial import Axial, axial
-from medsee_cli.anatomy.trunk import slice_trunk
-
+from medsee_cli.anatomy.trunk import BODY_HU, slice_trunk
 
 
 @dataclass(frozen=True)
 class RegionRules:
     """Thresholds of the per-slice rules (HU, fractions of a slice, cm^2)."""
 
-    body_hu: float = -500.0
+    body_hu: float = BODY_HU
     lung_low_hu: float = -950.0  # aerated lung lies between these; air outside the body is lower
     lung_high_hu: float = -500.0
     bone_hu: float = 400.0  # above contrast-filled vessels in most scans, below cortical bone

@@ -14,9 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from medsee_cli.engine.tracks import SliceHit
-from medsee_cli.measure.region import RegionMask, crop
-
-CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
+from medsee_cli.measure.region import CONNECTIVITY, RegionMask, crop
 
 
 def assemble(hits: Iterable[SliceHit]) -> RegionMask | None:

@@ -10,9 +10,9 @@ entry carries the 0-based array index ``index`` and the numbers a viewer shows f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
@@ -144,8 +144,7 @@ def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: in
         return Finding(track.name, False, numbering=numbering, dropped=dropped)
     scores = tuple(float(track.scores[s.k]) if np.isfinite(track.scores[s.k]) else 0.0 for s in measured.slices)
     doubts: tuple[str, ...] = ()
-    if placement != ANYWHERE:
-        anatomy = anatomy if anatomy is not None else scan_anatomy(volume)
+    if anatomy is not None and placement != ANYWHERE:
         doubts = concerns(region, measured.volume_ml, measured.side, placement, anatomy)
     return Finding(target=track.name, present=True, score=float(np.mean(scores)) if scores else 0.0,
                    pieces=pieces, measurement=measured, slice_scores=scores, region=region, numbering=numbering,

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 
+CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)  # 26-connected: what counts as one piece of a region
+
+
 @dataclass(frozen=True)
 class RegionMask:
     """A bool mask ``mask`` placed at voxel ``offset`` = (i0, j0, k0) of the volume."""
