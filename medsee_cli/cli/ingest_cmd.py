@@ -32,8 +32,8 @@ def ingest(
         "--since", metavar="YYYYMMDD", help="DICOMweb sources: only studies from this date on.")] = None,
     keep_dicom: Annotated[Optional[Path], typer.Option(
         "--keep-dicom", metavar="DIR",
-        help="DICOMweb sources: keep each series' DICOM files in DIR/STUDY_UID/SERIES_UID/ (a source for "
-             "'medsee segment' and 'export', which need DICOM to write a SEG).")] = None,
+        help="DICOMweb sources: keep each series' DICOM files in DIR/STUDY_UID/SERIES_UID/ and record it in "
+             "the catalog, so 'medsee segment OUT' reads them and writes a DICOM-SEG.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
     workers: Annotated[
         Optional[int], typer.Option("--workers", min=1, help="Threads for reading and decoding (default: CPU count).")
@@ -43,8 +43,9 @@ def ingest(
         bool,
         typer.Option(
             "--store-paths",
-            help="Write full source paths into the sidecars (off by default: export folders are often "
-            "named after patients; sidecars and catalog then hold UIDs and geometry only).",
+            help="Write full source paths into the sidecars and each series' DICOM folder into the catalog, "
+            "so 'medsee segment OUT' reads them and writes a DICOM-SEG (off by default: export folders are "
+            "often named after patients; sidecars and catalog then hold UIDs and geometry only).",
         ),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List skipped files and notes.")] = False,
@@ -60,9 +61,10 @@ def ingest(
     neither parsed nor, when skipped before, read again. OUT itself and any
     other medsee output folder under a source are never ingested.
 
-    One ingest at a time writes to OUT: a second one prints a warning and
-    waits for the first (lock file OUT/.medsee.lock), then finds its work
-    done. Temporary files of a killed run are removed by the next one. A zip
+    One job at a time writes to OUT (lock file OUT/.medsee.lock): a second
+    one stops at once, before any work, with one line naming the process
+    that holds it (exit 2); run it again when that one has finished.
+    Temporary files of a killed run are removed by the next one. A zip
     member may expand to at most 2 GiB, and a member over 64 MiB to at most
     200 times its compressed size; a larger one is a failed item.
 
@@ -78,7 +80,8 @@ def ingest(
 
     A bad item (unreadable file or folder, broken series) gets one line and
     the batch goes on. Exit codes: 0 all done; 1 some items failed; 2 usage
-    error (e.g. --out names a file), nothing done. No patient identifiers are
+    error (e.g. --out names a file) or OUT in use by another job, nothing
+    done. No patient identifiers are
     printed or stored; source paths are stored only with --store-paths.
     """
 

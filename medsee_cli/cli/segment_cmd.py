@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -48,6 +49,20 @@ def segment(
         "--log", help="Append one JSON line per event (case start/done/skip/fail); no patient identifiers.")] = None,
     push: Annotated[Optional[str], typer.Option(
         "--push", help="DICOMweb base URL: STOW-RS each case's seg.dcm into its source study (once).")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="local: threads reading and writing cases while the model runs (it is loaded "
+                                 "once); ray: Ray worker processes, each with its own model.")] = 1,
+    cases_at_once: Annotated[int, typer.Option(
+        "--cases-at-once", min=1, help="local: cases run on the model together, their slices encoded in shared "
+                                       "batches (fuller GPU batches; no gain on a CPU).")] = 1,
+    executor: Annotated[str, typer.Option(
+        "--executor", help="local (this process) or ray (one task per case on a Ray cluster; "
+                           "pip install 'medsee[ray]').")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(
+        "--ray-address", help="Ray cluster to join (auto, ray://HOST:10001); default: RAY_ADDRESS, else a local Ray "
+                              "started for the run.")] = None,
+    gpus_per_worker: Annotated[float, typer.Option(
+        "--gpus-per-worker", min=0.0, help="GPUs each Ray worker reserves (with --device cuda).")] = 0.0,
     json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
 ) -> None:
     """Segment named targets or referring expressions in many images.
@@ -58,13 +73,15 @@ def segment(
     line and the batch goes on (exit 1 at the end; a failed --push too); a DICOM output a case's
     source headers cannot honestly support gets one warning line (exit 6 when nothing failed). A
     --target the model was not trained to outline, or an OUT another job is writing to, is a
-    usage error (exit 2) before any work.
+    usage error (exit 2) before any work. With --executor ray each case is a Ray task (inputs
+    and OUT on storage every node sees); the files are the same as a local run's.
     Slices are numbered as a viewer shows them (DICOM InstanceNumber, else from 1). On a
     terminal a progress display (per case and overall) is drawn on stderr; never with --json.
     """
     from medsee_cli.cli.progress_view import progress_view, wanted
     from medsee_cli.engine.options import EngineOptions
     from medsee_cli.services.batch_inputs import list_cases
+    from medsee_cli.services.execution import Execution
     from medsee_cli.services.segment import SegmentOptions, exit_code
     from medsee_cli.services.segment_batch import BatchOptions, run_batch
 
@@ -72,7 +89,9 @@ def segment(
     options = SegmentOptions(
         out=out, targets=tuple(target or ()), prompts=tuple(prompt or ()), model=model, overwrite=overwrite, formats=chosen,
         engine=EngineOptions(device=device, precision=precision, batch_size=batch_size, skip_stride=skip_stride,
-                             runtime=image_runtime))
+                             runtime=image_runtime),
+        execution=Execution(executor=executor, workers=workers, cases_at_once=cases_at_once, address=ray_address,
+                            gpus_per_worker=gpus_per_worker))
     batch = BatchOptions(options, summary=summary, log=log, push=push)
     cases: list[dict[str, object]] = []
     results: list[CaseResult] = []
@@ -82,7 +101,7 @@ def segment(
         nonlocal pushes_failed
         view.case_done()
         cases.append(case.to_dict() | {"push": item.push})
-        results.append(case)
+        results.append(replace(case, findings=[]))  # what the exit code needs; masks are not kept past their case
         if not case.ok:
             error_line(case.error)
             return

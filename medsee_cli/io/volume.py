@@ -13,10 +13,14 @@ voxel data may be a lazy array proxy (nibabel) or a memory map: it is only read 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:  # pydicom loads only with a DICOM reader
+    from medsee_cli.io.dicom.source_header import SourceHeader
 
 LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -48,6 +52,9 @@ class DicomRefs:
     """The DICOM identity of a volume: what a DICOM-SEG must reference.
 
     ``slices`` is ordered like the array: index ``k + t * nk`` for slice ``k`` of volume ``t``.
+    ``headers``: the header of each source file as medsee's reader parsed it (``file`` of a slice
+    -> `SourceHeader`), which DICOM writers copy instead of reading the file again; empty for
+    references made another way, whose files the writers read.
     """
 
     study_instance_uid: str
@@ -56,6 +63,7 @@ class DicomRefs:
     sop_class_uid: str
     transfer_syntax_uid: str
     slices: tuple[SliceSource, ...]
+    headers: Mapping[str, SourceHeader] = field(default_factory=dict, compare=False, repr=False)
 
     def slice_source(self, k: int, t: int = 0, nk: int | None = None) -> SliceSource:
         nk = nk if nk is not None else len(self.slices)

@@ -7,22 +7,34 @@ written as a result folder (mask.nii.gz, boxes.json, preview.png, seg.dcm for DI
 ``out`` is checked before any work. A DICOM-SEG the source headers cannot honestly support is
 not written: the answer and every other file still are, and ``warnings`` says why.
 
-One sentence encoder is opened per run: it serves the reasoner and encodes the target texts for
-the model (`reasoning.target_text`). Reading inputs, running targets and writing results are
-shared with `segment` (`services.inputs`, `services.targets`, `services.results`). A run
-reports its stages and the engine's slices through ``progress`` (`engine.progress`).
+What a run opens once is an `AskSession`: one sentence encoder, which serves the reasoner and
+encodes the target texts for the model (`reasoning.target_text`), and the model, opened when a
+question first has something to segment. `ask` answers one question with a session of its own;
+`ask_batch` answers a question file with one session for the whole run. Reading inputs,
+running targets and writing results are shared with `segment` (`services.inputs`,
+`services.targets`, `services.results`). A run reports its stages and the engine's slices
+through ``progress`` (`engine.progress`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.progress import LOADING, READING, REASONING, WRITING, Progress, Step, silent
 from medsee_cli.errors import UsageError
 from medsee_cli.services.plan import TargetRule, display_name
+
+if TYPE_CHECKING:
+    from medsee_cli.engine.findings import Finding
+    from medsee_cli.engine.stream import EngineRun, SliceEngine
+    from medsee_cli.io.volume import Volume
+    from medsee_cli.reasoning.resolution import Reasoner
+    from medsee_cli.reasoning.scan import ScanContext
+    from medsee_cli.reasoning.target_text import TargetTexts
+    from medsee_cli.services.segment_model import CheckpointLoader, ModelLoader
 
 ASK_SCHEMA = "medsee.ask/1"
 DEFAULT_MODEL = "medsee-grounding-v1"
@@ -49,6 +61,7 @@ class AskOptions:
     llm: str = ""
     llm_model: str = "default"
     series: Optional[str] = None
+    loader: Optional[ModelLoader] = None  # None: the checkpoint ``model`` names (tests pass a toy)
 
 
 @dataclass(frozen=True)
@@ -90,17 +103,8 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
         progress: Progress = silent) -> AskResult:
     """Answer ``question`` about the image at ``image_path`` (NIfTI/NRRD, DICOM folder or zip).
     ``progress`` hears each stage and the engine's slices (`engine.progress`)."""
-    from medsee_cli.io.slice_numbers import slice_numbers
-    from medsee_cli.reasoning.backends import build_reasoner
-    from medsee_cli.reasoning.encoder import open_encoder
-    from medsee_cli.engine.loading import open_engine
-    from medsee_cli.reasoning.resolver import ReasonerOptions
-    from medsee_cli.reasoning.target_text import open_target_texts
     from medsee_cli.services.inputs import read_input, require_3d
-    from medsee_cli.services.plan import plan_targets
-    from medsee_cli.services.results import check_result_folder, no_outputs, write_findings
-    from medsee_cli.services.targets import run_targets
-    from medsee_cli.services.viewing import how_to_view
+    from medsee_cli.services.results import check_result_folder
 
     if not question.strip():
         raise UsageError("QUESTION", "is empty")
@@ -109,49 +113,129 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
     progress(Step(READING, item=str(image_path)))
     volume = read_input(image_path, series=options.series)
     require_3d(volume, str(image_path))
-    numbering = slice_numbers(volume)
-    progress(Step(REASONING))
-    reasoning = ReasonerOptions(encoder=options.encoder, encoder_runtime=options.encoder_runtime,
-                                llm=options.llm, llm_model=options.llm_model)
-    encoder = open_encoder(reasoning.encoder, reasoning.encoder_runtime, reasoning.threads)  # once per run
-    reasoner = build_reasoner(reasoning, encoder)
-    engines: list[Any] = []
+    return AskSession(options, progress).answer(volume, str(image_path), question, options.out)
 
-    def model_targets() -> Optional[tuple[str, ...]]:  # the model loads only when there is a target
-        progress(Step(LOADING))
-        engines.append(open_engine(options.model, options.engine))
-        return engines[0].model.trained_targets or None
 
-    plan = plan_targets(question, volume, reasoner, model_targets, TargetRule(options.max_targets, options.related))
-    resolution, scan, names, skipped = plan.resolution, plan.scan, list(plan.names), dict(plan.skipped)
-    known = AskResult(question, resolution.answer, [h.to_dict() for h in resolution.hypotheses], [], no_outputs(),
-                      scan=scan.to_dict(), excluded=tuple(resolution.excluded), backend=resolution.backend,
-                      slice_numbers=numbering.to_dict())
-    if plan.abstained:
-        answer = f"{resolution.answer}\nNo segmentation was run: there was no target to look for."
-        return replace(known, answer=answer, abstained=True)
-    lines = [resolution.answer]
-    if not names:
-        reasons = "; ".join(f"{display_name(n)}: {why}" for n, why in skipped.items())
-        lines.append(f"No segmentation was run ({reasons}).")
-        return replace(known, answer="\n".join(lines), skipped=skipped)
-    engine = engines[0]
-    texts = open_target_texts(engine.model.text_encoder, encoder, reasoning.encoder)
-    findings, run = run_targets(engine, volume, names, texts, progress=progress)
-    lines += [describe_finding(f) for f in findings]
-    lines += [f"{display_name(n).capitalize()}: not segmented ({why})." for n, why in skipped.items()]
-    if numbering.note and any(f.present for f in findings):
-        lines.append(f"Slice numbers count from 1 here, not InstanceNumbers: {numbering.note}.")
-    lines.append(CAVEAT)
-    outputs: dict[str, Optional[str]] = no_outputs()
-    warnings: list[str] = []
-    if options.out is not None:
-        progress(Step(WRITING))
-        outputs, warnings = write_findings(volume, findings, Path(options.out), options.overwrite, options.model,
-                                           ASK_SCHEMA, modality=run.modality)
-    viewing = how_to_view(str(image_path), outputs, dicom=volume.refs is not None)
-    return replace(known, answer="\n".join(lines), findings=findings, outputs=outputs, skipped=skipped,
-                   stats=run.stats(), warnings=tuple(warnings), viewing=viewing)
+class AskSession:
+    """What a run opens once and its questions share: the sentence encoder and the reasoner on
+    it (at the first question), the model (when a question first has a target to segment), and,
+    for the volume in hand, its scan context and its engine runs by target list.
+
+    Questions about one volume that plan the same targets share one engine run; other target
+    lists get runs of their own, so an answer never depends on which other questions were asked
+    with it. ``model_failed`` is set when the model could not be opened (a batch cannot go on)."""
+
+    def __init__(self, options: AskOptions, progress: Progress = silent) -> None:
+        self.options = options
+        self.progress = progress
+        self.model_failed = False
+        self._encoder: Any = None
+        self._reasoner: Optional[Reasoner] = None
+        self._checkpoint: Optional[CheckpointLoader] = None
+        self._opened: Optional[tuple[SliceEngine, TargetTexts]] = None
+        self._volume: Optional[Volume] = None
+        self._scan: Optional[ScanContext] = None
+        self._runs: dict[tuple[str, ...], tuple[list[Finding], EngineRun]] = {}
+
+    @property
+    def loader(self) -> ModelLoader:
+        """The model's loader: its identity and targets are known without loading the model."""
+        from medsee_cli.services.segment_model import checkpoint_loader
+
+        if self.options.loader is not None:
+            return self.options.loader
+        if self._checkpoint is None:
+            self._checkpoint = checkpoint_loader(self.options.model)
+        return self._checkpoint
+
+    def answer(self, volume: Volume, image: str, question: str, out: Optional[Path] = None) -> AskResult:
+        """Answer ``question`` about ``volume`` (``image``: the input as the user gave it); with
+        ``out``, write the result folder there (replacing files only with ``overwrite``)."""
+        from medsee_cli.io.slice_numbers import slice_numbers
+        from medsee_cli.services.plan import plan_targets
+        from medsee_cli.services.results import no_outputs, write_findings
+        from medsee_cli.services.viewing import how_to_view
+
+        options = self.options
+        if not question.strip():
+            raise UsageError("QUESTION", "is empty")
+        numbering = slice_numbers(volume)
+        self.progress(Step(REASONING))
+        plan = plan_targets(question, volume, self._reasoning(), lambda: self.loader.trained_targets or None,
+                            TargetRule(options.max_targets, options.related), self._scan_of(volume))
+        resolution, scan, names, skipped = plan.resolution, plan.scan, list(plan.names), dict(plan.skipped)
+        known = AskResult(question, resolution.answer, [h.to_dict() for h in resolution.hypotheses], [], no_outputs(),
+                          scan=scan.to_dict(), excluded=tuple(resolution.excluded), backend=resolution.backend,
+                          slice_numbers=numbering.to_dict())
+        if plan.abstained:
+            answer = f"{resolution.answer}\nNo segmentation was run: there was no target to look for."
+            return replace(known, answer=answer, abstained=True)
+        lines = [resolution.answer]
+        if not names:
+            reasons = "; ".join(f"{display_name(n)}: {why}" for n, why in skipped.items())
+            lines.append(f"No segmentation was run ({reasons}).")
+            return replace(known, answer="\n".join(lines), skipped=skipped)
+        findings, run = self._run(volume, names)
+        lines += [describe_finding(f) for f in findings]
+        lines += [f"{display_name(n).capitalize()}: not segmented ({why})." for n, why in skipped.items()]
+        if numbering.note and any(f.present for f in findings):
+            lines.append(f"Slice numbers count from 1 here, not InstanceNumbers: {numbering.note}.")
+        lines.append(CAVEAT)
+        outputs: dict[str, Optional[str]] = no_outputs()
+        warnings: list[str] = []
+        if out is not None:
+            self.progress(Step(WRITING))
+            outputs, warnings = write_findings(volume, findings, Path(out), options.overwrite, options.model,
+                                               ASK_SCHEMA, modality=run.modality)
+        viewing = how_to_view(image, outputs, dicom=volume.refs is not None)
+        return replace(known, answer="\n".join(lines), findings=findings, outputs=outputs, skipped=skipped,
+                       stats=run.stats(), warnings=tuple(warnings), viewing=viewing)
+
+    def _reasoning(self) -> Reasoner:
+        from medsee_cli.reasoning.backends import build_reasoner
+        from medsee_cli.reasoning.encoder import open_encoder
+        from medsee_cli.reasoning.resolver import ReasonerOptions
+
+        if self._reasoner is None:
+            options = self.options
+            reasoning = ReasonerOptions(encoder=options.encoder, encoder_runtime=options.encoder_runtime,
+                                        llm=options.llm, llm_model=options.llm_model)
+            self._encoder = open_encoder(reasoning.encoder, reasoning.encoder_runtime, reasoning.threads)
+            self._reasoner = build_reasoner(reasoning, self._encoder)
+        return self._reasoner
+
+    def _scan_of(self, volume: Volume) -> ScanContext:
+        """``volume``'s scan context, worked out once while it is the volume in hand (a new
+        volume also forgets the engine runs of the last one)."""
+        from medsee_cli.reasoning.scan import scan_context
+
+        if self._scan is None or volume is not self._volume:
+            self._volume, self._scan, self._runs = volume, scan_context(volume), {}
+        return self._scan
+
+    def _run(self, volume: Volume, names: list[str]) -> tuple[list[Finding], EngineRun]:
+        from medsee_cli.services.targets import run_targets
+
+        self._scan_of(volume)
+        if tuple(names) not in self._runs:
+            engine, texts = self._engine()
+            self._runs[tuple(names)] = run_targets(engine, volume, names, texts, progress=self.progress)
+        return self._runs[tuple(names)]
+
+    def _engine(self) -> tuple[SliceEngine, TargetTexts]:
+        from medsee_cli.errors import MedseeError
+
+        if self._opened is None:
+            self.progress(Step(LOADING))
+            loader = self.loader
+            if self._checkpoint is not None:  # our own checkpoint: its target texts reuse the reasoner's encoder
+                loader = self._checkpoint.reusing(self._encoder, self.options.encoder)
+            try:
+                self._opened = loader.open(self.options.engine)
+            except MedseeError:  # a damaged checkpoint (exit 5), a missing encoder...
+                self.model_failed = True
+                raise
+        return self._opened
 
 
 def describe_finding(finding: Any) -> str:

@@ -4,14 +4,24 @@ An input folder holding an ingest catalog (``catalog.sqlite``) stands for every 
 lists: each becomes a case named by its catalog key (``ct_0002_1f0c2a9b3e``), never by a
 patient attribute or a source path. Any other input is one case named after the file, as
 before. Ids are unique across the batch (repeats get ``-2``, ``-3``...).
+
+A catalog case is read from its DICOM files where ingest recorded a folder holding them and
+that folder still holds exactly what ingest saw (`series_files.dicom_source`), so it gets a
+DICOM-SEG; otherwise from its NIfTI, with a warning that says why there is no DICOM-SEG. Either
+way its key covers its NIfTI (the ingested series) and whether ingest recorded its DICOM files,
+never whether they are still there: pruning kept DICOM files redoes no finished case.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from medsee_cli.services.catalog import Catalog, SeriesRecord
 
 SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".zip", ".dcm")
 CATALOG_NAME = "catalog.sqlite"  # what `ingest` writes (services.ingest.CATALOG_NAME)
@@ -20,13 +30,19 @@ CATALOG_NAME = "catalog.sqlite"  # what `ingest` writes (services.ingest.CATALOG
 @dataclass(frozen=True)
 class Case:
     """``source``: what is read; ``label``: how messages name it (a catalog case: its key, not
-    its path); ``series_uid``: the catalog's SeriesInstanceUID, when known."""
+    its path); ``series_uid``: the catalog's SeriesInstanceUID, when known. A catalog case also
+    has ``content`` (what its key hashes: its NIfTI, whether ``source`` is that or its DICOM
+    folder), ``dicom_recorded`` (ingest recorded its DICOM files) and ``warnings`` (one line
+    each: "no DICOM-SEG: read from its NIfTI; ..." when it has to be read from its NIfTI)."""
 
     ident: str
     source: Path
     label: str
     series_uid: str | None = None
     modality: str | None = None
+    content: Path | None = None
+    dicom_recorded: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 def case_id(path: str | Path) -> str:
@@ -64,7 +80,26 @@ def list_cases(inputs: Sequence[str | Path]) -> list[Case]:
             found.append(Case(case_id(path), path, str(path)))
             continue
         with Catalog(path / CATALOG_NAME) as catalog:
-            for rec in catalog.all_series():
-                found.append(Case(case_id(rec.key), Path(rec.nifti), rec.key, rec.series_instance_uid, rec.modality))
+            found.extend(catalog_case(catalog, rec) for rec in catalog.all_series())
     ids = unique([c.ident for c in found])
-    return [Case(i, c.source, c.label, c.series_uid, c.modality) for i, c in zip(ids, found)]
+    return [replace(c, ident=i) for i, c in zip(ids, found)]
+
+
+def catalog_case(catalog: Catalog, rec: SeriesRecord) -> Case:
+    """One series of a catalog as a case: read from its verified DICOM folder, else its NIfTI."""
+    from medsee_cli.services.series_files import dicom_source
+
+    nifti = Path(rec.nifti)
+    dicom = dicom_source(catalog, rec)
+    return Case(case_id(rec.key), dicom.folder or nifti, rec.key, rec.series_instance_uid, rec.modality,
+                content=nifti, dicom_recorded=dicom.recorded, warnings=(dicom.warning,) if dicom.warning else ())
+
+
+def output_warnings(case: Case, formats: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The case's own warnings about the outputs asked for (``formats`` None: the defaults,
+    DICOM-SEG among them): what a `CaseResult` adds to its writers' warnings."""
+    from medsee_cli.services.results import DICOM_FORMATS
+
+    if formats is not None and not any(f in DICOM_FORMATS for f in formats):
+        return ()
+    return case.warnings

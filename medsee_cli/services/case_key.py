@@ -1,7 +1,9 @@
 """The key of one case's work: what its result depends on, as one SHA-256.
 
 It covers the series (SeriesInstanceUID where the catalog knows it, and the bytes of every
-input file: a DICOM folder's files in order of their relative names), the model
+input file: a DICOM folder's files in order of their relative names; for a catalog case the
+bytes of its NIfTI, whichever it is read from, and whether ingest recorded its DICOM files, so
+a case is redone with a DICOM-SEG once they are recorded, not when they are pruned), the model
 (`segment_model` identity: name, weights and config digests) and the options that change
 the result (targets, prompts, formats, the engine's thresholds and precision). Options that
 only change speed (batch size, prefetching, threads) are left out, as are names and paths:
@@ -54,7 +56,10 @@ def result_options(targets: tuple[str, ...], prompts: tuple[str, ...], formats: 
 
 
 def case_key(case: Case, model_identity: str, options: dict[str, Any]) -> str:
-    """The case's key (reads every byte of its input)."""
-    doc = {"version": KEY_VERSION, "series_uid": case.series_uid, "modality": case.modality,
-           "content": content_hash(case.source), "model": model_identity, "options": options}
+    """The case's key (reads every byte of what it hashes)."""
+    doc: dict[str, Any] = {"version": KEY_VERSION, "series_uid": case.series_uid, "modality": case.modality,
+                           "content": content_hash(case.content or case.source), "model": model_identity,
+                           "options": options}
+    if case.dicom_recorded:  # absent otherwise: keys of cases without recorded DICOM files stay as they were
+        doc["dicom_files"] = True
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()

@@ -6,8 +6,10 @@ headers keyed by a hash of the file's path, its size and mtime, so a re-run over
 export parses nothing) and ``skipped_files`` (files that are not images, same key, so a re-run
 does not read them again). ``remote_series`` remembers which series of a DICOMweb server were
 ingested, as what (its keys) and from what (a fingerprint of the series UID and its number of
-instances), so a re-run downloads nothing unchanged. No patient attribute and no source path is
-stored: source folders are often named after patients, so paths appear only as SHA-256 digests.
+instances), so a re-run downloads nothing unchanged. ``dicom_files`` says where a series' DICOM
+files lie, for a DICOM-SEG (services/series_files.py). No patient attribute and no source path is
+stored unless ``--store-paths`` allows it: source folders are often named after patients, so paths
+otherwise appear only as SHA-256 digests (a ``--keep-dicom`` folder is named by UIDs only).
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ CREATE TABLE IF NOT EXISTS remote_series (
     skipped TEXT,
     ingested_at REAL
 );
+CREATE TABLE IF NOT EXISTS dicom_files (
+    key TEXT PRIMARY KEY,
+    folder TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    recorded_at REAL
+);
 DROP TABLE IF EXISTS file_headers;
 """
 
@@ -89,6 +97,16 @@ class RemoteRecord:
     fingerprint: str
     keys: tuple[str, ...]
     skipped: str | None = None
+
+
+@dataclass(frozen=True)
+class DicomFiles:
+    """The folder holding one series' DICOM files (and no other image series), and the
+    fingerprint of its files when ingest saw them."""
+
+    key: str
+    folder: Path
+    fingerprint: str
 
 
 class Catalog(HeaderCache):
@@ -231,6 +249,31 @@ class Catalog(HeaderCache):
         with self._lock:
             self._db.execute("DELETE FROM remote_series WHERE series_instance_uid = ?", (series_instance_uid,))
             self._db.commit()
+
+    # where a series' DICOM files lie
+    def dicom_lookup(self, key: str) -> DicomFiles | None:
+        with self._lock:
+            row = self._db.execute("SELECT folder, fingerprint FROM dicom_files WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        folder = os.path.normpath(self.path.parent.resolve() / row[0])  # a relative one: to the catalog's folder
+        return DicomFiles(key, Path(folder), row[1])
+
+    def dicom_record(self, key: str, folder: str, fingerprint: str) -> None:
+        """``folder`` as it is to be stored: relative to the catalog's folder, or absolute."""
+        with self._lock:
+            stored = self._db.execute("SELECT folder, fingerprint FROM dicom_files WHERE key = ?", (key,)).fetchone()
+            if stored is not None and tuple(stored) == (folder, fingerprint):
+                return
+            self._db.execute("INSERT OR REPLACE INTO dicom_files VALUES (?, ?, ?, ?)",
+                             (key, folder, fingerprint, time.time()))
+            self._db.commit()
+
+    def dicom_forget(self, key: str) -> None:
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM dicom_files WHERE key = ?", (key,)).fetchone() is not None:
+                self._db.execute("DELETE FROM dicom_files WHERE key = ?", (key,))
+                self._db.commit()
 
     def all_series(self) -> list[SeriesRecord]:
         with self._lock:

@@ -61,11 +61,13 @@ def staging_root(out: Path) -> Path:
 def publish(staged: Path, folder: Path) -> None:
     """Put the finished ``staged`` folder in ``folder``'s place. An old folder is first moved
     aside into the staging area, so a kill leaves the new result, the old one or neither,
-    never a mix; what was moved aside is removed afterwards."""
+    never a mix; what was moved aside is removed afterwards (the staging area of ``folder``'s
+    parent is made when it is missing: a result one level down, ``OUT/CASE/ITEM``, has its own)."""
     if folder.exists():
         aside = staging_root(folder.parent) / f"{folder.name}.old"
         if aside.exists():
             shutil.rmtree(aside)
+        aside.parent.mkdir(exist_ok=True)
         os.replace(folder, aside)
         os.replace(staged, folder)
         shutil.rmtree(aside, ignore_errors=True)

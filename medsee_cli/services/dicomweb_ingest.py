@@ -15,6 +15,8 @@ Per server: one search (``--study`` / ``--modality`` / ``--since``), then per se
    temporary path. With ``keep_dicom`` a series ingested without failure is then renamed,
    complete, to ``keep_dicom/<StudyInstanceUID>/<SeriesInstanceUID>/`` (a DICOM source for
    `segment` and `export`, so a SEG can reference it), and "up to date" also needs it there.
+   The catalog records that folder for the series' key (`series_files.remember_kept`), so
+   `segment` on the ingest folder reads the series from it and writes a DICOM-SEG.
 
 A search or download that fails after the retries is one failed item; the batch goes on, and
 the next run fetches what is missing (a series with any failure is not marked as done).
@@ -42,6 +44,7 @@ from medsee_cli.pacs.search import RemoteSeries, list_instances, search_series
 from medsee_cli.services.catalog import Catalog, RemoteRecord
 from medsee_cli.services.ingest import (CATALOG_NAME, FORMAT_VERSION, IngestOptions, ItemResult, Progress,
                                         ingest_plan, internal_reason, up_to_date)
+from medsee_cli.services.series_files import remember_kept
 
 # Modalities whose series hold no image volume (PS3.3 C.7.3.1.1.1); fetched, they would only be skipped
 NON_IMAGE_MODALITIES = frozenset({"SEG", "RTSTRUCT", "RTPLAN", "RTRECORD", "RTDOSE", "SR", "KO", "PR", "REG",
@@ -129,14 +132,18 @@ def _ingest_series(server: Server, remote: RemoteSeries, name: str, options: Ing
         fingerprint = remote_fingerprint(uid, len(got.files), sops)
         results = _ingest_retrieved(got, folder, server, remote, name, fingerprint, options, catalog)
         failed = any(r.status == "failed" for r in results)
+        kept: Path | None = None
         if options.keep_dicom is not None and not failed:
-            _keep(folder, kept_folder(options.keep_dicom, remote))
+            kept = kept_folder(options.keep_dicom, remote)
+            _keep(folder, kept)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    keys = tuple(r.key for r in results if r.status == "written" and r.key)
+    notes = remember_kept(catalog, keys, kept)  # written without a kept folder: no record
+    results = [replace(r, notes=r.notes + notes) if r.status == "written" else r for r in results]
     if failed:
         catalog.remote_forget(uid)  # the next run tries the whole series again
     else:
-        keys = tuple(r.key for r in results if r.status == "written" and r.key)
         skipped = "; ".join(dict.fromkeys(r.reason or "" for r in results if r.status == "skipped")) or None
         catalog.remote_record(RemoteRecord(uid, fingerprint, keys, None if keys else (skipped or "no image")[:300]))
     return results
@@ -162,10 +169,9 @@ def _up_to_date(catalog: Catalog, remote: RemoteSeries, name: str, fingerprint: 
     record = catalog.remote_lookup(remote.series_instance_uid)
     if record is None or record.fingerprint != fingerprint:
         return None
-    if keep is not None and record.keys:
-        kept = kept_folder(keep, remote)
-        if not kept.is_dir() or sum(1 for p in kept.iterdir() if p.is_file()) != count:
-            return None  # asked to keep the files, and they are not (all) there
+    kept = kept_folder(keep, remote) if keep is not None and record.keys else None
+    if kept is not None and (not kept.is_dir() or sum(1 for p in kept.iterdir() if p.is_file()) != count):
+        return None  # asked to keep the files, and they are not (all) there
     if not record.keys:
         return [ItemResult(name, "skipped", reason=record.skipped or "no image")]
     results: list[ItemResult] = []
@@ -176,6 +182,9 @@ def _up_to_date(catalog: Catalog, remote: RemoteSeries, name: str, fingerprint: 
         results.append(ItemResult(_series_label(remote, existing.modality, key), "up-to-date", key,
                                   nifti=existing.nifti, sidecar=existing.sidecar, modality=existing.modality,
                                   shape=existing.shape))
+    if kept is not None:  # kept and intact: (re)recorded, e.g. for a catalog from before the record existed
+        notes = remember_kept(catalog, record.keys, kept)
+        results = [replace(r, notes=r.notes + notes) for r in results]
     return results
 
 

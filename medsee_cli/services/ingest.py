@@ -6,9 +6,11 @@ go through the same steps as files (services/dicomweb_ingest.py).
 
 Never stops on one bad item (each becomes a failed result naming the item and the reason),
 never redoes a series whose input files are unchanged (fingerprint in the catalog), writes
-every output atomically and never touches the inputs. One ingest at a time writes to an output
-folder (a lock inside it; a second one waits), the output folder is never read as a source,
-and temporary files left by a killed run are removed by the next one.
+every output atomically and never touches the inputs. One job at a time writes to an output
+folder (`job_lock`: a second one is refused at once with a `UsageError`, as `segment` is),
+the output folder is never read as a source, and temporary files left by a killed run are
+removed by the next one. Where a series' DICOM files lie is recorded for `segment`'s DICOM-SEG
+with ``--store-paths`` (folders) or ``--keep-dicom`` (DICOMweb): see `series_files`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from medsee_cli.io.dicom.discover import find_candidates, printable, scan_header
 from medsee_cli.io.dicom.pixels import default_workers
 from medsee_cli.io.dicom.reader import plan_to_volume
 from medsee_cli.io.dicom.series import SeriesPlan, assemble
-from medsee_cli.io.folder_lock import folder_lock
 from medsee_cli.io.load import load_volume
 from medsee_cli.io.nifti import write_nifti
 from medsee_cli.io.volume import Volume
@@ -40,6 +41,8 @@ from medsee_cli.pacs.config import Endpoint, endpoint_for, is_dicomweb_url, load
 from medsee_cli.pacs.options import NetOptions
 from medsee_cli.pacs.search import SearchFilters
 from medsee_cli.services.catalog import Catalog, SeriesRecord
+from medsee_cli.services.job_lock import job_lock
+from medsee_cli.services.series_files import remember_source, stat_fingerprint
 from medsee_cli.services.sidecar import build_sidecar
 
 logger = logging.getLogger(__name__)
@@ -179,11 +182,7 @@ def ingest(
     except OSError as exc:
         raise UsageError("--out", f"{printable(str(out))} cannot be created ({exc.strerror or exc})") from exc
 
-    def waiting(pid: int | None) -> None:
-        who = f"another ingest (pid {pid})" if pid else "another ingest"
-        (notice or logger.warning)(f"{printable(str(out))}: {who} is writing to this folder; waiting for it to finish")
-
-    with folder_lock(out, waiting):
+    with job_lock(out):
         removed = len(remove_stale_partials(out, folders=True)) + len(remove_stale_partials(out / SERIES_FOLDER))
         if options.keep_dicom is not None:
             removed += len(remove_stale_partials(options.keep_dicom, folders=True))
@@ -213,9 +212,15 @@ def _run(sources: list[Path], options: IngestOptions, report: Progress) -> list[
         results.extend(_failed(e) for e in assembly.failures)
         total = len(assembly.plans) + len(candidates.images)
         done = 0
+        ignorable = frozenset(os.path.abspath(item) for item, _ in (*candidates.skipped, *scan.skipped))
         for plan in assembly.plans:
             report(plan.label, done, total)
-            results.append(ingest_plan(plan, options, catalog))
+            result = ingest_plan(plan, options, catalog)
+            if result.key and result.status in ("written", "up-to-date"):
+                files = list(dict.fromkeys(f.location for f in plan.frames))
+                notes = remember_source(catalog, result.key, files, ignorable, options.store_paths)
+                result = replace(result, notes=result.notes + notes)
+            results.append(result)
             done += 1
         for image in candidates.images:
             report(printable(Path(image.member or image.path).name), done, total)
@@ -230,10 +235,7 @@ def _failed(error: InputError) -> ItemResult:
 
 
 def _fingerprint(parts: list[tuple[str, int, int]]) -> str:
-    digest = hashlib.sha1(FORMAT_VERSION.encode())
-    for location, size, mtime in sorted(parts):
-        digest.update(os.fsencode(location) + f"\0{size}\0{mtime}\n".encode())
-    return digest.hexdigest()
+    return stat_fingerprint(FORMAT_VERSION, parts)
 
 
 def up_to_date(catalog: Catalog, key: str, fingerprint: str) -> SeriesRecord | None:

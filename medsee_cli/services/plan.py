@@ -53,14 +53,16 @@ def display_name(name: str) -> str:
 
 
 def plan_targets(question: str, volume: Any, reasoner: Reasoner, model_targets: Callable[[], Optional[tuple[str, ...]]],
-                 rule: TargetRule = TargetRule()) -> TargetPlan:
+                 rule: TargetRule = TargetRule(), scan: Optional[ScanContext] = None) -> TargetPlan:
     """Resolve ``question`` for ``volume`` and choose the targets ``rule`` allows.
     ``model_targets()``: what the checkpoint was trained on (``None``: the knowledge base decides);
-    called only when there is something to segment, so an abstention never loads the model."""
+    called only when there is something to segment, so an abstention never loads the model.
+    ``scan``: the volume's `scan_context` when the caller has it already (several questions
+    about one volume); None: worked out here."""
     from medsee_cli.reasoning.scan import scan_context
     from medsee_cli.services.targets import segmentable_targets
 
-    scan = scan_context(volume)
+    scan = scan if scan is not None else scan_context(volume)
     resolution = reasoner.resolve(question, scan=scan)
     if resolution.abstained or not resolution.hypotheses:
         return TargetPlan(resolution, scan)

@@ -7,7 +7,10 @@ too), and an input that cannot get a chosen format fails before the model runs. 
 reported for that case and the batch goes on; the model is loaded once, and only when a case
 needs it. A case folder is complete (with provenance.json and, last, the completion record
 done.json) or absent; a re-run skips cases whose record matches (see `segment`). A DICOM output the source headers cannot honestly
-support is skipped with a warning; the case's other files are written.
+support is skipped with a warning; the case's other files are written. How the cases are run
+(`execution`): on this machine, the model on one thread while others read and write the cases
+before and after it (`pipeline`), or as one task per case on Ray actors (`ray_executor`); the
+stages of one case are `segment_case`.
 
 Targets are one rule with `ask`: a checkpoint that lists what it was trained on decides what
 it can outline. `ask` meets such targets among its own hypotheses and skips them with the
@@ -17,7 +20,6 @@ before any image is read).
 
 from __future__ import annotations
 
-import logging
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,13 +27,13 @@ from pathlib import Path
 from typing import Any, Optional
 
 from medsee_cli.engine.options import EngineOptions
-from medsee_cli.engine.progress import LOADING, READING, WRITING, Progress, Step, silent
-from medsee_cli.errors import MedseeError, UsageError
-from medsee_cli.services.batch_inputs import Case, case_id, unique
+from medsee_cli.engine.progress import Progress, silent
+from medsee_cli.errors import UsageError
+from medsee_cli.services.batch_inputs import case_id, unique
+from medsee_cli.services.execution import Execution
 from medsee_cli.services.segment_model import ModelLoader
 
 DEFAULT_MODEL = "medsee-grounding-v1"
-log = logging.getLogger(__name__)
 OUTPUT_FILES = {"mask": "mask.nii.gz", "boxes": "boxes.json", "preview": "preview.png", "dicom_seg": "seg.dcm",
                 "rtstruct": "rtstruct.dcm"}
 
@@ -49,6 +51,7 @@ class SegmentOptions:
     overwrite: bool = False  # replace case folders that have no completion record (not made by a batch)
     formats: Optional[tuple[str, ...]] = None  # None: NIfTI, JSON, PNG (+ DICOM-SEG for DICOM sources)
     loader: Optional[ModelLoader] = None  # None: the checkpoint ``model`` names (tests pass a toy)
+    execution: Execution = field(default_factory=Execution)  # local threads or Ray actors (`execution`)
 
 
 @dataclass(frozen=True)
@@ -132,19 +135,32 @@ def segment(images: Sequence[str | Path], options: SegmentOptions, progress: Pro
     names, texts, loader = check_segment(options)
     out = Path(options.out)
     cases = list_cases(images)
-    run = _Run(options, loader, names, texts, result_options(options.targets, options.prompts, options.formats,
-                                                             options.engine), progress)
+    keyed = result_options(options.targets, options.prompts, options.formats, options.engine)
+    execution = options.execution
     remove_stale_partials(out, folders=True)
     try:
-        for case in cases:
-            yield run.case(case)
+        if execution.executor == "ray":
+            from medsee_cli.services.ray_executor import run_on_ray
+
+            yield from run_on_ray(options, loader, names, texts, keyed, cases, execution, progress)
+        else:
+            from medsee_cli.services.pipeline import run_pipelined
+            from medsee_cli.services.segment_case import CaseRunner, ModelFailed
+
+            try:
+                yield from run_pipelined(CaseRunner(options, loader, names, texts, keyed, progress), cases,
+                                         execution.workers)
+            except ModelFailed as failed:  # the model, not a case: the batch cannot go on
+                raise failed.error from None
     finally:
         shutil.rmtree(staging_root(out), ignore_errors=True)
+        remove_stale_partials(out, folders=True)  # what workers of a killed run left meanwhile
 
 
 def check_segment(options: SegmentOptions) -> tuple[list[str], list[str], ModelLoader]:
     """Every usage error of a run (targets, formats, ``out``, a target the model cannot outline),
     before any image is read or anything is written: (target names, their texts, the loader)."""
+    from medsee_cli.services.execution import check_execution
     from medsee_cli.services.results import check_coded, writer_options
     from medsee_cli.services.segment_model import checkpoint_loader
     from medsee_cli.writers.options import WriterOptions
@@ -155,84 +171,15 @@ def check_segment(options: SegmentOptions) -> tuple[list[str], list[str], ModelL
         writer_options(options.formats, options.overwrite)  # an unknown format: usage error, before any work
         check_coded(options.formats, names)
     check_out_dir(Path(options.out), WriterOptions(formats=(), overwrite=True))
+    check_execution(options.execution)
     loader = options.loader or checkpoint_loader(options.model)
     check_model_targets(names, options, loader.trained_targets or None)
     return names, texts, loader
 
 
-class _ModelFailed(Exception):
-    def __init__(self, error: MedseeError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class _Run:
-    """One batch's state: the model (opened by the first case that needs it) and the options."""
-
-    def __init__(self, options: SegmentOptions, loader: ModelLoader, names: list[str], texts: list[str],
-                 keyed: dict[str, Any], progress: Progress) -> None:
-        self.options, self.loader, self.names, self.texts, self.keyed = options, loader, names, texts, keyed
-        self.progress = progress
-        self.opened: Optional[tuple[Any, Any]] = None
-
-    def case(self, case: Case) -> CaseResult:
-        try:
-            return self._case(case)
-        except _ModelFailed as failed:  # the model, not the case: the batch cannot go on
-            raise failed.error from None
-        except MedseeError as exc:
-            return CaseResult(case.label, case.ident, False, str(exc), exc.exit_code)
-        except Exception as exc:  # one case's failure never ends the batch
-            log.debug("case %s failed", case.ident, exc_info=exc)
-            detail = " ".join(str(exc).split())[:200]
-            return CaseResult(case.label, case.ident, False, f"{case.label}: {exc.__class__.__name__}: {detail}", 1)
-
-    def _case(self, case: Case) -> CaseResult:
-        from medsee_cli.io.slice_numbers import slice_numbers
-        from medsee_cli.services.case_key import case_key
-        from medsee_cli.services.completion import is_finished, publish, read_record, staging_root, write_record
-        from medsee_cli.services.inputs import read_input, require_3d
-        from medsee_cli.services.results import check_formats, check_result_folder, write_findings
-        from medsee_cli.services.targets import run_targets
-
-        options = self.options
-        folder = Path(options.out) / case.ident
-        self.progress(Step(READING, item=case.ident))
-        key = case_key(case, self.loader.identity, self.keyed)
-        if is_finished(folder, key):
-            outputs = {k: str(folder / n) if (folder / n).is_file() else None for k, n in OUTPUT_FILES.items()}
-            return CaseResult(case.label, case.ident, True, outputs=outputs, key=key, skipped=True)
-        if folder.exists() and read_record(folder) is None:
-            check_result_folder(folder, options.overwrite, options.formats)
-        volume = read_input(case.source)
-        require_3d(volume, case.label)
-        if options.formats is not None:
-            check_formats(options.formats, volume, case.label)
-        if self.opened is None:
-            self.progress(Step(LOADING))
-            try:
-                self.opened = self.loader.open(options.engine)
-            except MedseeError as exc:  # a damaged checkpoint (exit 5), a missing encoder...
-                raise _ModelFailed(exc) from exc
-        engine, encoded = self.opened
-        findings, run = run_targets(engine, volume, self.names, encoded, self.texts, self.progress)
-        self.progress(Step(WRITING))
-        staged = staging_root(Path(options.out)) / case.ident
-        outputs, warnings = write_findings(volume, findings, staged, True, options.model, "medsee segment",
-                                           options.formats, modality=run.modality)
-        write_record(staged, key, case.ident)
-        publish(staged, folder)
-        outputs = {k: None if v is None else str(folder / Path(v).name) for k, v in outputs.items()}
-        return CaseResult(case.label, case.ident, True, findings=findings, outputs=outputs, stats=run.stats(),
-                          warnings=tuple(warnings), slice_numbers=slice_numbers(volume).to_dict(), key=key)
-
-
 def exit_code(cases: Sequence[CaseResult]) -> int:
     """The batch's exit code: 1 when a case failed (3 when every failure is an existing output),
     6 when every case was done but some output could not be made, else 0."""
-    from medsee_cli.errors import ExitCode, batch_exit
+    from medsee_cli.errors import items_exit
 
-    failed = [c for c in cases if not c.ok]
-    if failed and all(c.exit_code == ExitCode.OUTPUT_EXISTS for c in failed):
-        return ExitCode.OUTPUT_EXISTS
-    return batch_exit(len(failed), sum(1 for c in cases if c.ok and c.warnings))
+    return items_exit((c.ok, c.exit_code, bool(c.warnings)) for c in cases)

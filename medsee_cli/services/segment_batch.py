@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Optional
 
 from medsee_cli.engine.progress import READING, Progress, Step, silent
-from medsee_cli.errors import UsageError
 from medsee_cli.services.run_log import RunLog
 from medsee_cli.services.run_summary import RunItem, RunSummary, Status
 from medsee_cli.services.segment import CaseResult, SegmentOptions
@@ -42,7 +41,7 @@ Listener = Callable[[CaseResult, RunItem], None]  # the console's view of each f
 def run_batch(inputs: Sequence[str | Path], options: BatchOptions, listener: Optional[Listener] = None,
               progress: Progress = silent) -> RunSummary:
     """Run the batch under the folder's lock; returns the summary it wrote."""
-    from medsee_cli.io.folder_lock import FolderBusy, folder_lock_now
+    from medsee_cli.services.job_lock import job_lock
     from medsee_cli.services.segment import check_segment, segment
 
     out = Path(options.segment.out)
@@ -51,36 +50,24 @@ def run_batch(inputs: Sequence[str | Path], options: BatchOptions, listener: Opt
         from medsee_cli.services.push import check_destination
 
         check_destination(options.push)  # a bad URL or login set-up: usage error before any work
-    _make_out(out)
     summary = RunSummary("medsee segment")
-    try:
-        with folder_lock_now(out), RunLog(options.log) as log:
-            log.event("run-start", inputs=len(inputs), push=options.push is not None)
+    with job_lock(out), RunLog(options.log) as log:
+        log.event("run-start", inputs=len(inputs), push=options.push is not None)
 
-            def heard(step: Step) -> None:
-                if step.stage == READING and step.item:
-                    log.event("case-start", step.item)
-                progress(step)
+        def heard(step: Step) -> None:
+            if step.stage == READING and step.item:
+                log.event("case-start", step.item)
+            progress(step)
 
-            for case in segment(inputs, options.segment, heard):
-                item = _item(case, options, log)
-                summary.add(item)
-                if listener is not None:
-                    listener(case, item)
-            summary.write(options.summary_path)
-            log.event("run-end", done=summary.count("done"), skipped=summary.count("skipped"),
-                      failed=summary.count("failed"), exit_code=int(summary.exit_code))
-    except FolderBusy as exc:
-        raise UsageError("--out", f"{out} is in use by another medsee job ({exc.holder or 'unknown process'}); "
-                                  "run again when it has finished") from None
+        for case in segment(inputs, options.segment, heard):
+            item = _item(case, options, log)
+            summary.add(item)
+            if listener is not None:
+                listener(case, item)
+        summary.write(options.summary_path)
+        log.event("run-end", done=summary.count("done"), skipped=summary.count("skipped"),
+                  failed=summary.count("failed"), exit_code=int(summary.exit_code))
     return summary
-
-
-def _make_out(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError("--out", f"{out} cannot be created ({exc.strerror or exc})") from None
 
 
 def _item(case: CaseResult, options: BatchOptions, log: RunLog) -> RunItem:

@@ -4,15 +4,17 @@ A re-run that finds every case finished never loads the model, so what decides w
 case is finished (`case_key`) must name the model without loading it: its registry name or
 folder name, the SHA-256 of its weights and of its ``config.json`` (thresholds change results).
 `ModelLoader` is the seam: `CheckpointLoader` opens a real checkpoint; tests pass a toy one.
+`ask` hands its loader the sentence encoder its reasoner opened (`CheckpointLoader.reusing`), so
+one encoder serves a whole run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from medsee_cli.engine.options import EngineOptions
@@ -40,13 +42,20 @@ class CheckpointLoader:
     spec: str
     identity: str
     trained_targets: tuple[str, ...]
+    encoder: Any = field(default=None, compare=False, repr=False)  # an open sentence encoder to reuse, or None
+    encoder_spec: str = "auto"  # what ``encoder`` was opened from (`reasoning.encoder.open_encoder`)
+
+    def reusing(self, encoder: Any, spec: str) -> CheckpointLoader:
+        """This loader, its target texts encoded with ``encoder`` (opened from ``spec``) when
+        that is the encoder the model was trained with (`target_text.open_target_texts`)."""
+        return replace(self, encoder=encoder, encoder_spec=spec)
 
     def open(self, options: EngineOptions) -> tuple[SliceEngine, TargetTexts]:
         from medsee_cli.engine.loading import open_engine
         from medsee_cli.reasoning.target_text import open_target_texts
 
         engine = open_engine(self.spec, options)
-        return engine, open_target_texts(engine.model.text_encoder)
+        return engine, open_target_texts(engine.model.text_encoder, self.encoder, self.encoder_spec)
 
 
 def checkpoint_loader(spec: str) -> CheckpointLoader:

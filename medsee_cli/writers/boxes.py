@@ -5,7 +5,10 @@ reports (one measurement, one rounding); this module only lays them out per labe
 are inclusive index ranges ``[min, max]`` on the source grid in array order ``i, j, k``;
 patient boxes are axis-aligned in RAS+ millimetres and enclose the whole voxels (voxel corners,
 not centres), so they stay correct for oblique or flipped grids. ``modality`` is the run's one
-decision (`medsee_cli.measure.effective_modality`): CT intensities are in HU.
+decision (`medsee_cli.measure.effective_modality`): CT intensities are in HU. Each slice entry
+gives the array index ``k`` and the slice's number as a viewer shows it (``number``: DICOM
+InstanceNumber, else counted from 1) and its table position ``table_mm`` (`io.slice_numbers`;
+``slice_numbers`` at the top says which numbering applies).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from medsee_cli.io.slice_numbers import slice_numbers
 from medsee_cli.io.volume import Volume
 from medsee_cli.measure import RegionMask, measure
 from medsee_cli.writers.labels import LabelTable
@@ -28,6 +32,7 @@ def measure_targets(volume: Volume, labelmap: np.ndarray, table: LabelTable, mod
     """One record per label in ``table`` (empty targets included, with ``voxel_count`` 0);
     ``intensities`` off: ``volume`` is only the grid (no image values to summarise)."""
     labelmap = np.asarray(labelmap)
+    numbering = slice_numbers(volume)
     top = max(table.values, default=0)
     boxes = ndimage.find_objects(labelmap, max_label=top) if top and labelmap.any() else []
     records = []
@@ -43,6 +48,8 @@ def measure_targets(volume: Volume, labelmap: np.ndarray, table: LabelTable, mod
                           centroid_mm=None, side="", intensity=None, slices=[])
         else:
             values = measured.to_dict()
+            for entry in values["slices"]:  # the numbers a viewer shows beside the array index k
+                entry["number"], entry["table_mm"] = numbering.number(entry["k"]), numbering.table(entry["k"])
             record.update(voxel_count=values.pop("voxels"), **values)
         records.append(record)
     return records
@@ -60,6 +67,7 @@ def boxes_document(volume: Volume, labelmap: np.ndarray, table: LabelTable, moda
             "affine_ras": [[round(float(v), 6) for v in row] for row in volume.affine],
             "orientation": volume.orientation,
         },
+        "slice_numbers": slice_numbers(volume).to_dict(),
         "targets": measure_targets(volume, labelmap, table, modality, intensities=intensities),
     }
 

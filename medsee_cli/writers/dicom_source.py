@@ -1,15 +1,17 @@
 """The DICOM behind a volume: source datasets in array order, and mask frames that match them.
 
 A DICOM object we derive (SEG, RTSTRUCT) must reference the very instances (and frames) the
-mask was computed on. `SourceSeries` reads their headers once (no pixel data) and turns a label
-map on the volume grid ``[i, j, k]`` into the frame stack highdicom expects: frame ``k`` is
-``labelmap[:, :, k].T`` (rows = ``j``, columns = ``i``).
+mask was computed on. `SourceSeries` holds their headers (no pixel data: copies of the ones the
+reader kept, `DicomRefs.headers`, or read from the files for references made without them) and
+turns a label map on the volume grid ``[i, j, k]`` into the frame stack highdicom expects: frame
+``k`` is ``labelmap[:, :, k].T`` (rows = ``j``, columns = ``i``).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -19,8 +21,12 @@ from medsee_cli.io.volume import SliceSource, Volume
 from medsee_cli.writers.dicom_headers import sanitise
 from medsee_cli.writers.skipped import OutputNotMade
 
+if TYPE_CHECKING:
+    from medsee_cli.io.dicom.source_header import SourceHeader
+
 LOG = logging.getLogger(__name__)
 TILE = 32
+CHANGED = "the source files changed since the volume was read"
 
 
 def frame_stack(labelmap: np.ndarray) -> np.ndarray:
@@ -35,10 +41,26 @@ def frame_stack(labelmap: np.ndarray) -> np.ndarray:
     return out
 
 
-def _read_header(location: str) -> Dataset:
-    """The header of one source file, read again; a file that went away or no longer reads
-    (moved, deleted, damaged since the volume was loaded) costs this output only. The reason
+def _header(location: str, kept: SourceHeader | None) -> Dataset:
+    """The header of one source file: a copy of the one the reader kept, after a look at the
+    file's size and mtime (not its bytes) says it is still the file that was read; without a
+    kept header, the file read again. A file that went away, changed or no longer reads (moved,
+    deleted, replaced or damaged since the volume was loaded) costs this output only. The reason
     names no path: it is stored in provenance.json, which holds no source names."""
+    if kept is None:
+        return _read_header(location)
+    try:
+        changed = kept.changed(location)
+    except OSError as exc:
+        LOG.debug("looking at a source file again failed", exc_info=True)
+        raise OutputNotMade(f"a source file cannot be read again ({exc.strerror or type(exc).__name__})") from exc
+    if changed:
+        raise OutputNotMade(f"{CHANGED} (a file's size or modification time differ)")
+    return kept.dataset()
+
+
+def _read_header(location: str) -> Dataset:
+    """The header of a source file whose reader kept none (references made another way)."""
     try:
         return _read_dataset(location)
     except OSError as exc:
@@ -68,7 +90,7 @@ def _same_instances(datasets: tuple[Dataset, ...], slices: tuple[SliceSource, ..
         if not stated and meta is not None:
             stated = str(meta.get("MediaStorageSOPInstanceUID", "") or "").strip()
         if ref.sop_instance_uid and stated != ref.sop_instance_uid:
-            raise OutputNotMade("the source files changed since the volume was read (another SOP Instance UID)")
+            raise OutputNotMade(f"{CHANGED} (another SOP Instance UID)")
 
 
 @dataclass(frozen=True)
@@ -148,7 +170,7 @@ def source_series(volume: Volume) -> SourceSeries:
         raise OutputNotMade(f"the source references {len(refs.slices)} slices but the grid has {nk}")
     files = [s.file for s in slices]
     if all(s.frame_number is not None for s in slices) and len(set(files)) == 1:
-        datasets: tuple[Dataset, ...] = (_shared_geometry(_read_header(files[0])),)
+        datasets: tuple[Dataset, ...] = (_shared_geometry(_header(files[0], refs.headers.get(files[0]))),)
         frame_numbers: tuple[int, ...] | None = tuple(int(s.frame_number) for s in slices if s.frame_number is not None)
         n_frames = int(getattr(datasets[0], "NumberOfFrames", 1))
         if n_frames != nk:
@@ -157,7 +179,7 @@ def source_series(volume: Volume) -> SourceSeries:
     elif any(s.frame_number is not None for s in slices):
         raise OutputNotMade("the source mixes frames of several multi-frame objects; not supported for DICOM output")
     else:
-        datasets = tuple(_read_header(f) for f in files)
+        datasets = tuple(_header(f, refs.headers.get(f)) for f in files)
         frame_numbers = None
     _same_instances(datasets, slices[:1] if frame_numbers is not None else slices)
     datasets = sanitise(datasets, multiframe=frame_numbers is not None, slice_spacing=volume.spacing[2])

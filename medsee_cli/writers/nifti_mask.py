@@ -65,11 +65,12 @@ def mask_image(volume: Volume, data: np.ndarray, description: str = "medsee labe
 
 
 def save_image(img: nib.Nifti1Image, target: str | os.PathLike[str], *, overwrite: bool) -> Path:
-    """Save atomically; ``.nii.gz`` is gzipped with ISA-L."""
+    """Save atomically; ``.nii.gz`` is gzipped with ISA-L, with no time in its header (the same
+    mask gives the same bytes, whenever and wherever it is written)."""
     target = Path(target)
     data = img.to_bytes()
     if str(target).lower().endswith(".gz"):
-        data = igzip.compress(data, compresslevel=1)
+        data = igzip.compress(data, compresslevel=1, mtime=0)
     with atomic_path(target, overwrite=overwrite) as tmp:
         tmp.write_bytes(data)
     return target

@@ -102,6 +102,8 @@ def test_the_answer_and_boxes_json_carry_one_measurement_of_a_nifti_ct(tiny_mode
     assert record["voxel_count"] == finding.voxels
     assert [s["k"] for s in record["slices"]] == [s["index"] for s in finding.slices]
     assert [s["box"] for s in record["slices"]] == [s["box"] for s in finding.slices]
+    assert [(s["number"], s["table_mm"]) for s in record["slices"]] == [(s["number"], s["table_mm"])
+                                                                        for s in finding.slices]
 
 
 def test_a_question_that_names_a_structure_segments_that_structure(tiny_model_dir, tiny_ct):

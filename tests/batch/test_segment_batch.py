@@ -21,7 +21,7 @@ import pytest
 
 from medsee_cli.errors import UsageError
 from medsee_cli.services.segment_batch import BatchOptions, run_batch
-from tests.batch.toy import TOY_ENGINE, ball_ct, toy_options
+from tests.batch.toy import TOY_ENGINE, ball_ct, comparable, toy_options
 
 REPO = Path(__file__).resolve().parents[2]
 CASE_FILES = ["boxes.json", "done.json", "labels.json", "mask.nii.gz", "preview.png", "provenance.json"]
@@ -141,27 +141,6 @@ def _leftovers(folder: Path) -> list[str]:
     return [str(p) for p in folder.rglob("*") if p.name.endswith(".partial") or ".partial" in p.name]
 
 
-def _comparable(folder: Path) -> dict[str, object]:
-    """A case folder's content: bytes where the writers are deterministic, voxels for the mask,
-    JSON without times."""
-    seen: dict[str, object] = {}
-    for path in sorted(folder.iterdir()):
-        if path.name == "mask.nii.gz":
-            seen[path.name] = np.asarray(nib.load(path).dataobj).tobytes()  # type: ignore[attr-defined]
-        elif path.name == "provenance.json":
-            doc = json.loads(path.read_text())
-            doc.pop("created_utc")
-            doc["files"].pop("mask.nii.gz", None)
-            seen[path.name] = doc
-        elif path.name == "done.json":
-            doc = json.loads(path.read_text())
-            doc["files"] = {k: v for k, v in doc["files"].items() if k not in ("mask.nii.gz", "provenance.json")}
-            seen[path.name] = doc
-        else:
-            seen[path.name] = path.read_bytes()
-    return seen
-
-
 def test_killed_at_random_moments_a_rerun_finishes_as_an_uninterrupted_run(tmp_path):
     inputs = [ball_ct(tmp_path / f"case{n}.nii.gz", (14 + 3 * n, 20, 6 + n), shape=(64, 48, 24)) for n in range(5)]
     reference = tmp_path / "reference"
@@ -184,7 +163,7 @@ def test_killed_at_random_moments_a_rerun_finishes_as_an_uninterrupted_run(tmp_p
                for c in cases)
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == cases
     for case in cases:
-        assert _comparable(out / case) == _comparable(reference / case), case
+        assert comparable(out / case) == comparable(reference / case), case
     assert _leftovers(out) == [] and _leftovers(reference) == []
     doc = json.loads((out / "run.json").read_text())
     assert doc["failed"] == 0 and doc["done"] + doc["skipped"] == 5

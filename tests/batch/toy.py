@@ -1,11 +1,12 @@
 """A `segment` batch on the toy engine (tests/engine/toy.py): the real services, no real model.
 
 `ToyLoader` is the `ModelLoader` seam of `SegmentOptions`; "liver" is whatever is brighter than
-1500. Run as a module it is a batch job a test can kill: ``python -m tests.batch.toy OUT INPUT...``.
+1500. Run as a module it is a batch job a test can kill: ``python -m tests.batch.toy [--ray] OUT INPUT...``.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +49,24 @@ def toy_options(out: Path, **changes: object) -> SegmentOptions:
     return SegmentOptions(**values)  # type: ignore[arg-type]
 
 
+def comparable(folder: Path) -> dict[str, object]:
+    """A case folder's content: every file's bytes, but provenance.json without its time and
+    done.json without provenance.json's digest (the only things a later run writes anew)."""
+    seen: dict[str, object] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name == "provenance.json":
+            doc = json.loads(path.read_text())
+            doc.pop("created_utc")
+            seen[path.name] = doc
+        elif path.name == "done.json":
+            doc = json.loads(path.read_text())
+            doc["files"].pop("provenance.json")
+            seen[path.name] = doc
+        else:
+            seen[path.name] = path.read_bytes()
+    return seen
+
+
 def ball_ct(path: Path, centre: tuple[int, int, int], shape: tuple[int, int, int] = (48, 40, 16)) -> Path:
     """A small CT-like NIfTI holding one bright (2000) ball."""
     from medsee_cli.io.volume import Volume
@@ -61,6 +80,12 @@ def ball_ct(path: Path, centre: tuple[int, int, int], shape: tuple[int, int, int
 
 
 if __name__ == "__main__":
-    out, *inputs = sys.argv[1:]
-    summary = run_batch(inputs, BatchOptions(toy_options(Path(out)), log=Path(out) / "log.jsonl"))
+    from medsee_cli.services.execution import Execution
+
+    arguments = sys.argv[1:]
+    execution = Execution()
+    if arguments[0] == "--ray":  # python -m tests.batch.toy --ray OUT INPUT...: two Ray workers
+        arguments, execution = arguments[1:], Execution(executor="ray", workers=2)
+    out, *inputs = arguments
+    summary = run_batch(inputs, BatchOptions(toy_options(Path(out), execution=execution), log=Path(out) / "log.jsonl"))
     sys.exit(int(summary.exit_code))

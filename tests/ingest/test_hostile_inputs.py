@@ -7,10 +7,8 @@ data, copied (and where needed altered) under ``tmp_path``.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import select
 import shutil
 import sqlite3
 import subprocess
@@ -185,27 +183,26 @@ def test_temporary_files_of_a_killed_run_are_removed(tmp_path: Path) -> None:
     assert not any(p.exists() for p in stale) and live.exists()
 
 
-def test_a_second_ingest_on_the_same_output_waits_for_the_first(tmp_path: Path) -> None:
+def test_an_ingest_on_a_busy_output_is_refused_at_once(tmp_path: Path) -> None:
+    """A cron job must not hang behind a hung one: like `segment`, a second job on OUT stops at once
+    (exit 2, one line naming the holder), before any work; once the folder is free it runs."""
+    from medsee_cli.errors import UsageError
+    from medsee_cli.io.folder_lock import folder_lock_now
+
     src = _slices(tmp_path / "src", n=3)
     out = tmp_path / "out"
     out.mkdir()
-    holder = os.open(out / ".medsee.lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(holder, fcntl.LOCK_EX)
-    os.write(holder, f"{os.getpid()}\n".encode())
-    proc = subprocess.Popen([sys.executable, "-m", "medsee_cli", "ingest", str(src), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        ready, _, _ = select.select([proc.stderr], [], [], 1800)  # a guard against a hang, not a timing
-        assert ready, "no message from the waiting ingest"
-        line = proc.stderr.readline().strip()  # type: ignore[union-attr]
-        assert line == (f"medsee: warning: {out}: another ingest (pid {os.getpid()}) is writing to this "
-                        "folder; waiting for it to finish")
-        assert proc.poll() is None
-        assert list((out / "series").glob("*.nii.gz")) == []  # it waits before doing any work
-    finally:
-        os.close(holder)  # releases the lock
-    stdout, _ = proc.communicate(timeout=1800)  # a hang guard only
-    assert proc.returncode == 0 and "1 written" in stdout
+    with folder_lock_now(out):  # another medsee job holds OUT
+        holder = (out / ".medsee.lock").read_text().strip()
+        refused = _cli(str(src), "--out", str(out), timeout=600)  # a hang guard only
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.strip() == (f"medsee: error: --out: {out} is in use by another medsee job ({holder}); "
+                                          "run again when it has finished")
+        with pytest.raises(UsageError, match="is in use by another medsee job"):
+            ingest([src], IngestOptions(out=out, workers=1))
+        assert list((out / "series").glob("*")) == [] and not (out / "catalog.sqlite").exists()
+    run = _cli(str(src), "--out", str(out))
+    assert run.returncode == 0 and "1 written" in run.stdout, run.stderr
 
 
 def test_sidecars_and_catalog_hold_no_source_paths(tmp_path: Path) -> None:

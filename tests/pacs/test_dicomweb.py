@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -552,15 +553,12 @@ def test_search_pages_stop_when_the_server_ignores_offset_and_unsafe_uids_are_le
 # --------------------------------------------------------------------------------- segment --push
 
 
-def test_segment_push_puts_each_cases_seg_into_its_study_once(pacs: Orthanc, export: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """A batch `segment` (toy engine, "liver" read as "brighter than 100" on this MR series) pushes
-    its SEG into the source study; a re-run skips the case and pushes nothing; a PACS that refuses the
-    login fails that case's push with one line while its outputs stay."""
+def bone_options(out: Path) -> Any:
+    """`segment` options on the toy engine (tests/batch/toy.py) with "liver" read as "brighter
+    than 100", which finds tissue in these MR series."""
     from dataclasses import dataclass
 
     from medsee_cli.engine.stream import SliceEngine
-    from medsee_cli.services.segment_batch import BatchOptions, run_batch
     from tests.batch.toy import ToyLoader, ToyTexts, toy_options
     from tests.engine.toy import BrightModel
 
@@ -575,28 +573,72 @@ def test_segment_push_puts_each_cases_seg_into_its_study_once(pacs: Orthanc, exp
         def open(self, options):  # noqa: ANN001, ANN202
             return SliceEngine(BrightModel(), options), BoneTexts()
 
-    def toy_options(out: Path):  # noqa: ANN202, F811
-        from tests.batch.toy import toy_options as base
+    return toy_options(out, loader=BoneLoader())
 
-        return base(out, loader=BoneLoader())
+
+def test_segment_push_puts_each_cases_seg_into_its_study_once(pacs: Orthanc, export: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch `segment` (toy engine, "liver" read as "brighter than 100" on this MR series) pushes
+    its SEG into the source study; a re-run skips the case and pushes nothing; a PACS that refuses the
+    login fails that case's push with one line while its outputs stay."""
+    from medsee_cli.services.segment_batch import BatchOptions, run_batch
 
     for name, value in login().items():
         monkeypatch.setenv(name, value)
     source = uids(export / "ge_native-clean")
     out = tmp_path / "results"
-    first = run_batch([export / "ge_native-clean"], BatchOptions(toy_options(out), push=pacs.dicomweb))
+    first = run_batch([export / "ge_native-clean"], BatchOptions(bone_options(out), push=pacs.dicomweb))
     (item,) = first.items
     assert item.status == "done" and item.push == "pushed", item
     seg = pydicom.dcmread(next(out.glob("*/seg.dcm")), stop_before_pixels=True)
     found = pacs.client.search_for_instances(source["study"], search_filters={"SOPInstanceUID": seg.SOPInstanceUID})
     assert len(found) == 1 and seg.StudyInstanceUID == source["study"]
 
-    again = run_batch([export / "ge_native-clean"], BatchOptions(toy_options(out), push=pacs.dicomweb))
+    again = run_batch([export / "ge_native-clean"], BatchOptions(bone_options(out), push=pacs.dicomweb))
     assert [(i.status, i.push) for i in again.items] == [("skipped", "already-pushed")]
 
     monkeypatch.setenv(ENV_PASSWORD, "wrong")
     (next(out.glob("*/pushed.json"))).unlink()
-    refused = run_batch([export / "ge_native-clean"], BatchOptions(toy_options(out), push=pacs.dicomweb))
+    refused = run_batch([export / "ge_native-clean"], BatchOptions(bone_options(out), push=pacs.dicomweb))
     (bad,) = refused.items
     assert bad.status == "skipped" and (bad.push or "").startswith("failed: ") and "\n" not in (bad.push or "")
     assert int(refused.exit_code) == 1 and (out / next(out.glob("*/seg.dcm")).parent.name / "mask.nii.gz").is_file()
+
+
+def test_segment_on_the_ingest_folder_reads_each_kept_series_and_pushes_its_seg(
+        pacs: Orthanc, export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ingest --keep-dicom, then segment INGEST_DIR --push (issue 16): the catalog case is read from its
+    kept DICOM files (recorded relative to the catalog), so its SEG references them and goes into its
+    study; once the kept files are pruned, a re-run redoes nothing and a new case says why it gets no SEG."""
+    from medsee_cli.services.batch_inputs import list_cases
+    from medsee_cli.services.segment_batch import BatchOptions, run_batch
+
+    ge = uids(export / "ge_native-clean")
+    out, keep = tmp_path / "ingest", tmp_path / "dicom"
+    run, doc = json_run("ingest", pacs.dicomweb, "--out", str(out), "--study", ge["study"], "--keep-dicom", str(keep),
+                        env=login())
+    assert run.exit_code == 0 and doc["written"] == 1, run.output
+    with sqlite3.connect(out / "catalog.sqlite") as db:
+        assert db.execute("SELECT folder FROM dicom_files").fetchall() == [(f"../dicom/{ge['study']}/{ge['series']}",)]
+    (case,) = list_cases([out])
+    assert case.source == (keep / ge["study"] / ge["series"]).resolve() and case.warnings == ()
+
+    for name, value in login().items():
+        monkeypatch.setenv(name, value)
+    results = tmp_path / "results"
+    first = run_batch([out], BatchOptions(bone_options(results), push=pacs.dicomweb))
+    (item,) = first.items
+    assert (item.case, item.status, item.push) == (case.ident, "done", "pushed"), item
+    seg = pydicom.dcmread(results / case.ident / "seg.dcm", stop_before_pixels=True)
+    (cited,) = seg.ReferencedSeriesSequence
+    assert cited.SeriesInstanceUID == ge["series"] and seg.StudyInstanceUID == ge["study"]
+    assert {str(i.ReferencedSOPInstanceUID) for i in cited.ReferencedInstanceSequence} == set(ge["sops"])
+    found = pacs.client.search_for_instances(ge["study"], search_filters={"SOPInstanceUID": seg.SOPInstanceUID})
+    assert len(found) == 1
+
+    shutil.rmtree(keep / ge["study"])
+    (gone,) = list_cases([out])
+    assert gone.source == gone.content
+    assert gone.warnings == ("no DICOM-SEG: read from its NIfTI; its DICOM folder is gone",)
+    again = run_batch([out], BatchOptions(bone_options(results), push=pacs.dicomweb))
+    assert [(i.status, i.push) for i in again.items] == [("skipped", "already-pushed")]

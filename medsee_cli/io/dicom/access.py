@@ -91,17 +91,15 @@ class Location:
             with zf.open(info) as fh:
                 yield fh
 
-    def head(self, n: int = SNIFF_BYTES) -> bytes:
-        with self.open() as fh:
-            return fh.read(n)
-
     def read_bytes(self) -> bytes:
         with self.open() as fh:
             return fh.read()
 
-    def stat_key(self) -> tuple[int, int]:
-        """(size, mtime_ns) of the file on disk (the archive for zip members)."""
-        st = os.stat(self.path)
+    def stat_key(self, fh: IO[bytes] | None = None) -> tuple[int, int]:
+        """(size, mtime_ns) of the file on disk (the archive for zip members): what says it is
+        unchanged. ``fh``: this file, opened; its own handle is looked at (the very file being
+        read, whatever the name points to by now)."""
+        st = os.fstat(fh.fileno()) if fh is not None and self.member is None else os.stat(self.path)
         return (st.st_size, st.st_mtime_ns)
 
 

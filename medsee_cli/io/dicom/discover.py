@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from medsee_cli.errors import InputError, UnsupportedInput
-from medsee_cli.io.dicom.access import Location, is_zip_file, looks_like_dicom
+from medsee_cli.io.dicom.access import Location, is_zip_file
 from medsee_cli.io.dicom.header import FrameHeader, read_frame_headers
+from medsee_cli.io.dicom.source_header import SourceHeader
 from medsee_cli.io.itk import is_itk
 from medsee_cli.io.nifti import is_nifti
 
@@ -199,19 +200,7 @@ class HeaderScan:
     headers: tuple[FrameHeader, ...]
     skipped: tuple[tuple[str, str], ...]
     failures: tuple[InputError, ...]
-
-
-def read_candidate(location: Location) -> list[FrameHeader]:
-    """Frame headers of one candidate; a file that does not start like DICOM is not parsed."""
-    name = str(location)
-    try:
-        head = location.head()
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
-        raise InputError(name, f"cannot be read ({reason})") from exc
-    if not looks_like_dicom(head):
-        raise InputError(name, "not a DICOM file")
-    return read_frame_headers(location)  # non-image SOP classes are refused there (sop_classes.py)
+    kept: Mapping[str, SourceHeader] = field(default_factory=dict)  # location -> header (``keep=True``)
 
 
 def scan_headers(
@@ -220,44 +209,51 @@ def scan_headers(
     explicit: frozenset[str] = frozenset(),
     workers: int = 4,
     cache: "HeaderCache | None" = None,
+    keep: bool = False,
 ) -> HeaderScan:
     """Read every candidate's frame headers (in parallel, reusing ``cache`` where unchanged).
 
     Files that are not DICOM or not images are `skipped` when found by walking a folder, and
     `failures` when the user named them explicitly; damaged DICOM files are always failures.
-    The cache also remembers skipped files, so a re-run does not read them again.
+    The cache also remembers skipped files, so a re-run does not read them again. ``keep``: the
+    parsed header of every file read is `kept` (by location), so that decoding its pixels and
+    writing DICOM objects that reference it need not parse it again (files found in ``cache``
+    were not read, and have none).
     """
 
-    def one(loc: Location) -> tuple[Location, list[FrameHeader] | InputError]:
+    def one(loc: Location) -> tuple[Location, list[FrameHeader] | InputError, SourceHeader | None]:
         if cache is not None:
             cached = cache.get(loc)
             if cached is not None:
-                return loc, cached
+                return loc, cached, None
             why = cache.get_skip(loc)
             if why is not None:
-                return loc, UnsupportedInput(str(loc), why)
+                return loc, UnsupportedInput(str(loc), why), None
         try:
-            found = read_candidate(loc)
+            found, header = read_frame_headers(loc)  # non-image SOP classes are refused there (sop_classes.py)
         except InputError as exc:
             if cache is not None and _is_skip(exc):
                 cache.put_skip(loc, exc.reason)
-            return loc, exc
+            return loc, exc, None
         if cache is not None:
             cache.put(loc, found)
-        return loc, found
+        return loc, found, header if keep else None
 
     headers: list[FrameHeader] = []
     skipped: list[tuple[str, str]] = []
     failures: list[InputError] = []
+    kept: dict[str, SourceHeader] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for loc, result in pool.map(one, locations):
+        for loc, result, header in pool.map(one, locations):
             if isinstance(result, list):
                 headers.extend(result)
+                if header is not None:
+                    kept[str(loc)] = header
             elif _is_skip(result) and str(loc) not in explicit:
                 skipped.append((result.item, result.reason))
             else:
                 failures.append(result)
-    return HeaderScan(tuple(headers), tuple(skipped), tuple(failures))
+    return HeaderScan(tuple(headers), tuple(skipped), tuple(failures), kept)
 
 
 def _is_skip(error: InputError) -> bool:

@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
 from medsee_cli.errors import InputError, UnsupportedInput
-from medsee_cli.io.dicom.access import Location, read_dataset
+from medsee_cli.io.dicom.access import Location
 from medsee_cli.io.dicom.sop_classes import non_image_class, stated_sop_class
+from medsee_cli.io.dicom.source_header import SourceHeader, read_source_header
 
 ENHANCED_MARKER = "FunctionalGroupsSequence"
 
@@ -85,16 +85,12 @@ class FrameHeader:
         return cls(**fixed)
 
 
-def read_frame_headers(location: Location) -> list[FrameHeader]:
-    """All frame headers of one file. Raises `InputError` / `UnsupportedInput` naming the file."""
-    name = str(location)
-    try:
-        ds = read_dataset(location, stop_before_pixels=True)
-    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(name, f"not a readable DICOM file ({_short(exc)})") from exc
-    except Exception as exc:  # pydicom raises a wide range on corrupt bytes
-        raise InputError(name, f"not a readable DICOM file ({_short(exc)})") from exc
-    return headers_from_dataset(ds, name)
+def read_frame_headers(location: Location) -> tuple[list[FrameHeader], SourceHeader]:
+    """All frame headers of one file, and the header kept of it for the steps after the scan
+    (the file is opened and parsed once: `source_header`). Raises `InputError` /
+    `UnsupportedInput` naming the file; a file that does not start like DICOM is not parsed."""
+    ds, kept = read_source_header(location)
+    return headers_from_dataset(ds, str(location)), kept
 
 
 def headers_from_dataset(ds: Dataset, name: str) -> list[FrameHeader]:

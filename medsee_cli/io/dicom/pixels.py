@@ -1,16 +1,19 @@
 """Decode the frames of a `SeriesPlan` into one array ``[i, j, k(, t)]`` with rescale applied.
 
-Each file is read once; uncompressed little-endian frames take a zero-parse fast path
-(``numpy.frombuffer`` over the pixel bytes), everything else goes through pydicom's pixel
-handlers (pylibjpeg: JPEG, JPEG-LS, JPEG 2000 incl. HTJ2K, RLE; pydicom: deflate, big endian).
-Files are decoded on a thread pool. Rescale slope/intercept become HU for CT: the result stays
-int16 when the values fit, float32 when a slope is not 1.
+Each file's pixel data are read once, and its header is not parsed again where the header scan
+kept it (`source_header`). Uncompressed little-endian frames take a zero-parse fast path
+(``numpy.frombuffer`` over the pixel bytes at the file's end); everything else goes through
+pydicom's pixel handlers (pylibjpeg: JPEG, JPEG-LS, JPEG 2000 incl. HTJ2K, RLE; pydicom: deflate,
+big endian), on the kept header plus the elements read from the pixel data on, or on the whole
+file where no header was kept. Files are decoded on a thread pool. Rescale slope/intercept become
+HU for CT: the result stays int16 when the values fit, float32 when a slope is not 1.
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -20,6 +23,7 @@ from medsee_cli.errors import InputError
 from medsee_cli.io.dicom.access import Location, read_dataset
 from medsee_cli.io.dicom.header import NO_FILE_META, FrameHeader
 from medsee_cli.io.dicom.series import SeriesPlan
+from medsee_cli.io.dicom.source_header import CHANGED, SourceHeader
 
 NATIVE_LITTLE_ENDIAN = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 
@@ -28,8 +32,12 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def decode_plan(plan: SeriesPlan, *, workers: int | None = None) -> np.ndarray:
-    """The voxel array of ``plan``: shape ``plan.shape`` (+ a trailing 3 for colour)."""
+def decode_plan(plan: SeriesPlan, *, workers: int | None = None,
+                kept: Mapping[str, SourceHeader] | None = None) -> np.ndarray:
+    """The voxel array of ``plan``: shape ``plan.shape`` (+ a trailing 3 for colour).
+
+    ``kept``: headers the scan kept (by location); a file with one is not parsed again, only
+    its pixel data are read (`SourceHeader.with_pixels`)."""
     first = plan.first
     n_frames = len(plan.frames)
     colour = first.samples_per_pixel > 1
@@ -41,7 +49,7 @@ def decode_plan(plan: SeriesPlan, *, workers: int | None = None) -> np.ndarray:
         by_file[frame.location].append((index, frame))
 
     def work(location: str) -> None:
-        _decode_file(location, by_file[location], raw)
+        _decode_file(location, by_file[location], raw, (kept or {}).get(location))
 
     n_workers = workers or default_workers()
     if n_workers == 1 or len(by_file) == 1:
@@ -68,15 +76,13 @@ def _stored_dtype(h: FrameHeader) -> np.dtype:
     return np.dtype(f"{kind}{size}")
 
 
-def _decode_file(location: str, frames: list[tuple[int, FrameHeader]], raw: np.ndarray) -> None:
+def _decode_file(location: str, frames: list[tuple[int, FrameHeader]], raw: np.ndarray,
+                 header: SourceHeader | None) -> None:
     first = frames[0][1]
     native = _fast_path_ok(first)
-    plane = _tail_plane(location, first) if native else None
+    plane = _tail_plane(location, first, header.stat if header is not None else None) if native else None
     if plane is None:
-        try:
-            ds = read_dataset(Location.parse(location))
-        except Exception as exc:
-            raise InputError(location, f"cannot be read ({_short(exc)})") from exc
+        ds = _pixel_dataset(location, header)
         if "PixelData" not in ds:
             raise InputError(location, "pixel data missing or truncated (the file ends early)")
         if NO_FILE_META in first.quirks:
@@ -103,6 +109,18 @@ def _decode_file(location: str, frames: list[tuple[int, FrameHeader]], raw: np.n
             raw[:, :, index, :] = np.swapaxes(plane, 0, 1)
         else:
             raw[:, :, index] = plane.T
+
+
+def _pixel_dataset(location: str, header: SourceHeader | None) -> Dataset:
+    """The file's dataset with its pixel data: the kept header plus the pixel data read after it,
+    or (no header kept, or not readable that way) the whole file."""
+    try:
+        ds = header.with_pixels(location) if header is not None else None
+        return ds if ds is not None else read_dataset(Location.parse(location))
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(location, f"cannot be read ({_short(exc)})") from exc
 
 
 def _adopt_detected_syntax(ds: Dataset, h: FrameHeader, location: str) -> None:
@@ -132,11 +150,13 @@ def _fast_path_ok(h: FrameHeader) -> bool:
 PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
 
 
-def _tail_plane(location: str, h: FrameHeader) -> np.ndarray | None:
+def _tail_plane(location: str, h: FrameHeader, stat: tuple[int, int] | None) -> np.ndarray | None:
     """The frame of an uncompressed file whose last element is Pixel Data of the exact size.
 
     Reads only the tail of the file (no dataset parsing). Returns None whenever the layout is
     anything else (trailing elements, padding, zip member), and the caller uses pydicom.
+    ``stat``: the file's (size, mtime) when its header was read; other ones are an `InputError`
+    (the pixels would not be those of the header the frame was placed with).
     """
     loc = Location.parse(location)
     if loc.member is not None:
@@ -145,7 +165,10 @@ def _tail_plane(location: str, h: FrameHeader) -> np.ndarray | None:
     nbytes = h.rows * h.columns * dtype.itemsize
     try:
         with open(loc.path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
+            now = loc.stat_key(fh)
+            if stat is not None and now != stat:
+                raise InputError(location, CHANGED)
+            size = now[0]
             offset = size - nbytes
             if offset < 12:
                 return None
