@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from medsee_cli.services.ask import AskOptions
 from medsee_cli.services.ask_batch import QuestionsOptions, item_count, run_questions
 from tests.ask.questions_toy import toy_ask, write_lines
 from tests.batch.toy import ball_ct
+from tests.kill_job import kill_after, log_lines
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTIONS = ["# nightly questions", {"id": "liver", "question": "where is the liver?"}, "",
@@ -242,17 +241,8 @@ def _job(out: Path, questions: Path, inputs: list[Path]) -> subprocess.Popen[byt
 def _kill_during(out: Path, questions: Path, inputs: list[Path], start: int, delay: float) -> None:
     """SIGKILL a job ``delay`` seconds after its ``start``-th item began (its log says when)."""
     log = out / "log.jsonl"
-    before = len(log.read_text().splitlines()) if log.exists() else 0
-    job = _job(out, questions, inputs)
-    deadline = time.monotonic() + 60
-    while job.poll() is None and time.monotonic() < deadline:
-        lines = log.read_text().splitlines()[before:] if log.exists() else []
-        if sum('"case-start"' in line for line in lines) >= start:
-            break
-        time.sleep(0.005)
-    time.sleep(delay)
-    job.send_signal(signal.SIGKILL)
-    job.wait(timeout=30)
+    before = log_lines(log)
+    kill_after(_job(out, questions, inputs), log, "case-start", start, delay, before)
 
 
 def _comparable(folder: Path) -> dict[str, object]:

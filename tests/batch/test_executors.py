@@ -212,10 +212,10 @@ class BrokenLoader(ToyLoader):
 def test_a_ray_job_killed_in_the_middle_finishes_on_a_rerun(tmp_path, local_ray):
     """SIGKILL the driver while its actors are busy; the re-run (Ray again) removes what the
     actors left half-done and gives the files of an uninterrupted local run."""
-    import signal
     import subprocess
     import sys
-    import time
+
+    from tests.kill_job import kill_after
 
     inputs = [ball_ct(tmp_path / f"c{n:02d}.nii.gz", (14 + 3 * (n % 5), 20, 6 + n % 5), shape=(64, 48, 24))
               for n in range(16)]
@@ -227,14 +227,7 @@ def test_a_ray_job_killed_in_the_middle_finishes_on_a_rerun(tmp_path, local_ray)
         return subprocess.Popen([sys.executable, "-m", "tests.batch.toy", "--ray", str(out), *map(str, inputs)],
                                 cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    killed = job()
-    log, deadline = out / "log.jsonl", time.monotonic() + 300
-    while killed.poll() is None and time.monotonic() < deadline:
-        if log.exists() and log.read_text().count('"case-done"') >= 3:
-            break
-        time.sleep(0.01)
-    killed.send_signal(signal.SIGKILL)
-    killed.wait(timeout=60)
+    kill_after(job(), out / "log.jsonl", "case-done", 3)
     finished = sum(1 for p in out.glob("c*/done.json"))
     assert 3 <= finished < 16, finished  # the kill came in the middle
     again = job()

@@ -7,12 +7,9 @@ costs a fraction of a second; the subprocess runs are `python -m tests.batch.toy
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nibabel as nib
@@ -21,7 +18,8 @@ import pytest
 
 from medsee_cli.errors import UsageError
 from medsee_cli.services.segment_batch import BatchOptions, run_batch
-from tests.batch.toy import TOY_ENGINE, ball_ct, comparable, toy_options
+from tests.batch.toy import ball_ct, comparable, toy_options
+from tests.kill_job import kill_after, log_lines
 
 REPO = Path(__file__).resolve().parents[2]
 CASE_FILES = ["boxes.json", "done.json", "labels.json", "mask.nii.gz", "preview.png", "provenance.json"]
@@ -124,17 +122,7 @@ def _job(out: Path, inputs: list[Path]) -> subprocess.Popen[bytes]:
 def _kill_during(out: Path, inputs: list[Path], start: int, delay: float) -> None:
     """SIGKILL a job ``delay`` seconds after its ``start``-th case began (its log says when)."""
     log = out / "log.jsonl"
-    before = len(log.read_text().splitlines()) if log.exists() else 0
-    job = _job(out, inputs)
-    deadline = time.monotonic() + 300
-    while job.poll() is None and time.monotonic() < deadline:
-        lines = log.read_text().splitlines()[before:] if log.exists() else []
-        if sum('"case-start"' in line for line in lines) >= start:
-            break
-        time.sleep(0.01)
-    time.sleep(delay)
-    job.send_signal(signal.SIGKILL)
-    job.wait(timeout=60)
+    kill_after(_job(out, inputs), log, "case-start", start, delay, log_lines(log))
 
 
 def _leftovers(folder: Path) -> list[str]:

@@ -1,0 +1,27 @@
+"""Kill a batch job in the middle: SIGKILL once its log shows enough events of a kind."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+def kill_after(job: subprocess.Popen[bytes], log: Path, event: str, count: int, delay: float = 0.0,
+               before: int = 0) -> None:
+    """SIGKILL ``job`` ``delay`` seconds after its log (past its first ``before`` lines) holds
+    ``count`` ``event`` lines (``"case-start"``, ``"case-done"``), or when it ends by itself."""
+    deadline = time.monotonic() + 300
+    while job.poll() is None and time.monotonic() < deadline:
+        lines = log.read_text().splitlines()[before:] if log.exists() else []
+        if sum(f'"{event}"' in line for line in lines) >= count:
+            break
+        time.sleep(0.005)
+    time.sleep(delay)
+    job.send_signal(signal.SIGKILL)
+    job.wait(timeout=60)
+
+
+def log_lines(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
