@@ -91,6 +91,18 @@ class SentenceEncoder:
             return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
         return np.concatenate(chunks, axis=0)
 
+    def encode_parts(self, text: str, spans: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """As `numpy_encoder.NumpySentenceEncoder.encode_parts`: the text's vector and one per span."""
+        from medsee_cli.reasoning.numpy_encoder import span_pooled
+
+        torch = self._torch
+        batch = self.tokenizer([text], truncation=True, max_length=128, return_tensors="pt",
+                               return_offsets_mapping=True)
+        offsets = [(int(a), int(b)) for a, b in batch.pop("offset_mapping")[0].tolist()]
+        with torch.inference_mode():
+            hidden = self.model(**batch).last_hidden_state[0].float().numpy()
+        return span_pooled(hidden, offsets, spans)
+
     def _batch(self, texts: list[str]) -> np.ndarray:
         torch = self._torch
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")

@@ -1,5 +1,6 @@
 """Score a reasoner on a JSONL question set: {"query": "...", "targets": ["name", ...]} per line,
-optionally with the scan in view: "scan": {"modality": "CT", "regions": ["abdomen"]} (see ``scan.ScanContext``).
+optionally with the scan in view: "scan": {"modality": "CT", "regions": ["abdomen"]} (see ``scan.ScanContext``)
+and a "style" tag ("landmark", "clinician", ...) that reports can group by.
 
 A line is a top-1 hit when the top-ranked target is one of ``targets``, a top-3 hit when any of
 the first three is. A line with an empty ``targets`` list is out of scope: it is a hit when the
@@ -25,6 +26,7 @@ class Question:
     query: str
     targets: tuple[str, ...]
     scan: Optional[ScanContext] = None
+    style: str = ""  # the optional "style" tag of the line ("landmark", "clinician", ...), for per-style figures
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,10 @@ def read_questions(path: Path, known: Optional[set[str]] = None) -> tuple[Questi
             context = ScanContext.from_dict(scan) if scan is not None else None
         except (AttributeError, TypeError, ValueError) as exc:
             raise InputError(where, f'"scan" must be {{"modality": ..., "regions": [...]}} ({exc})') from None
-        questions.append(Question(line=number, query=raw["query"], targets=tuple(targets), scan=context))
+        style = raw.get("style", "")
+        if not isinstance(style, str):
+            raise InputError(where, '"style" must be a string')
+        questions.append(Question(line=number, query=raw["query"], targets=tuple(targets), scan=context, style=style))
     if not questions:
         raise InputError(str(path), "holds no questions")
     return tuple(questions)

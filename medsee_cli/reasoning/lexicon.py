@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from medsee_cli.reasoning.knowledge import KnowledgeBase
-from medsee_cli.reasoning.text import Parsed, phrase_key, tokens, word_forms
+from medsee_cli.reasoning.text import BOUNDARIES, SIDES, Parsed, phrase_key, tokens, word_forms
 
 NAME, CLUE, WEAK = "name", "clue", "weak"
 WEIGHTS = {NAME: 1.0, CLUE: 0.75, WEAK: 0.45}
@@ -32,8 +32,15 @@ RELATION_WORDS = {
     ("holds",): "around", ("covers",): "around", ("covering",): "around", ("encloses",): "around",
     ("wrapped", "around"): "around", ("hugging",): "next_to", ("alongside",): "next_to", ("round",): "around",
     ("goes", "into"): "to", ("going", "into"): "to", ("go", "into"): "to", ("runs", "into"): "to",
+    ("at", "the", "level", "of"): "next_to", ("either", "side", "of"): "next_to", ("each", "side", "of"): "next_to",
+    ("both", "sides", "of"): "next_to",
+    ("linking",): "connects", ("links",): "connects", ("attaching",): "connects", ("attaches",): "connects",
 }
-IDIOMS = {("all", ("over",)), ("all", ("around",)), ("all", ("round",))}  # 'pain all over' is no place
+# 'pain all over' is no place; 'pain over the shoulder blade' is at it, not above it
+IDIOMS = {("all", ("over",)), ("all", ("around",)), ("all", ("round",))} | {
+    (word, ("over",)) for word in ("pain", "painful", "tender", "tenderness", "sore", "ache", "aching", "swelling",
+                                   "swollen", "bruise", "bruising", "bruised", "lump", "rash", "redness")}
+MAX_GAP = 3  # a phrase of several words still matches with this many extra words inside it, in one clause
 # words that can sit inside a relation phrase without changing it ('at the very bottom of', 'just under')
 FILLERS = frozenset({"very", "just", "directly", "immediately", "slightly", "little", "bit"})
 # 'fluid round the lungs from her heart failure', 'because of his cirrhosis': what follows is the cause
@@ -48,6 +55,15 @@ RELATION_ALIASES = {"under": ("under", "below"), "below": ("below", "under"),
 PRONOUNS = frozenset({"it", "that", "this", "them", "those", "these", "one"})
 
 
+def of_form(phrase: str) -> str:
+    """A two-word name said the other way round: 'bottom muscle' -> 'muscle of the bottom', 'thigh bone' ->
+    'bone of the thigh' ('' for any other name, and for sided ones: 'left kidney' has no such form)."""
+    words = tokens(phrase)
+    if len(words) != 2 or not all(w.isalpha() for w in words) or SIDES & set(words):
+        return ""
+    return f"{words[1]} of the {words[0]}"
+
+
 @dataclass(frozen=True)
 class Match:
     """One phrase of the knowledge base found in the question at tokens [start, end)."""
@@ -57,6 +73,7 @@ class Match:
     entry: str
     kind: str
     phrase: str
+    gaps: int = 0  # words of the question inside the occurrence that the phrase lacks ('absorbs most of the food')
 
     @property
     def length(self) -> int:
@@ -72,6 +89,10 @@ class Lexicon:
             for kind, phrases in ((NAME, entry.names()), (CLUE, entry.clues), (WEAK, entry.weak_clues)):
                 for phrase in phrases:
                     self._add(phrase, entry.name, kind)
+            for phrase in entry.names():
+                inverted = of_form(phrase)
+                if inverted:
+                    self._add(inverted, entry.name, NAME)
         for word in kb.lesion_words:
             self.vocabulary.update(tokens(word))
         self.lesion_keys = {phrase_key(w): w for w in kb.lesion_words}
@@ -79,6 +100,10 @@ class Lexicon:
         self.spread_keys = {phrase_key(w): w for w in kb.spread_words}
         self.origin_keys = {phrase_key(w): w for w in kb.origin_words}
         self.max_len = max(len(k) for k in self.index)
+        self.by_first: dict[str, list[tuple[str, ...]]] = {}
+        for key in self.index:
+            if len(key) >= 2:
+                self.by_first.setdefault(key[0], []).append(key)
         self.prefixes = word_forms()[1]
         self.single_names = {key[0]: [(n, p) for n, kind, p in hits if kind == NAME]
                              for key, hits in self.index.items() if len(key) == 1 and len(key[0]) >= 5}
@@ -104,11 +129,43 @@ class Lexicon:
                     for name, kind, phrase in self.index.get(stems[start:end], ()):
                         found.add(Match(positions[start], positions[end - 1] + 1, name, kind, phrase))
         found.update(self._compounds(parsed))
-        # a name inside a longer phrase of the same entry stays ('overactive thyroid' names the thyroid)
+        found.update(self._gapped(parsed, {i for m in found if m.kind == NAME for i in range(m.start, m.end)}))
+        exact = [m for m in found if not m.gaps]
+        gapped = [m for m in found if m.gaps]
+        # a name inside a longer phrase of the same entry stays ('overactive thyroid' names the thyroid);
+        # a phrase found with gaps hides no other entry's phrase; where it overlaps its own entry's phrase
+        # found as written, the longer of the two counts (the written one when they are as long)
+        covered = lambda m: any(o.start <= m.start and m.end <= o.end and o.length > m.length  # noqa: E731
+                                and not (m.kind == NAME and o.entry == m.entry) for o in exact)
+        overlap = lambda m, o: o.entry == m.entry and o.start < m.end and m.start < o.end  # noqa: E731
+        repeated = lambda m: (any(overlap(m, o) and o.length >= m.length for o in exact) if m.gaps  # noqa: E731
+                              else any(overlap(m, o) and o.length > m.length for o in gapped))
         # sorted, so that ties between targets break the same way in every run
-        return [m for m in sorted(found, key=lambda m: (m.start, m.end, m.entry, m.kind)) if not any(
-            o.start <= m.start and m.end <= o.end and o.length > m.length
-            and not (m.kind == NAME and o.entry == m.entry) for o in found)]
+        return [m for m in sorted(found, key=lambda m: (m.start, m.end, m.entry, m.kind, m.gaps))
+                if not covered(m) and not repeated(m)]
+
+    def _gapped(self, parsed: Parsed, named: set[int]) -> list[Match]:
+        """Clues of two or more words with up to MAX_GAP extra words inside ('absorbs most of the food' for
+        'absorbs food'), within one clause, not negated; the extra words may not name a target themselves.
+        Names are fixed expressions: they match only as written."""
+        hits = []
+        stems = parsed.stems
+        for start, first in enumerate(stems):
+            for key in self.by_first.get(first, ()):
+                at, gaps = start + 1, 0
+                for word in key[1:]:
+                    while at < len(stems) and stems[at] != word and gaps < MAX_GAP and parsed.raw[at] not in BOUNDARIES:
+                        at, gaps = at + 1, gaps + 1
+                    if at >= len(stems) or stems[at] != word:
+                        break
+                    at += 1
+                else:
+                    inside = range(start, at)
+                    if 0 < gaps and not any(parsed.negated[i] for i in inside) and not any(
+                            i in named for i in inside if stems[i] not in key):
+                        hits += [Match(start, at, name, kind, phrase, gaps) for name, kind, phrase in self.index[key]
+                                 if kind != NAME]
+        return hits
 
     def _compounds(self, parsed: Parsed) -> list[Match]:
         """A medical prefix glued to a name ('hydroureter', 'intrahepatic') points to that target."""
@@ -149,11 +206,14 @@ class Lexicon:
                 if (tuple(words[start:start + n]) == key and kept[start] + n not in causes
                         and not (start and (words[start - 1], key) in IDIOMS)):
                     hits.append((kept[start], kept[start + n - 1] + 1, relation))
-        starts = [start for start, word in enumerate(parsed.raw) if word in FROM_WORDS and start + 1 not in causes]
-        starts += [end for _, end, relation in hits if relation == "from"]  # 'branching off the aorta to the arm'
-        for start in sorted(set(starts)):
+        # (where the first end starts, the first word 'to' may be): 'from the kidney to ...'
+        starts = [(start, start + 2) for start, word in enumerate(parsed.raw)
+                  if word in FROM_WORDS and start + 1 not in causes]
+        # 'branching off the aorta to the arm', 'joining the ribs to the breastbone', 'drains bile into the gut'
+        starts += [(end, end + 1) for _, end, relation in hits if relation in ("from", "connects")]
+        for start, first in sorted(set(starts)):
             _, clause_end = parsed.clause_of(start)
-            end = next((i for i in range(start + 2, min(clause_end, start + FROM_TO_REACH))
+            end = next((i for i in range(first, min(clause_end, start + FROM_TO_REACH))
                         if parsed.raw[i] in TO_WORDS), None)
             if end is not None:
                 if parsed.raw[start] in FROM_WORDS:

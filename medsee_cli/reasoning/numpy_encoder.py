@@ -46,6 +46,23 @@ def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) 
     return centred / np.sqrt(variance + eps) * weight + bias
 
 
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 1e-12 else vector).astype(np.float32)
+
+
+def span_pooled(hidden: np.ndarray, offsets: list[tuple[int, int]], spans: list[tuple[int, int]]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean pooling of one text's token states (``hidden``: tokens x dim, no padding): over every token
+    (the sentence vector), and over the tokens inside each character span; all scaled to unit length."""
+    parts = np.zeros((len(spans), hidden.shape[1]), dtype=np.float32)
+    for row, (start, end) in enumerate(spans):
+        inside = [i for i, (a, b) in enumerate(offsets) if b > a and a >= start and b <= end]
+        if inside:
+            parts[row] = _unit(hidden[inside].mean(axis=0))
+    return _unit(hidden.mean(axis=0)), parts
+
+
 @dataclass(frozen=True)
 class _Layer:
     qkv_w: np.ndarray  # (hidden, 3 * hidden), already transposed for x @ w
@@ -137,6 +154,19 @@ class NumpySentenceEncoder:
         vectors = np.empty((len(texts), self.hidden), dtype=np.float32)
         vectors[order] = np.concatenate(chunks, axis=0)
         return vectors
+
+    def encode_parts(self, text: str, spans: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """One forward pass over ``text``: its sentence vector, and one vector per character span
+        [start, end) pooled from that span's tokens alone (in the context of the whole text). A span
+        with no token (cut off at ``MAX_TOKENS``) gets a zero vector."""
+        from medsee_cli.reasoning.blas_threads import blas_threads
+
+        encoding = self.tokenizer.encode(text)
+        ids = np.array([encoding.ids], dtype=np.int64)
+        mask = np.array([encoding.attention_mask], dtype=np.float32)
+        with blas_threads(self.threads or 1):
+            hidden = self._forward(ids, np.array([encoding.type_ids], dtype=np.int64), mask)[0]
+        return span_pooled(hidden, encoding.offsets, spans)
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(list(texts))

@@ -39,3 +39,8 @@ def placement_of(name: str) -> Placement:
                      usual_side=str(facts.get("usual_side") or ""), pieces=int(facts.get("pieces") or 0),
                      per_side=bool(facts.get("per_side")),
                      volume_ml=(float(volume[0]), float(volume[1])) if volume else None)
+
+
+def usual_side(name: str) -> str:
+    """Where an unpaired organ normally lies ('left', 'right'; '' when not stated or not one-sided)."""
+    return str(_facts().get(name, {}).get("usual_side") or "")

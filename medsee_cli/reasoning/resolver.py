@@ -1,10 +1,11 @@
 """The resolver: question -> ranked target hypotheses, from phrases, clues, relations and meaning.
 
-Lexical evidence (names, symptoms, spatial relations, lesion words, sides, negation, a part inside
-a named whole) is read from the knowledge base; an optional offline sentence encoder re-ranks it
-and fills in when no phrase matched (``semantic.SemanticIndex``). The resolver abstains, and says
-so, when nothing reaches the threshold, when the question is closer to the out-of-scope examples
-than to any target, or when it is mostly not words.
+Lexical evidence (names, symptoms, spatial relations and landmarks (``landmarks``), lesion words,
+sides, negation, a part inside a named whole, clinician shorthand (``shorthand``), what each clause
+does (``clause_roles``)) is read from the knowledge base; an optional offline sentence encoder
+re-ranks it and fills in when no phrase matched (``semantic.SemanticIndex``, read as ``reading``
+says). The resolver abstains, and says so, when nothing reaches the threshold, when the question is
+closer to the out-of-scope examples than to any target, or when it is mostly not words.
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ from typing import Optional
 import numpy as np
 
 from medsee_cli.reasoning.answer import compose_answer, rationale
+from medsee_cli.reasoning.clause_roles import BACKGROUND_FACTOR, ClauseRoles
+from medsee_cli.reasoning.clauses import ClauseOptions, is_long
 from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
-from medsee_cli.reasoning.lexicon import CLUE, NAME, PRONOUNS, RELATION_ALIASES, WEAK, WEIGHTS, Lexicon, Match
+from medsee_cli.reasoning.landmarks import NEAR, asked_wholes, descendants, find_anchors, masked, related
+from medsee_cli.reasoning.lexicon import CLUE, NAME, WEAK, WEIGHTS, Lexicon, Match
+from medsee_cli.reasoning.reading import Reading, similarities
 from medsee_cli.reasoning.resolution import Hypothesis, Resolution, ranked, reported_score
 from medsee_cli.reasoning.scan import ScanContext, load_body_regions
 from medsee_cli.reasoning.semantic import SemanticIndex, index_texts
+from medsee_cli.reasoning.shorthand import expand
+from medsee_cli.reasoning.sides import lend_to_side, off_side
 from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse, phrase_key
 
 
@@ -31,6 +38,9 @@ GENERIC_LESION = "lesion"
 LANDMARK = "landmark"  # a structure the question only uses to say where the target is
 LANDMARK_WEIGHT = 0.25
 NEAR_WEIGHT = 0.6  # a target of the asked kind with any stated relation to such a landmark
+GAP_FACTOR = 0.85  # a phrase found with extra words inside it is a little less certain
+PART_WEIGHT = 0.6  # each part of a whole the question asks 'which part of' ('which vertebra')
+HEAD_REACH = 4  # the thing a question asks for starts within its first few words ('which of the bones ...')
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,12 @@ class ReasonerOptions:
     words named another target, unless it leads that target's similarity by ``semantic_lead``
     (and reaches ``semantic_lead_min``). Meaning alone below ``abstain_below``, an out-of-scope
     example within ``reject_margin`` of the best target (and, with clue words, at least
-    ``reject_floor``), or fewer than ``min_known_words`` real words: abstain."""
+    ``reject_floor``), or fewer than ``min_known_words`` real words: abstain. A target with phrase
+    evidence of its own never scores below its meaning-only score.
+
+    ``clauses``: when a question is long enough to be read clause by clause (`clauses`);
+    ``masked_share``: the weight of the reading with landmarks masked (`reading`); ``off_side``: the
+    factor for an unpaired organ that usually lies on the other side than the one stated (`sides`)."""
 
     knowledge: Optional[Path] = None
     encoder: str = "auto"
@@ -63,8 +78,11 @@ class ReasonerOptions:
     keep_ratio: float = 0.3
     type_mismatch: float = 0.6
     out_of_scan: float = 0.5
+    off_side: float = 0.7
+    masked_share: float = 0.3
     spread_weight: float = 1.15
     origin_factor: float = 0.4
+    clauses: ClauseOptions = ClauseOptions()
     threads: int = 0
     llm: str = ""
     llm_model: str = "default"
@@ -142,8 +160,10 @@ class Resolver:
         sides = parsed.sides()
         return next(iter(sides)) if len(sides) == 1 else ""
 
-    def _evidence(self, parsed: Parsed, scan: Optional[ScanContext] = None
-                  ) -> tuple[list[Evidence], list[str], set[str]]:
+    def _evidence(self, parsed: Parsed, scan: Optional[ScanContext] = None, long: bool = False
+                  ) -> tuple[list[Evidence], list[str], set[str], list[tuple[int, int]]]:
+        """(evidence, excluded targets, kinds asked for, landmark and cause spans). ``long``: the question
+        is read clause by clause (`clauses.is_long`)."""
         matches = self.lexicon.find(parsed)
         negated = [m for m in matches if any(parsed.negated[m.start:m.end])]
         # the generic lesion is chosen below, when no organ says whose lesion it is
@@ -160,26 +180,33 @@ class Resolver:
         in_cause = lambda m: any(s <= m.start < e for s, e in causes)  # noqa: E731
         outside_cause = any(not in_cause(m) for m in active)
         site_spans = {(s, e) for s, e, _, _ in sites}
-        asked = {kind for s, e, kind in kind_words if (s, e) not in site_spans
+        roles = ClauseRoles.of(parsed)
+        asked = {kind for s, e, kind in kind_words if (s, e) not in site_spans and roles.asks_for_kind(s, long)
                  and not any(abs(s - at) <= 2 for at, _ in lesion_hits)}
         for _, _, lesion, phrase in sites:
             evidence.append(Evidence(lesion, self.options.spread_weight, "spread", phrase))
-        for start, end, relation in self.lexicon.relations(parsed):
-            landmark = self._landmark(parsed, [m for m in matches if not in_cause(m)], start, end)
-            if landmark is None:
-                continue
+        heads = sorted([(s, e) for s, e, _ in kind_words] + [(m.start, m.end) for m in active if m.kind == NAME])
+        heads = [(s, e) for s, e in heads if s <= HEAD_REACH and parsed.clause_of(s)[0] == 0]
+        anchors = find_anchors(parsed, [m for m in matches if not in_cause(m)], self.lexicon.relations(parsed), heads)
+        for whole in asked_wholes(self.kb, parsed, [m for m in active if m.kind == NAME]):
+            landmarks.add(whole)  # 'which vertebra ...': one of the vertebrae, not all of them
+            evidence += [Evidence(name, PART_WEIGHT, "context", whole.phrase)
+                         for name in descendants(self.kb, whole.entry)]
+        for anchor in anchors:
+            landmark = anchor.landmark
             landmarks.add(landmark)
+            if anchor.relation == NEAR:
+                kind_landmarks.append(landmark)  # how it relates is not said: targets of the asked kind near it
+                continue
             side = self._side_for(parsed, landmark) or self.kb.get(landmark.entry).side()
-            reference = set(self.kb.ancestors(landmark.entry))
-            for entry in self.kb.entries:
-                for rel, target in entry.relations:
-                    if rel in RELATION_ALIASES.get(relation, (relation,)) and target in reference:
-                        for name in self._sided(entry, side):
-                            evidence.append(Evidence(name, 0.95, "relation", landmark.phrase, relation))
+            for target, strength in related(self.kb, landmark.entry, anchor.relation):
+                for name in self._sided(self.kb.get(target), side):
+                    evidence.append(Evidence(name, strength, "relation", landmark.phrase, anchor.relation))
         for match in active:
             entry = self.kb.get(match.entry)
             side = self._side_for(parsed, match)
-            weight = WEIGHTS[match.kind] + (0.02 * min(match.length, 5) if match.kind == NAME else 0.0)
+            weight = WEIGHTS[match.kind] + (0.02 * min(match.length - match.gaps, 5) if match.kind == NAME else 0.0)
+            weight *= GAP_FACTOR if match.gaps else 1.0
             if match.kind == NAME and match.phrase in self.kb.generic_names:
                 if any(s <= match.start < e for s, e, _ in kind_words):
                     continue  # 'the gland ...' asks for a kind of thing: it names no one gland
@@ -192,6 +219,8 @@ class Resolver:
                 # 'the bone that holds the brain': the question asks for a bone, so the brain is where to look from
                 weight, kind = LANDMARK_WEIGHT, LANDMARK
                 kind_landmarks.append(match)
+            if roles.background[match.start]:
+                weight *= BACKGROUND_FACTOR  # 'she had breast cancer ten years ago': the history
             if sites and (match.start, match.end) not in site_spans:
                 weight *= self.options.origin_factor  # where the cancer came from, not where it is now
             elif outside_cause and in_cause(match) and entry.kind != "lesion":
@@ -212,7 +241,10 @@ class Resolver:
         evidence += self._context(evidence)
         evidence += self._generic_lesion(parsed, evidence, active, landmarks, lesion_hits, scan)
         blocked = self._blocked(excluded)
-        return [e for e in evidence if e.entry not in blocked], excluded, asked
+        masks = [(m.start, m.end) for m in landmarks | set(kind_landmarks)]
+        if outside_cause:
+            masks += causes  # 'fluid round the lungs from her heart failure': the failure is not the target
+        return [e for e in evidence if e.entry not in blocked], excluded, asked, sorted(set(masks))
 
     def _kind_landmark(self, match: Match, entry: Entry, asked: set[str], lesion_hits: list) -> bool:
         """A named structure of another kind than the one asked for ('which muscle bends the hip') is a
@@ -225,9 +257,12 @@ class Resolver:
         extra = []
         for landmark in landmarks:
             reference = set(self.kb.ancestors(landmark.entry))
-            for entry in self.kb.entries:
-                if asked & set(entry.types) and any(target in reference for _, target in entry.relations):
-                    extra.append(Evidence(entry.name, NEAR_WEIGHT, "relation", landmark.phrase, "next_to"))
+            near = {entry.name for entry in self.kb.entries
+                    if any(target in reference for _, target in entry.relations)}
+            near |= {target for whole in reference for _, target in self.kb.get(whole).relations}
+            for name in sorted(near - reference):
+                if asked & set(self.kb.get(name).types):
+                    extra.append(Evidence(name, NEAR_WEIGHT, "relation", landmark.phrase, "next_to"))
         return extra
 
     def _spread_sites(self, parsed: Parsed, active: list[Match], kind_words: list[tuple[int, int, str]],
@@ -295,17 +330,6 @@ class Resolver:
                 return self._sided(lesion, side)[0]
         return ""
 
-    def _landmark(self, parsed: Parsed, matches: list[Match], start: int, end: int) -> Optional[Match]:
-        _, clause_end = parsed.clause_of(start)
-        after = [m for m in matches if end <= m.start <= end + 4 and m.kind == NAME]
-        if after:
-            return min(after, key=lambda m: (m.start, -m.length))
-        if any(parsed.raw[i] in PRONOUNS for i in range(end, min(len(parsed.raw), end + 3))):
-            before = [m for m in matches if m.end <= start and m.kind == NAME]
-            if before:
-                return max(before, key=lambda m: m.end)
-        return None
-
     def _blocked(self, excluded: list[str]) -> set[str]:
         if not excluded:
             return set()
@@ -316,10 +340,10 @@ class Resolver:
         return blocked
 
     # -- scoring ----------------------------------------------------------------------------
-    def _semantic(self, question: str) -> tuple[dict[str, float], float]:
+    def _semantic(self, reading: Reading) -> tuple[dict[str, float], float]:
         if self.encoder is None or self.index is None:
             return {}, -1.0
-        return self.index.scores(self.encoder.encode([question])[0])
+        return similarities(self.index, self.encoder, reading)
 
     def resolve(self, question: str, scan: Optional[ScanContext] = None) -> Resolution:
         """Rank targets for ``question``; with ``scan`` (the image in view), targets that cannot be in it
@@ -328,25 +352,37 @@ class Resolver:
         parsed = parse(question, self.speller)
         if not any(t.isalnum() for t in parsed.raw):
             return self._abstain(question, "The question is empty, so there is nothing to look for.")
-        evidence, excluded, asked = self._evidence(parsed, scan)
+        plain = expand(question)  # shorthand written out, for the encoder
+        long = is_long(plain, self.options.clauses)
+        evidence, excluded, asked, masks = self._evidence(parsed, scan, long)
         by_entry: dict[str, list[Evidence]] = {}
         for item in evidence:
             by_entry.setdefault(item.entry, []).append(item)
         lexical = {name: 1.0 - float(np.prod([1.0 - 0.85 * min(e.weight, 1.1) / 1.1 for e in items]))
                    for name, items in by_entry.items()}
-        semantic, reject = self._semantic(question)
+        semantic, reject = self._semantic(Reading(plain, long, masked(parsed, masks) if masks and not long else "",
+                                                  self.options.masked_share))
         blocked = self._blocked(excluded)
         named = any(item.kind in ("name", "relation", "lesion", "spread", "scan_lesion", LANDMARK) for item in evidence)
-        anchored = {item.entry for item in evidence if item.kind != LANDMARK}
+        # in a long story a weak clue ('back pain', 'fell') is one detail among many: it does not hold back
+        # what the whole story means
+        loose = (LANDMARK, WEAK) if long else (LANDMARK,)
+        anchored = {item.entry for item in evidence if item.kind not in loose}
         if not evidence and self.speller.known_fraction(parsed.raw, parsed.stems) < self.options.min_known_words:
             semantic = {}  # mostly not words: meaning alone is noise here
-        scores = self._combine(lexical, semantic, reject, named, blocked, anchored)
         sides = parsed.sides()
-        if len(sides) == 1:
-            scores = self._to_side(scores, next(iter(sides)), set(lexical), blocked)
+        side = next(iter(sides)) if len(sides) == 1 else ""
+        if side:
+            semantic = lend_to_side(self.kb, semantic, side)
+        scores = self._combine(lexical, semantic, reject, named, blocked, anchored)
+        if side:
+            scores = self._to_side(scores, side, set(lexical), blocked)
         if not scores:
             return self._abstain(question, "", excluded)
         notes: dict[str, list[str]] = {}
+        if side:
+            said = {item.entry for item in evidence if item.kind == NAME}
+            scores = off_side(scores, side, said, self.options.off_side, notes)
         scores = self._prefer_kind(scores, asked, notes)
         scores = self._in_scan(scores, scan, notes)
         order = ranked(scores)  # equal scores by name: the stated tie rule (`resolution.ranked`)
@@ -384,14 +420,20 @@ class Resolver:
         for name, sim in semantic.items():
             if name in blocked:
                 continue
-            if name in lexical:
-                scores[name] = (1 - opts.semantic_weight) * lexical[name] + opts.semantic_weight * max(sim, 0.0)
-            elif sim >= opts.abstain_below * 0.9:
+            meaning = 0.0
+            if sim >= opts.abstain_below * 0.9:
                 # far closer in meaning than what the words named ('heart sac full of fluid' names the
                 # heart, means the effusion): the named organ is only the place, so no discount
                 leads = sim >= opts.semantic_lead_min and sim - top_sem >= opts.semantic_lead
                 factor = 1.0 if not lexical_top or leads else opts.semantic_discount
-                scores[name] = opts.semantic_only_scale * sim * factor
+                meaning = opts.semantic_only_scale * sim * factor
+            if name in lexical:
+                # a phrase found for a target never leaves it below what its meaning alone would score
+                # (a landmark's does not count: it names where to look from)
+                both = (1 - opts.semantic_weight) * lexical[name] + opts.semantic_weight * max(sim, 0.0)
+                scores[name] = max(both, meaning) if name in anchored else both
+            elif meaning:
+                scores[name] = meaning
         return scores
 
     def _prefer_kind(self, scores: dict[str, float], asked: set[str], notes: dict[str, list[str]]) -> dict[str, float]:

@@ -106,6 +106,18 @@ class SemanticIndex:
         self._starts = np.array([i for i, owner in enumerate(owners) if i == 0 or owners[i - 1] != owner])
         self._names = [owners[i] for i in self._starts]
 
+    def score_rows(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """For several vectors at once: (target names, best weighted similarity per vector and target,
+        best similarity of each vector to an out-of-scope example)."""
+        from medsee_cli.reasoning.blas_threads import blas_threads
+
+        with blas_threads(1):
+            sims = (np.asarray(vectors, dtype=np.float32) @ self.vectors.T) * self.weights
+        best = np.maximum.reduceat(sims, self._starts, axis=1)
+        keep = [i for i, name in enumerate(self._names) if name != REJECT]
+        reject = best[:, self._names.index(REJECT)] if REJECT in self._names else np.full(len(best), -1.0)
+        return [self._names[i] for i in keep], best[:, keep], reject
+
     def scores(self, vector: np.ndarray) -> tuple[dict[str, float], float]:
         """Best weighted similarity per target, and the best similarity to an out-of-scope example."""
         from medsee_cli.reasoning.blas_threads import blas_threads

@@ -9,6 +9,8 @@ from importlib import resources
 
 import yaml
 
+from medsee_cli.reasoning.shorthand import expand
+
 _APOSTROPHE = re.compile(r"[\u2019'`]")
 _NON_WORD = re.compile(r"[^a-z0-9,;.?!:]+")
 _SPLIT = re.compile(r"[a-z0-9]+|[,;.?!:]")
@@ -17,6 +19,9 @@ NEGATION_CUES = frozenset({"not", "no", "isnt", "arent", "wasnt", "without", "ex
 HEDGES = frozenset({"sure", "certain", "know", "clear", "idea", "only", "just", "too"})
 SIDES = frozenset({"left", "right"})
 NEGATION_REACH = 6
+# a result that says 'nothing there' negates what its clause named before it ('her pregnancy test was negative')
+RESULT_NEGATIONS = frozenset({"negative", "normal", "fine", "clear", "unremarkable"})
+RESULT_VERBS = frozenset({"was", "were", "is", "are", "been", "back", "looked", "look", "looks", "seemed"})
 
 
 def normalise(text: str) -> str:
@@ -101,8 +106,8 @@ def stem(token: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Word and punctuation tokens of normalised text."""
-    return _SPLIT.findall(normalise(text))
+    """Word and punctuation tokens of normalised text, clinician shorthand written out (`shorthand.expand`)."""
+    return _SPLIT.findall(normalise(expand(text)))
 
 
 def phrase_key(text: str) -> tuple[str, ...]:
@@ -275,4 +280,10 @@ def parse(question: str, speller: Speller | None = None) -> Parsed:
             i = j
         else:
             i += 1
+    for i, word in enumerate(words):
+        if word in RESULT_NEGATIONS and i >= 2 and words[i - 1] in RESULT_VERBS:
+            j = i - 2
+            while j >= 0 and j >= i - 1 - NEGATION_REACH and words[j] not in BOUNDARIES:
+                negated[j] = True
+                j -= 1
     return Parsed(tuple(words), tuple(stem(w) for w in words), tuple(negated), tuple(corrected))

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from medsee_cli.errors import InputError
-from medsee_cli.reasoning.evaluate import evaluate_questions
+from medsee_cli.reasoning.evaluate import evaluate_questions, read_questions
 
 
 def _write(path, rows):
@@ -35,6 +35,7 @@ def test_report_counts_hits_top3_and_abstentions(tmp_path, lexical):
     ('{"targets": []}', '"query"'),
     ('{"query": "x", "targets": "liver"}', '"targets"'),
     ('{"query": "x", "targets": ["no_such_target"]}', "no_such_target"),
+    ('{"query": "x", "targets": [], "style": 3}', '"style"'),
 ])
 def test_bad_lines_name_file_and_line(tmp_path, lexical, line, reason):
     path = _write(tmp_path / "bad.jsonl", [{"query": "liver", "targets": ["liver"]}, line])
@@ -48,3 +49,9 @@ def test_missing_or_empty_file(tmp_path, lexical):
         evaluate_questions(tmp_path / "none.jsonl", lexical)
     with pytest.raises(InputError, match="no questions"):
         evaluate_questions(_write(tmp_path / "empty.jsonl", [""]), lexical)
+
+
+def test_a_style_tag_is_kept_for_per_style_figures(tmp_path):
+    path = _write(tmp_path / "q.jsonl", [{"query": "RUQ pain", "targets": ["gallbladder"], "style": "clinician"},
+                                         {"query": "the liver", "targets": ["liver"]}])
+    assert [q.style for q in read_questions(path)] == ["clinician", ""]

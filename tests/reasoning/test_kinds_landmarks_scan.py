@@ -176,6 +176,15 @@ def test_new_question_sets_are_big_and_varied():
     assert sum(1 for q in questions if q.scan is not None) >= 30 and sum(1 for q in questions if not q.targets) >= 30
 
 
+def test_third_round_set_covers_the_weak_styles():
+    questions = read_questions(DATA / "questions_issue15_round3.jsonl")
+    styles = {q.style for q in questions}
+    assert len(questions) >= 200 and len({q.targets[0] for q in questions if q.targets}) >= 60
+    assert {"landmark", "kind", "very_long", "clinician", "generic_lesion", "out_of_scope"} <= styles
+    assert 0.08 <= sum(1 for q in questions if not q.targets) / len(questions) <= 0.15
+    assert all(q.style == "out_of_scope" for q in questions if not q.targets)
+
+
 @pytest.mark.parametrize("name, top1, top3, abstain", [
     # floors a little under what the resolver scored when the work on issue 15 ended (see the README):
     # the held-out set was written before any change and never tuned on
@@ -183,6 +192,9 @@ def test_new_question_sets_are_big_and_varied():
     ("questions_issue15_dev.jsonl", 0.93, 0.98, 0.95),
     ("questions_issue15_fresh.jsonl", 0.82, 0.9, 0.9),  # written after the first round ended
     ("questions_issue15_dev2.jsonl", 0.85, 0.96, 0.95),  # second round: written before it, then tuned on
+    # third round: written before it; its odd lines were tuned on, its even lines scored once at the end
+    # (0.750 / 0.938 / 1.00): the floor is that untouched half's score, not the whole file's (0.849 / 0.964)
+    ("questions_issue15_round3.jsonl", 0.75, 0.93, 0.95),
 ])
 def test_issue15_sets_stay_above_their_floors(full, name, top1, top3, abstain):
     report = evaluate_questions(DATA / name, full)

@@ -1,0 +1,45 @@
+"""How the sentence encoder reads a question: one vector of the whole; for a long question, its clauses
+pooled (`clauses`); for a question that names landmarks, a second reading with them masked
+(`landmarks.masked`), so the thing described counts as well as the landmark named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from medsee_cli.reasoning.clause_roles import BACKGROUND_FACTOR, is_background
+from medsee_cli.reasoning.clauses import clause_spans, pooled_scores
+from medsee_cli.reasoning.semantic import SemanticIndex
+from medsee_cli.reasoning.text import phrase_key
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What to read: ``plain``, the question with shorthand written out; ``long``, read it clause by
+    clause; ``masked_view``, the question with its landmarks masked ('' for none) and ``masked_share``,
+    the weight of that second reading."""
+
+    plain: str
+    long: bool = False
+    masked_view: str = ""
+    masked_share: float = 0.3
+
+
+def similarities(index: SemanticIndex, encoder: Any, reading: Reading) -> tuple[dict[str, float], float]:
+    """(similarity per target, similarity to the out-of-scope examples) for one question."""
+    if reading.long:
+        spans = clause_spans(reading.plain)
+        factors = np.array([BACKGROUND_FACTOR if is_background(phrase_key(reading.plain[a:b])) else 1.0
+                            for a, b in spans])
+        whole, parts = encoder.encode_parts(reading.plain, spans)
+        return pooled_scores(index, whole, parts, factors)
+    if not reading.masked_view:
+        return index.scores(encoder.encode([reading.plain])[0])
+    whole, described = encoder.encode([reading.plain, reading.masked_view])
+    scores, reject = index.scores(whole)
+    other, _ = index.scores(described)
+    share = reading.masked_share
+    return {name: (1 - share) * score + share * other[name] for name, score in scores.items()}, reject
