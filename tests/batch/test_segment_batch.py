@@ -129,14 +129,15 @@ def _leftovers(folder: Path) -> list[str]:
     return [str(p) for p in folder.rglob("*") if p.name.endswith(".partial") or ".partial" in p.name]
 
 
-def test_killed_at_random_moments_a_rerun_finishes_as_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("seed", [16, 41])
+def test_killed_at_random_moments_a_rerun_finishes_as_an_uninterrupted_run(tmp_path, seed):
     inputs = [ball_ct(tmp_path / f"case{n}.nii.gz", (14 + 3 * n, 20, 6 + n), shape=(64, 48, 24)) for n in range(5)]
     reference = tmp_path / "reference"
     job = _job(reference, inputs)
     assert job.wait(timeout=600) == 0, job.stderr.read() if job.stderr else ""
 
     out = tmp_path / "killed"
-    rng = random.Random(16)
+    rng = random.Random(seed)
     finished = []
     for _ in range(4):
         _kill_during(out, inputs, rng.randint(1, 5), rng.uniform(0.0, 0.3))

@@ -23,10 +23,11 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
 
 from medsee_cli.errors import InputError, UnsupportedInput
 from medsee_cli.io.dicom.access import Location
-from medsee_cli.io.dicom.sop_classes import non_image_class, stated_sop_class
+from medsee_cli.io.dicom.sop_classes import defined_sop_class, non_image_class, stated_sop_class
 from medsee_cli.io.dicom.source_header import SourceHeader, read_source_header
 
 ENHANCED_MARKER = "FunctionalGroupsSequence"
@@ -103,6 +104,9 @@ def headers_from_dataset(ds: Dataset, name: str) -> list[FrameHeader]:
     if kind is not None:
         raise UnsupportedInput(name, f"not an image ({kind}, SOP class {sop_class})")
     if "Rows" not in ds or "Columns" not in ds:
+        if defined_sop_class(sop_class) and "Image Storage" in UID(sop_class).name:  # an image class: cut short
+            raise InputError(name, f"damaged: an image ({UID(sop_class).name}) without its pixel matrix "
+                                   "(Rows/Columns missing: a truncated or broken file)")
         raise UnsupportedInput(name, f"not an image (SOP class {sop_class or 'unknown'} has no pixel matrix)")
     try:
         if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
