@@ -113,7 +113,12 @@ def ask(image_path: str | Path, question: str, options: AskOptions = AskOptions(
     progress(Step(READING, item=str(image_path)))
     volume = read_input(image_path, series=options.series)
     require_3d(volume, str(image_path))
-    return AskSession(options, progress).answer(volume, str(image_path), question, options.out)
+    from medsee_cli.services.segment_model import ModelFailed
+
+    try:
+        return AskSession(options, progress).answer(volume, str(image_path), question, options.out)
+    except ModelFailed as failed:
+        raise failed.error from None
 
 
 class AskSession:
@@ -123,12 +128,11 @@ class AskSession:
 
     Questions about one volume that plan the same targets share one engine run; other target
     lists get runs of their own, so an answer never depends on which other questions were asked
-    with it. ``model_failed`` is set when the model could not be opened (a batch cannot go on)."""
+    with it. A model that cannot be opened raises `segment_model.ModelFailed` (a batch cannot go on)."""
 
     def __init__(self, options: AskOptions, progress: Progress = silent) -> None:
         self.options = options
         self.progress = progress
-        self.model_failed = False
         self._encoder: Any = None
         self._reasoner: Optional[Reasoner] = None
         self._checkpoint: Optional[CheckpointLoader] = None
@@ -224,6 +228,7 @@ class AskSession:
 
     def _engine(self) -> tuple[SliceEngine, TargetTexts]:
         from medsee_cli.errors import MedseeError
+        from medsee_cli.services.segment_model import ModelFailed
 
         if self._opened is None:
             self.progress(Step(LOADING))
@@ -232,9 +237,8 @@ class AskSession:
                 loader = self._checkpoint.reusing(self._encoder, self.options.encoder)
             try:
                 self._opened = loader.open(self.options.engine)
-            except MedseeError:  # a damaged checkpoint (exit 5), a missing encoder...
-                self.model_failed = True
-                raise
+            except MedseeError as exc:  # a damaged checkpoint (exit 5), a missing encoder...
+                raise ModelFailed(exc) from exc
         return self._opened
 
 

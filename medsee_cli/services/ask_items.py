@@ -161,11 +161,13 @@ class ItemRunner:
 
     def _guarded(self, item: str, work: CaseWork, line: QuestionLine, key: str, volume: _CaseVolume) -> ItemResult:
         """One item; its failure becomes its result (a model that cannot open ends the run)."""
+        from medsee_cli.services.segment_model import ModelFailed
+
         try:
             return self._item(item, work, line, key, volume)
+        except ModelFailed as failed:  # the model, not the item: the run cannot go on
+            raise failed.error from None
         except MedseeError as exc:
-            if self.session.model_failed:
-                raise
             return self._failed(item, work, str(exc), exc.exit_code, key)
         except Exception as exc:  # one item's failure never ends the batch
             log.debug("item %s failed", item, exc_info=exc)

@@ -25,8 +25,8 @@ from medsee_cli.errors import MedseeError
 from medsee_cli.services.batch_inputs import Case
 from medsee_cli.services.execution import Execution
 from medsee_cli.services.segment import CaseResult, SegmentOptions
-from medsee_cli.services.segment_case import CaseRunner, ModelFailed
-from medsee_cli.services.segment_model import ModelLoader
+from medsee_cli.services.segment_case import CaseRunner
+from medsee_cli.services.segment_model import ModelFailed, ModelLoader
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,8 @@ def segment(images: Sequence[str | Path], options: SegmentOptions, progress: Pro
             yield from run_on_ray(options, loader, names, texts, keyed, cases, execution, progress)
         else:
             from medsee_cli.services.pipeline import run_pipelined
-            from medsee_cli.services.segment_case import CaseRunner, ModelFailed
+            from medsee_cli.services.segment_case import CaseRunner
+            from medsee_cli.services.segment_model import ModelFailed
 
             try:
                 yield from run_pipelined(CaseRunner(options, loader, names, texts, keyed, progress), cases,

@@ -21,18 +21,10 @@ from medsee_cli.errors import MedseeError
 from medsee_cli.io.volume import Volume
 from medsee_cli.services.batch_inputs import Case
 from medsee_cli.services.segment import OUTPUT_FILES, CaseResult, SegmentOptions
-from medsee_cli.services.segment_model import ModelLoader
+from medsee_cli.services.segment_model import ModelFailed, ModelLoader
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class ModelFailed(Exception):
-    """The model could not be opened: no later case can run either."""
-
-    def __init__(self, error: MedseeError) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from medsee_cli.errors import MedseeError
+
 if TYPE_CHECKING:
     from medsee_cli.engine.options import EngineOptions
     from medsee_cli.engine.stream import SliceEngine
     from medsee_cli.reasoning.target_text import TargetTexts
+
+
+class ModelFailed(Exception):
+    """The model could not be opened (a damaged checkpoint, a missing encoder...): no later case
+    or question of a batch can run either. ``error`` is what to tell the user."""
+
+    def __init__(self, error: MedseeError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class ModelLoader(Protocol):

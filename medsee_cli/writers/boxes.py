@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from medsee_cli.io.slice_numbers import slice_numbers
+from medsee_cli.io.slice_numbers import SliceNumbers, slice_numbers
 from medsee_cli.io.volume import Volume
 from medsee_cli.measure import RegionMask, measure
 from medsee_cli.writers.labels import LabelTable
@@ -27,12 +27,12 @@ from medsee_cli.writers.labels import LabelTable
 BOXES_SCHEMA = "medsee.boxes/1"
 
 
-def measure_targets(volume: Volume, labelmap: np.ndarray, table: LabelTable, modality: str, *,
-                    intensities: bool = True) -> list[dict[str, Any]]:
-    """One record per label in ``table`` (empty targets included, with ``voxel_count`` 0);
-    ``intensities`` off: ``volume`` is only the grid (no image values to summarise)."""
+def measure_targets(volume: Volume, labelmap: np.ndarray, table: LabelTable, modality: str, numbering: SliceNumbers,
+                    *, intensities: bool = True) -> list[dict[str, Any]]:
+    """One record per label in ``table`` (empty targets included, with ``voxel_count`` 0), slices
+    numbered by ``numbering`` (the volume's `slice_numbers`); ``intensities`` off: ``volume`` is
+    only the grid (no image values to summarise)."""
     labelmap = np.asarray(labelmap)
-    numbering = slice_numbers(volume)
     top = max(table.values, default=0)
     boxes = ndimage.find_objects(labelmap, max_label=top) if top and labelmap.any() else []
     records = []
@@ -57,6 +57,7 @@ def measure_targets(volume: Volume, labelmap: np.ndarray, table: LabelTable, mod
 
 def boxes_document(volume: Volume, labelmap: np.ndarray, table: LabelTable, modality: str, *,
                    intensities: bool = True) -> dict[str, Any]:
+    numbering = slice_numbers(volume)
     return {
         "schema": BOXES_SCHEMA,
         "coordinate_system": "RAS",
@@ -67,8 +68,8 @@ def boxes_document(volume: Volume, labelmap: np.ndarray, table: LabelTable, moda
             "affine_ras": [[round(float(v), 6) for v in row] for row in volume.affine],
             "orientation": volume.orientation,
         },
-        "slice_numbers": slice_numbers(volume).to_dict(),
-        "targets": measure_targets(volume, labelmap, table, modality, intensities=intensities),
+        "slice_numbers": numbering.to_dict(),
+        "targets": measure_targets(volume, labelmap, table, modality, numbering, intensities=intensities),
     }
 
 

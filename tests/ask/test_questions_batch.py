@@ -12,18 +12,21 @@ import random
 import socket
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
 
+from medsee_cli.engine.options import EngineOptions
+from medsee_cli.engine.stream import SliceEngine
 from medsee_cli.errors import UsageError
+from medsee_cli.reasoning.target_text import TargetTexts
 from medsee_cli.services.ask import AskOptions
 from medsee_cli.services.ask_batch import QuestionsOptions, item_count, run_questions
 from tests.ask.questions_toy import toy_ask, write_lines
-from tests.batch.toy import ball_ct
+from tests.batch.toy import ToyLoader, ball_ct
 from tests.kill_job import kill_after, log_lines
 
 REPO = Path(__file__).resolve().parents[2]
@@ -369,3 +372,22 @@ def test_a_busy_output_folder_is_a_usage_error_at_once(tiny_ct, tmp_path):
     assert run.stderr.splitlines() == [f"medsee: error: --out: {out} is in use by another medsee job "
                                        f"({os.getpid()} {socket.gethostname()}); run again when it has finished"]
     assert sorted(p.name for p in out.iterdir()) == [".medsee.lock"]
+
+
+@dataclass(frozen=True)
+class BrokenLoader(ToyLoader):
+    def open(self, options: EngineOptions) -> tuple[SliceEngine, TargetTexts]:
+        from medsee_cli.model.errors import CheckpointError
+
+        raise CheckpointError("toy", "checkpoint is damaged")
+
+
+def test_a_model_that_cannot_open_ends_the_run_with_its_own_error(scans, tmp_path):
+    """Not one failed item per question: the checkpoint's error (exit 5) ends the run, as in `segment`."""
+    from medsee_cli.errors import ExitCode, MedseeError
+
+    questions = write_lines(tmp_path / "questions.jsonl", QUESTIONS)
+    options = QuestionsOptions(toy_ask(tmp_path / "out", loader=BrokenLoader()), questions)
+    with pytest.raises(MedseeError, match="checkpoint is damaged") as raised:
+        run_questions(scans, options)
+    assert raised.value.exit_code == ExitCode.CHECKPOINT
