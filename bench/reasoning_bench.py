@@ -35,10 +35,12 @@ DATA = ROOT / "tests/reasoning/data"
 # second round of issue 15 work (views, kind landmarks, causes), scored once, then tuned on.
 # issue15_round3: written at the start of the third round (landmarks, "which kind", very long, shorthand,
 # generic lesions), scored once whole; its odd lines were tuned on, its even lines scored at the end only.
+# issue15_round4: written at the start of the fourth round (very long stories, generic lesions, landmarks,
+# functions, causes, relatives, non-native speech, typos, very short), scored once whole; the same split.
 # issue15_external (written by someone who never read the resolver) is not in the default list: name it
 # with --sets, and look at its per-style aggregate only.
 SETS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "issue15_dev",
-        "issue15_heldout", "issue15_fresh", "issue15_dev2", "issue15_round3")
+        "issue15_heldout", "issue15_fresh", "issue15_dev2", "issue15_round3", "issue15_round4")
 HALVES = {"odd": 1, "even": 0}  # 'name:odd' keeps lines 1, 3, 5 ...; 'name:even' lines 2, 4, 6 ...
 
 STARTUP = """

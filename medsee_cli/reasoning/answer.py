@@ -9,7 +9,7 @@ from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase
 CAVEAT = "This says where to look, not what is wrong: only a doctor reading the scan can say that."
 RELATION_WORDS = {"above": "above", "below": "below", "under": "under", "behind": "behind",
                   "in_front_of": "in front of", "next_to": "next to", "inside": "inside", "around": "around",
-                  "from": "coming off", "to": "going to"}
+                  "from": "coming off", "to": "going to", "connects": "joined to"}
 
 
 def abstention() -> str:

@@ -1,10 +1,12 @@
-"""What each clause of a question does: ask for something, or tell the history.
+"""What each clause of a question does: ask for something, tell the history, or say what the worry is now.
 
 Cue words are data (``data/clause_roles.yaml``). A clause *asks* when it holds a question or request
 word ('which', 'show'); a clause is *background* when it tells the past ('ten years ago', 'as a
-baby', 'runs in the family'). The resolver weighs what background clauses name less, and in a long
-question takes a kind word ('bone', 'tube') as asked for only in the opening words or in a clause that
-asks.
+baby', 'runs in the family'); a clause is the *focus* when it says what is wanted or feared now ('but
+now they want to check ...', 'the doctor thinks ...'). The resolver weighs what background clauses name
+less; in a long question that has a focus, what the other clauses name weighs less too (a patient's
+story mentions many body parts, the focus says which one is meant), and a kind word ('bone', 'tube')
+counts as asked for only in the opening words or in a clause that asks.
 """
 
 from __future__ import annotations
@@ -19,47 +21,71 @@ from medsee_cli.reasoning.text import Parsed, phrase_key
 
 ROLES_RESOURCE = "clause_roles.yaml"
 BACKGROUND_FACTOR = 0.5  # what a background clause names, and its meaning, weigh this much
+ASIDE_FACTOR = 0.4  # in a long question with a focus, a clause that is neither focus nor background
 OPENING_WORDS = 4  # a kind word this early is what the question is about ('the bone that ...')
 
 
+@dataclass(frozen=True)
+class _Cues:
+    asking: frozenset[str]
+    background: tuple[tuple[str, ...], ...]
+    focus: tuple[tuple[str, ...], ...]
+
+
 @functools.lru_cache(maxsize=1)
-def _cues() -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+def _cues() -> _Cues:
     text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath(ROLES_RESOURCE).read_text("utf-8")
     raw = yaml.safe_load(text)
-    asking = frozenset(str(w) for w in raw["asking"])
-    background = tuple(sorted({phrase_key(str(p)) for p in raw["background"]}))
-    return asking, background
+    keys = lambda name: tuple(sorted({phrase_key(str(p)) for p in raw[name]}))  # noqa: E731
+    return _Cues(frozenset(str(w) for w in raw["asking"]), keys("background"), keys("focus"))
 
 
 def _has(stems: tuple[str, ...], key: tuple[str, ...]) -> bool:
     return any(stems[i:i + len(key)] == key for i in range(len(stems) - len(key) + 1))
 
 
+def is_focus(stems: tuple[str, ...]) -> bool:
+    """Whether a clause (its stemmed words) says what is wanted or feared now."""
+    return any(_has(stems, key) for key in _cues().focus)
+
+
 def is_background(stems: tuple[str, ...]) -> bool:
-    """Whether a clause (its stemmed words) tells the history."""
-    return any(_has(stems, key) for key in _cues()[1])
+    """Whether a clause (its stemmed words) tells the history (and not what is wanted now)."""
+    return any(_has(stems, key) for key in _cues().background) and not is_focus(stems)
+
+
+def clause_factors(clauses: list[tuple[str, ...]], long: bool) -> list[float]:
+    """How much each clause (its stemmed words) weighs: background clauses less; in a long question
+    with a focus clause, the clauses that are neither focus nor background less too."""
+    focus = [is_focus(stems) for stems in clauses]
+    aside = long and any(focus) and not all(focus)
+    return [BACKGROUND_FACTOR if is_background(stems) else ASIDE_FACTOR if aside and not said_now else 1.0
+            for stems, said_now in zip(clauses, focus)]
 
 
 @dataclass(frozen=True)
 class ClauseRoles:
-    """Per token of a parsed question: whether its clause is background, whether it asks."""
+    """Per token of a parsed question: how much its clause weighs (`clause_factors`), whether it asks."""
 
-    background: tuple[bool, ...]
+    weight: tuple[float, ...]
     asking: tuple[bool, ...]
 
     @classmethod
-    def of(cls, parsed: Parsed) -> "ClauseRoles":
-        asking_words = _cues()[0]
-        background, asking = [False] * len(parsed.raw), [False] * len(parsed.raw)
+    def of(cls, parsed: Parsed, long: bool = False) -> "ClauseRoles":
+        asking_words = _cues().asking
+        spans = []
         i = 0
         while i < len(parsed.raw):
             start, end = parsed.clause_of(i)
-            told = is_background(parsed.stems[start:end])
+            spans.append((start, end))
+            i = end + 1
+        factors = clause_factors([parsed.stems[start:end] for start, end in spans], long)
+        weight, asking = [1.0] * len(parsed.raw), [False] * len(parsed.raw)
+        for (start, end), factor in zip(spans, factors):
             asks = any(word in asking_words for word in parsed.raw[start:end])
             for j in range(start, end):
-                background[j], asking[j] = told, asks
-            i = end + 1
-        return cls(tuple(background), tuple(asking))
+                weight[j], asking[j] = factor, asks
+        return cls(tuple(weight), tuple(asking))
 
     def asks_for_kind(self, index: int, long: bool) -> bool:
         """A kind word at ``index`` says what is asked for: always in a short question; in a long one only

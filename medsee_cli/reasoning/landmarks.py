@@ -115,6 +115,18 @@ def find_anchors(parsed: Parsed, matches: list[Match], relations: list[tuple[int
     return list(dict.fromkeys(anchors))
 
 
+def named_levels(kb: KnowledgeBase, anchors: list[Anchor], names: list[Match]) -> list[Anchor]:
+    """``anchors`` without those that name a level: 'between the fourth and fifth lumbar vertebrae' asks
+    about those two, not about what lies between them, when the landmark and another name close by are
+    parts of one whole."""
+    def level(anchor: Anchor) -> bool:
+        wholes = set(kb.ancestors(anchor.landmark.entry)[1:])
+        return anchor.relation == "connects" and any(
+            m.entry != anchor.landmark.entry and abs(m.start - anchor.landmark.start) <= REACH
+            and wholes & set(kb.ancestors(m.entry)[1:]) for m in names)
+    return [anchor for anchor in anchors if not level(anchor)]
+
+
 def _direct(kb: KnowledgeBase, landmark: str, relation: str) -> dict[str, float]:
     kinds = RELATION_ALIASES.get(relation, (relation,))
     reference = kb.ancestors(landmark)
@@ -147,7 +159,8 @@ def descendants(kb: KnowledgeBase, whole: str) -> list[str]:
 
 
 def asked_wholes(kb: KnowledgeBase, parsed: Parsed, names: list[Match]) -> list[Match]:
-    """Wholes the question asks *which part* of: 'which vertebra ...', 'which part of the lung ...'. The
+    """Wholes the question asks *which part* of: 'which vertebra ...', 'which part of the lung ...', 'the part
+    of the spine ...'. The
     answer is one of their parts, so the whole itself is only where to look. A plain 'which' before a
     left/right pair ('which kidney') asks for a side, which the rest of the question must say: not here."""
     found = []
@@ -158,7 +171,9 @@ def asked_wholes(kb: KnowledgeBase, parsed: Parsed, names: list[Match]) -> list[
             i -= 1
         if i >= 1 and parsed.raw[i] == "of" and parsed.stems[i - 1] in PART_WORDS:
             i, part_word = i - 2, True
-        if i >= 0 and parsed.raw[i] in ASKING and descendants(kb, match.entry) and (part_word or not entry.lateral):
+        # 'the part of the spine right above ...' asks for a part as 'which part of' does
+        asking = parsed.raw[i] in ASKING or part_word and parsed.stems[i] == "the" if i >= 0 else False
+        if asking and descendants(kb, match.entry) and (part_word or not entry.lateral):
             found.append(match)
     return found
 

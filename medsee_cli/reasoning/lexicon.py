@@ -34,12 +34,15 @@ RELATION_WORDS = {
     ("goes", "into"): "to", ("going", "into"): "to", ("go", "into"): "to", ("runs", "into"): "to",
     ("at", "the", "level", "of"): "next_to", ("either", "side", "of"): "next_to", ("each", "side", "of"): "next_to",
     ("both", "sides", "of"): "next_to",
+    ("right", "after"): "from", ("straight", "after"): "from", ("at", "the", "start", "of"): "from",
+    ("at", "the", "beginning", "of"): "from",
     ("linking",): "connects", ("links",): "connects", ("attaching",): "connects", ("attaches",): "connects",
 }
 # 'pain all over' is no place; 'pain over the shoulder blade' is at it, not above it
 IDIOMS = {("all", ("over",)), ("all", ("around",)), ("all", ("round",))} | {
     (word, ("over",)) for word in ("pain", "painful", "tender", "tenderness", "sore", "ache", "aching", "swelling",
                                    "swollen", "bruise", "bruising", "bruised", "lump", "rash", "redness")}
+TEST_REACH = 3  # a lesion word this close to a test word describes the test ('liver tests are abnormal')
 MAX_GAP = 3  # a phrase of several words still matches with this many extra words inside it, in one clause
 # words that can sit inside a relation phrase without changing it ('at the very bottom of', 'just under')
 FILLERS = frozenset({"very", "just", "directly", "immediately", "slightly", "little", "bit"})
@@ -96,6 +99,7 @@ class Lexicon:
         for word in kb.lesion_words:
             self.vocabulary.update(tokens(word))
         self.lesion_keys = {phrase_key(w): w for w in kb.lesion_words}
+        self.test_keys = {phrase_key(w): w for w in kb.test_words}
         self.type_keys = {phrase_key(w): kind for kind, words in kb.type_words for w in words}
         self.spread_keys = {phrase_key(w): w for w in kb.spread_words}
         self.origin_keys = {phrase_key(w): w for w in kb.origin_words}
@@ -185,13 +189,19 @@ class Lexicon:
         for key, word in self.lesion_keys.items():
             n = len(key)
             for start in range(len(parsed.stems) - n + 1):
-                if parsed.stems[start:start + n] != key or parsed.negated[start]:
+                if parsed.stems[start:start + n] != key or parsed.negated[start] or self._about_a_test(parsed, start):
                     continue
                 if any(m.start <= start and start + n <= m.end and m.length > n
                        and self.kb.get(m.entry).kind != "lesion" for m in covered):
                     continue
                 hits.append((start, word))
         return hits
+
+    def _about_a_test(self, parsed: Parsed, at: int) -> bool:
+        """Whether a test word ('tests', 'results') is within TEST_REACH words of ``at``, in its clause."""
+        low, high = parsed.clause_of(at)
+        low, high = max(low, at - TEST_REACH), min(high, at + TEST_REACH + 1)
+        return any(parsed.stems[i:i + len(key)] == key for key in self.test_keys for i in range(low, high))
 
     def relations(self, parsed: Parsed) -> list[tuple[int, int, str]]:
         """(start, end, relation) for each spatial relation phrase in the question. Filler words inside a

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from medsee_cli.reasoning.clause_roles import BACKGROUND_FACTOR, is_background
+from medsee_cli.reasoning.clause_roles import clause_factors
 from medsee_cli.reasoning.clauses import clause_spans, pooled_scores
 from medsee_cli.reasoning.semantic import SemanticIndex
 from medsee_cli.reasoning.text import phrase_key
@@ -32,8 +32,7 @@ def similarities(index: SemanticIndex, encoder: Any, reading: Reading) -> tuple[
     """(similarity per target, similarity to the out-of-scope examples) for one question."""
     if reading.long:
         spans = clause_spans(reading.plain)
-        factors = np.array([BACKGROUND_FACTOR if is_background(phrase_key(reading.plain[a:b])) else 1.0
-                            for a, b in spans])
+        factors = np.array(clause_factors([phrase_key(reading.plain[a:b]) for a, b in spans], long=True))
         whole, parts = encoder.encode_parts(reading.plain, spans)
         return pooled_scores(index, whole, parts, factors)
     if not reading.masked_view:

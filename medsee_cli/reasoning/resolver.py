@@ -19,15 +19,17 @@ from typing import Optional
 import numpy as np
 
 from medsee_cli.reasoning.answer import compose_answer, rationale
-from medsee_cli.reasoning.clause_roles import BACKGROUND_FACTOR, ClauseRoles
+from medsee_cli.reasoning.clause_roles import ClauseRoles
 from medsee_cli.reasoning.clauses import ClauseOptions, is_long
 from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
-from medsee_cli.reasoning.landmarks import NEAR, asked_wholes, descendants, find_anchors, masked, related
+from medsee_cli.reasoning.landmarks import (NEAR, asked_wholes, descendants, find_anchors, masked, named_levels,
+                                            related)
 from medsee_cli.reasoning.lexicon import CLUE, NAME, WEAK, WEIGHTS, Lexicon, Match
 from medsee_cli.reasoning.reading import Reading, similarities
 from medsee_cli.reasoning.resolution import Hypothesis, Resolution, ranked, reported_score
 from medsee_cli.reasoning.scan import ScanContext, load_body_regions
 from medsee_cli.reasoning.semantic import SemanticIndex, index_texts
+from medsee_cli.reasoning.series import in_series
 from medsee_cli.reasoning.shorthand import expand
 from medsee_cli.reasoning.sides import lend_to_side, off_side
 from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse, phrase_key
@@ -40,6 +42,7 @@ LANDMARK_WEIGHT = 0.25
 NEAR_WEIGHT = 0.6  # a target of the asked kind with any stated relation to such a landmark
 GAP_FACTOR = 0.85  # a phrase found with extra words inside it is a little less certain
 PART_WEIGHT = 0.6  # each part of a whole the question asks 'which part of' ('which vertebra')
+LUMP_REACH = 3  # a lesion word this close to an organ named in a cause makes the cause a lump in that organ
 HEAD_REACH = 4  # the thing a question asks for starts within its first few words ('which of the bones ...')
 
 
@@ -164,7 +167,7 @@ class Resolver:
                   ) -> tuple[list[Evidence], list[str], set[str], list[tuple[int, int]]]:
         """(evidence, excluded targets, kinds asked for, landmark and cause spans). ``long``: the question
         is read clause by clause (`clauses.is_long`)."""
-        matches = self.lexicon.find(parsed)
+        matches = in_series(self.kb, parsed, self.lexicon.find(parsed))  # "the bottom vertebra", "the fifth rib"
         negated = [m for m in matches if any(parsed.negated[m.start:m.end])]
         # the generic lesion is chosen below, when no organ says whose lesion it is
         active = [m for m in matches if m not in negated and m.entry != GENERIC_LESION]
@@ -178,9 +181,10 @@ class Resolver:
         sites = self._spread_sites(parsed, active, kind_words, lesion_hits or self.lexicon.lesion_words(parsed, []))
         causes = self.lexicon.cause_spans(parsed)
         in_cause = lambda m: any(s <= m.start < e for s, e in causes)  # noqa: E731
+        span_of = lambda i: next(((s, e) for s, e in causes if s <= i < e), None)  # noqa: E731
         outside_cause = any(not in_cause(m) for m in active)
         site_spans = {(s, e) for s, e, _, _ in sites}
-        roles = ClauseRoles.of(parsed)
+        roles = ClauseRoles.of(parsed, long)
         asked = {kind for s, e, kind in kind_words if (s, e) not in site_spans and roles.asks_for_kind(s, long)
                  and not any(abs(s - at) <= 2 for at, _ in lesion_hits)}
         for _, _, lesion, phrase in sites:
@@ -188,6 +192,7 @@ class Resolver:
         heads = sorted([(s, e) for s, e, _ in kind_words] + [(m.start, m.end) for m in active if m.kind == NAME])
         heads = [(s, e) for s, e in heads if s <= HEAD_REACH and parsed.clause_of(s)[0] == 0]
         anchors = find_anchors(parsed, [m for m in matches if not in_cause(m)], self.lexicon.relations(parsed), heads)
+        anchors = named_levels(self.kb, anchors, [m for m in matches if m.kind == NAME])
         for whole in asked_wholes(self.kb, parsed, [m for m in active if m.kind == NAME]):
             landmarks.add(whole)  # 'which vertebra ...': one of the vertebrae, not all of them
             evidence += [Evidence(name, PART_WEIGHT, "context", whole.phrase)
@@ -199,7 +204,11 @@ class Resolver:
                 kind_landmarks.append(landmark)  # how it relates is not said: targets of the asked kind near it
                 continue
             side = self._side_for(parsed, landmark) or self.kb.get(landmark.entry).side()
-            for target, strength in related(self.kb, landmark.entry, anchor.relation):
+            # 'below the collarbone on the left': the left collarbone's neighbours as well as the pair's
+            sided = {landmark.entry, self._sided(self.kb.get(landmark.entry), side)[0]}
+            found = {target: strength for name in sorted(sided)
+                     for target, strength in related(self.kb, name, anchor.relation)}
+            for target, strength in sorted(found.items()):
                 for name in self._sided(self.kb.get(target), side):
                     evidence.append(Evidence(name, strength, "relation", landmark.phrase, anchor.relation))
         for match in active:
@@ -219,12 +228,16 @@ class Resolver:
                 # 'the bone that holds the brain': the question asks for a bone, so the brain is where to look from
                 weight, kind = LANDMARK_WEIGHT, LANDMARK
                 kind_landmarks.append(match)
-            if roles.background[match.start]:
-                weight *= BACKGROUND_FACTOR  # 'she had breast cancer ten years ago': the history
+            # 'she had breast cancer ten years ago': the history; in a long story, what is not the worry now
+            weight *= roles.weight[match.start]
             if sites and (match.start, match.end) not in site_spans:
                 weight *= self.options.origin_factor  # where the cancer came from, not where it is now
-            elif outside_cause and in_cause(match) and entry.kind != "lesion":
-                weight *= self.options.origin_factor  # 'fluid round the lungs from her heart failure': the cause
+            elif (outside_cause and in_cause(match) and entry.kind != "lesion"
+                  and not any(abs(at - match.start) <= LUMP_REACH and span_of(at) == span_of(match.start)
+                              for at, _ in lesion_hits)):
+                # 'fluid round the lungs from her heart failure': the cause; but a lump named in the cause
+                # ('headaches because of a growth on the brain') is what the question asks about
+                weight *= self.options.origin_factor
             if match.kind == NAME and lesion_hits and entry.kind != "lesion":
                 lesion = self._lesion_for(match, lesion_hits, side)
                 if lesion:
@@ -308,17 +321,24 @@ class Resolver:
         likely = self.regions.lesion_for(scan)
         if likely and scan is not None and not organ_named and likely in self.kb:
             return [Evidence(likely, weight, "scan_lesion", asked, scan.describe())]
+        said = self.regions.said(parsed.stems)  # 'a growth inside his head': the question names the region
+        likely = self.regions.lesion_for(ScanContext(regions=said)) if said and not organ_named else ""
+        if likely:
+            where = " and ".join(sorted(said))
+            return [Evidence(likely, weight, "scan_lesion", asked, f"the question is about the {where}")]
         return [Evidence(GENERIC_LESION, weight, "lesion", "", asked)] if GENERIC_LESION in self.kb else []
 
     def _context(self, evidence: list[Evidence]) -> list[Evidence]:
         """A part and the whole it belongs to both in the question ('the atlas vertebra', 'kyphosis of
-        the upper back'): the whole supports the part, the more specific answer."""
+        the upper back'): the whole supports the part, the more specific answer. So does a whole named
+        with a part placed by a relation ('the rib just below the collarbone': the first rib)."""
         named = {e.entry: e.phrase for e in sorted(evidence, key=lambda e: e.weight)
                  if e.kind in (NAME, CLUE)}
+        placed = {e.entry: e.phrase for e in evidence if e.kind == "relation" and e.entry not in named}
         extra = []
-        for name in named:
+        for name in {**named, **placed}:
             whole = next((a for a in self.kb.ancestors(name)[1:] if a in named), None)
-            if whole is not None and named[whole] != named[name]:
+            if whole is not None and named[whole] != named.get(name, placed.get(name)):
                 extra.append(Evidence(name, CONTEXT_WEIGHT, "context", named[whole]))
         return extra
 
@@ -374,7 +394,10 @@ class Resolver:
         side = next(iter(sides)) if len(sides) == 1 else ""
         if side:
             semantic = lend_to_side(self.kb, semantic, side)
-        scores = self._combine(lexical, semantic, reject, named, blocked, anchored)
+        # 'a mass in the belly': a lump in a region the question names
+        lump = (any(item.kind in ("lesion", "scan_lesion") for item in evidence)
+                and bool(self.regions.said(parsed.stems)))
+        scores = self._combine(lexical, semantic, reject, named, blocked, anchored, lump)
         if side:
             scores = self._to_side(scores, side, set(lexical), blocked)
         if not scores:
@@ -398,9 +421,10 @@ class Resolver:
                           tuple(h.name for h in hypotheses if h.name in said))
 
     def _combine(self, lexical: dict[str, float], semantic: dict[str, float], reject: float, named: bool,
-                 blocked: set[str], anchored: set[str]) -> dict[str, float]:
+                 blocked: set[str], anchored: set[str], lump: bool = False) -> dict[str, float]:
         """``anchored``: the targets with evidence other than being a landmark; meaning-only candidates
-        are discounted against those only."""
+        are discounted against those only. ``lump``: the words ask about a lesion ('a mass in the belly'),
+        so a structure found by meaning alone does not lead past it."""
         opts = self.options
         if not semantic:
             return {k: v for k, v in lexical.items() if k not in blocked}
@@ -424,7 +448,8 @@ class Resolver:
             if sim >= opts.abstain_below * 0.9:
                 # far closer in meaning than what the words named ('heart sac full of fluid' names the
                 # heart, means the effusion): the named organ is only the place, so no discount
-                leads = sim >= opts.semantic_lead_min and sim - top_sem >= opts.semantic_lead
+                leads = (sim >= opts.semantic_lead_min and sim - top_sem >= opts.semantic_lead
+                         and not (lump and self.kb.get(name).kind != "lesion"))
                 factor = 1.0 if not lexical_top or leads else opts.semantic_discount
                 meaning = opts.semantic_only_scale * sim * factor
             if name in lexical:

@@ -15,6 +15,7 @@ from typing import Any, Optional
 import yaml
 
 from medsee_cli.reasoning.knowledge import KnowledgeBase
+from medsee_cli.reasoning.text import phrase_key
 
 REGIONS = ("head", "neck", "chest", "abdomen", "pelvis")
 REGIONS_RESOURCE = "body_regions.yaml"
@@ -66,6 +67,13 @@ class BodyRegions:
                     listed.setdefault(name, set()).add(region)
         self._listed = listed
         self.lesion_by_region = {str(k): str(v) for k, v in (raw.get("lesion_by_region") or {}).items() if str(v) in kb}
+        self._region_keys = {phrase_key(str(word)): str(region)
+                             for region, words in (raw.get("region_words") or {}).items() for word in words}
+
+    def said(self, stems: tuple[str, ...]) -> frozenset[str]:
+        """The regions a question names by a region word ('inside his head', 'in the belly')."""
+        return frozenset(region for key, region in self._region_keys.items()
+                         if any(stems[i:i + len(key)] == key for i in range(len(stems) - len(key) + 1)))
 
     @functools.lru_cache(maxsize=None)
     def of(self, name: str) -> frozenset[str]:

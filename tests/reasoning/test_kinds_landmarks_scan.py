@@ -195,6 +195,9 @@ def test_third_round_set_covers_the_weak_styles():
     # third round: written before it; its odd lines were tuned on, its even lines scored once at the end
     # (0.750 / 0.938 / 1.00): the floor is that untouched half's score, not the whole file's (0.849 / 0.964)
     ("questions_issue15_round3.jsonl", 0.75, 0.93, 0.95),
+    # fourth round: the same split; its untouched even half scored 0.822 / 0.967 / 1.00 at the end (the whole
+    # file 0.902 / 0.980)
+    ("questions_issue15_round4.jsonl", 0.82, 0.96, 0.95),
 ])
 def test_issue15_sets_stay_above_their_floors(full, name, top1, top3, abstain):
     report = evaluate_questions(DATA / name, full)
