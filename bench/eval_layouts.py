@@ -5,10 +5,11 @@
 
 - builtin: the built-in benchmark as it is (3D and 2D items, each with its real orientation).
 - mlmr-sd: every 2D builtin item whose target is present, rewritten in MediSee's MLMR-SD layout:
-  8-bit pre-windowed grey PNG in the orientation the array is stored in (no geometry, so the
-  model gets no orientation: some pictures are posterior-up or mirrored), normalised boxes,
-  the colloquial long queries of bench/data/mlmr_queries.yaml (written before any score was
-  seen) and short ones ("the liver"). Scored with --query long and --query short.
+  8-bit pre-windowed grey PNG without geometry, normalised boxes, the colloquial long queries of
+  bench/data/mlmr_queries.yaml (written before any score was seen) and short ones ("the liver").
+  Two layouts: the orientation the array is stored in (some pictures posterior-up or mirrored),
+  and `d8`: the radiological view turned by the item's running number (every eighth item each of
+  the 8 flips/rotations). Each scored with --query long and --query short.
 - refhl-seg: the four DeepLesion slabs (real lesions) through `medsee convert-refhl` (single-slice
   NIfTI with geometry), every slice with lesion an item, all cases in the test split.
 
@@ -42,7 +43,23 @@ def _window(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray
     return (np.clip((image - low) / max(high - low, 1e-6), 0, 1) * 255).round().astype(np.uint8)
 
 
-def build_mlmr_sd(data: Path, out: Path) -> Path:
+def _oriented(sample, n: int, orientation: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """(picture, mask) of a 2D item: as stored, in the radiological view, or that view turned by the
+    item's running number (``d8``: every eighth item each of the 8 flips/rotations) or ``turnN``."""
+    from medsee_cli.io.plane_view import plane_view
+    from medsee_cli.model.picture_view import turned
+
+    picture = _window(np.asarray(sample.image, dtype=np.float32), sample.window)
+    mask = np.asarray(sample.target)
+    if orientation == "stored":
+        return picture, mask
+    view = plane_view(sample.affine)
+    picture, mask = view.to_display(picture), view.to_display(mask)
+    turn = n % 8 if orientation == "d8" else int(orientation[4:]) if orientation.startswith("turn") else 0
+    return turned(picture, turn), turned(mask, turn)  # the line records the turn ("turn"), for bench/picture_view_eval.py
+
+
+def build_mlmr_sd(data: Path, out: Path, orientation: str = "stored") -> Path:
     from PIL import Image
 
     from medsee_cli.eval import EvalOptions, load_dataset
@@ -58,14 +75,16 @@ def build_mlmr_sd(data: Path, out: Path) -> Path:
         if not sample.target.any():
             continue
         n = seen[item.target] = seen.get(item.target, -1) + 1
-        picture = _window(np.asarray(sample.image, dtype=np.float32), sample.window)
+        picture, target = _oriented(sample, len(lines), orientation)
         (out / "images").mkdir(parents=True, exist_ok=True)
         (out / "masks").mkdir(parents=True, exist_ok=True)
         Image.fromarray(picture).save(out / "images" / f"{item.item_id}.png")
-        Image.fromarray(np.where(sample.target, 255, 0).astype(np.uint8)).save(out / "masks" / f"{item.item_id}.png")
-        rows, cols = np.flatnonzero(sample.target.any(axis=1)), np.flatnonzero(sample.target.any(axis=0))
-        height, width = sample.target.shape
+        Image.fromarray(np.where(target, 255, 0).astype(np.uint8)).save(out / "masks" / f"{item.item_id}.png")
+        rows, cols = np.flatnonzero(target.any(axis=1)), np.flatnonzero(target.any(axis=0))
+        height, width = target.shape
+        turn = len(lines) % 8 if orientation == "d8" else int(orientation[4:]) if orientation.startswith("turn") else None
         lines.append({"image": f"images/{item.item_id}.png", "mask": f"masks/{item.item_id}.png", "class_text": item.target,
+                      **({"turn": turn} if turn is not None else {}),
                       "long": queries[item.target][n % len(queries[item.target])],
                       "short": short[item.target][0],
                       "bbox": [cols[0] / width, rows[0] / height, (cols[-1] + 1) / width, (rows[-1] + 1) / height]})
@@ -133,10 +152,11 @@ def main() -> None:
     if "builtin" in wanted:
         rows.append(row("builtin (3D + 2D, real orientation)", score("builtin", data, args.out / "builtin", args.model, [])))
     if "mlmr-sd" in wanted:
-        layout = build_mlmr_sd(data, args.out / "mlmr_sd_data")
-        for query in ("long", "short"):
-            summary = score("mlmr-sd", layout, args.out / f"mlmr_sd_{query}", args.model, ["--query", query])
-            rows.append(row(f"mlmr-sd layout, {query} queries (8-bit PNG, stored orientation)", summary))
+        for orientation, folder in (("stored", "mlmr_sd"), ("d8", "mlmr_sd_d8")):
+            layout = build_mlmr_sd(data, args.out / f"{folder}_data", orientation)
+            for query in ("long", "short"):
+                summary = score("mlmr-sd", layout, args.out / f"{folder}_{query}", args.model, ["--query", query])
+                rows.append(row(f"mlmr-sd layout, {query} queries (8-bit PNG, {orientation} orientation)", summary))
     if "refhl-seg" in wanted:
         layout = build_refhl(data, args.out / "refhl_data")
         rows.append(row("refhl-seg layout: DeepLesion real lesions", score("refhl-seg", layout, args.out / "refhl", args.model, [])))

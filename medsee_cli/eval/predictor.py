@@ -23,6 +23,7 @@ class Prediction:
     box: tuple[float, ...] | None = None  # None: derived from the mask when scoring
     missing: bool = False  # True: no prediction was found for this item
     target: str | None = None  # the target the predictor chose for the text, when it says
+    picture_turn: int | None = None  # a geometry-less picture: the turn the predictor read it in (model.picture_view)
 
 
 @runtime_checkable

@@ -70,6 +70,7 @@ def evaluate(dataset: Dataset, source: PredictionSource, options: EvalOptions, p
             scored, predicted = score_item(item, sample, prediction, options)
             scored.row["exposure"] = record.exposure(item, sample) if record is not None else ""
             scored.row["orientation_known"] = sample.affine is not None
+            scored.row["picture_turn"] = "" if prediction.picture_turn is None else prediction.picture_turn
         except MedseeError as exc:
             if failure is not None:
                 failure(f"{item.item_id}: {exc}")
@@ -121,7 +122,11 @@ def _notes(rows: list[dict[str, Any]], record: TrainingRecord | None) -> list[st
         notes += [w for w in (exposure_warning(rows),) if w]
     elif rows:
         notes.append("no training record for what was scored: items the model may have learnt from are not marked")
-    unknown = sum(1 for r in rows if not r.get("error") and r["ndim"] == 2 and not r.get("orientation_known", True))
-    if unknown:
-        notes.append(f"{unknown} 2D items have no orientation (geometry-less pictures): the predictor saw them as stored")
+    unknown = [r for r in rows if not r.get("error") and r["ndim"] == 2 and not r.get("orientation_known", True)]
+    turned = sum(1 for r in unknown if r.get("picture_turn", "") != "")
+    if turned:
+        notes.append(f"{turned} 2D items have no orientation (geometry-less pictures): the model's picture-view network "
+                     "chose how each is turned (picture_turn in items.csv)")
+    if len(unknown) > turned:
+        notes.append(f"{len(unknown) - turned} 2D items have no orientation (geometry-less pictures): the predictor saw them as stored")
     return notes

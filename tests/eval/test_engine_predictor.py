@@ -11,7 +11,9 @@ from medsee_cli.engine.stream import SliceEngine
 from medsee_cli.eval import EvalItem, EvalOptions, PredictorSource, Sample, evaluate
 from medsee_cli.eval.engine_predictor import EnginePredictor, item_volume
 from medsee_cli.eval.items import Dataset, plane_affine, plane_of
+from medsee_cli.io.load import load_volume
 from medsee_cli.io.plane_view import plane_view
+from medsee_cli.model.picture_view import turned
 from medsee_cli.reasoning.target_text import TargetTexts
 from tests.engine.toy import BrightModel, vectors
 
@@ -91,14 +93,34 @@ def test_a_3d_item_is_shown_to_the_model_in_its_own_orientation(reasoner) -> Non
     assert wrong["iou"] == 0.0  # taken as RAS+ (what eval did before items carried their affine)
 
 
-def test_a_picture_of_unknown_orientation_is_taken_as_displayed(reasoner) -> None:
+def test_a_picture_with_an_affine_keeps_it(reasoner) -> None:
     volume, truth = two_blocks()
-    view = plane_view(plane_affine(np.eye(4), 1))
-    picture = view.to_display(plane_of(volume, 1)).copy()
-    sample = Sample(picture, view.to_display(plane_of(truth, 1)).copy(), (1.0, 1.0))
-    as_volume, flat = item_volume(sample)
-    assert flat and np.array_equal(plane_view(as_volume.affine).to_display(np.asarray(as_volume.dataobj)[:, :, 0]), picture)
-    assert score(sample, "where is the liver?", 2, AnteriorModel(), reasoner)["iou"] == 1.0
+    affine = plane_affine(np.eye(4), 1)
+    sample = Sample(plane_of(volume, 1).copy(), plane_of(truth, 1).copy(), (1.0, 1.0), affine=affine)
+    as_volume, flat, view = item_volume(sample)
+    assert flat and view is None and np.array_equal(as_volume.affine, affine)
+
+
+@pytest.mark.parametrize("turn", [0, 3, 4, 6])
+def test_a_picture_of_unknown_orientation_is_read_in_the_turn_the_network_names(shared_data, turn: int) -> None:
+    """A real CT slice as an 8-bit PNG would hold it, turned: the engine gets it back radiologically."""
+    ct = load_volume(shared_data / "ct" / "patient_a" / "ct.nii.gz")
+    hu = plane_view(ct.affine).to_display(np.asarray(ct.array(), dtype=np.float32)[:, :, 88])
+    display = (np.clip((hu + 160.0) / 400.0, 0, 1) * 255).round().astype(np.uint8)
+    picture = turned(display, turn)
+    as_volume, flat, view = item_volume(Sample(picture, np.zeros(picture.shape, bool), (1.0, 1.0)))
+    assert flat and view is not None and view.turn == turn
+    assert np.array_equal(plane_view(as_volume.affine).to_display(np.asarray(as_volume.array())[:, :, 0]), display)
+
+
+def test_the_report_says_which_turn_a_picture_was_read_in(reasoner) -> None:
+    volume, truth = two_blocks()
+    sample = Sample(plane_of(volume, 1).copy(), plane_of(truth, 1).copy(), (1.0, 1.0))
+    item = EvalItem("item", "case", "liver", "where is the liver?", 2, lambda: sample)
+    result = evaluate(Dataset("toy", (item,)), PredictorSource(predictor(AnteriorModel(), reasoner)),
+                      EvalOptions(surface=False, worst=0))
+    assert result.rows[0]["picture_turn"] in range(8) and result.rows[0]["orientation_known"] is False
+    assert any("picture-view network" in note for note in result.notes)
 
 
 def test_the_question_goes_through_reasoning(reasoner) -> None:

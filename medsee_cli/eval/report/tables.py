@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 COLUMNS = (
-    "item_id", "case_id", "target", "text", "ndim", "predicted_target", "exposure", "orientation_known",
+    "item_id", "case_id", "target", "text", "ndim", "predicted_target", "exposure", "orientation_known", "picture_turn",
     "missing", "error",
     "target_voxels", "predicted_voxels", "intersection", "union",
     "iou", "dice", "dice_nnunet", "dice_slices", "dice_slices_nnunet",

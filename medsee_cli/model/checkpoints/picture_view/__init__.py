@@ -1,0 +1,1 @@
+"""The picture-view network: model.safetensors + training.json (`medsee_cli.model.picture_view`)."""
