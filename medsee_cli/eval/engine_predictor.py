@@ -29,7 +29,10 @@ from medsee_cli.eval.items import Sample
 from medsee_cli.eval.metrics.boxes import box_from_mask
 from medsee_cli.eval.predictor import Prediction
 from medsee_cli.io.volume import Volume
+from medsee_cli.model.picture_view import FOLDER as VIEW_FOLDER
+from medsee_cli.model.picture_view import WEIGHTS_NAME as VIEW_WEIGHTS
 from medsee_cli.model.picture_view import PictureView, ViewNet, estimate_view
+from medsee_cli.model.weights import sha256_of
 from medsee_cli.reasoning.target_text import TargetTexts
 from medsee_cli.services.plan import TargetRule, plan_targets
 from medsee_cli.services.targets import run_targets
@@ -105,10 +108,6 @@ def load_predictor(spec: str) -> EnginePredictor:
     reasoning = ReasonerOptions()
     encoder = open_encoder(reasoning.encoder, reasoning.encoder_runtime, reasoning.threads)
     texts = open_target_texts(engine.model.text_encoder, encoder, reasoning.encoder)
-    from medsee_cli.model.picture_view import FOLDER as VIEW_FOLDER
-    from medsee_cli.model.picture_view import WEIGHTS_NAME as VIEW_WEIGHTS
-    from medsee_cli.model.weights import sha256_of
-
     described = {**checkpoint_identity(spec),
                  "reasoning": {"encoder": reasoning.encoder, "runtime": reasoning.encoder_runtime, "llm": reasoning.llm},
                  "picture_view_sha256": sha256_of(VIEW_FOLDER / VIEW_WEIGHTS)}  # how geometry-less pictures are turned
@@ -119,7 +118,6 @@ def checkpoint_identity(spec: str) -> dict[str, Any]:
     """A grounding checkpoint by name, folder and the SHA-256 of its weights and of its base model."""
     from medsee_cli.model.grounding.config import GroundingConfig
     from medsee_cli.model.grounding.model import WEIGHTS_NAME, checkpoint_folder
-    from medsee_cli.model.weights import sha256_of
 
     folder, _ = checkpoint_folder(spec)
     config = GroundingConfig.load(folder)
