@@ -43,20 +43,25 @@ def _window(image: np.ndarray, window: tuple[float, float] | None) -> np.ndarray
     return (np.clip((image - low) / max(high - low, 1e-6), 0, 1) * 255).round().astype(np.uint8)
 
 
-def _oriented(sample, n: int, orientation: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
-    """(picture, mask) of a 2D item: as stored, in the radiological view, or that view turned by the
-    item's running number (``d8``: every eighth item each of the 8 flips/rotations) or ``turnN``."""
+def _turn_of(n: int, orientation: str) -> int | None:
+    """The turn of the radiological view item ``n`` is written in (``d8``: the running number mod 8,
+    so every eighth item each of the 8 flips/rotations; ``turnN``: N; ``display``: 0); None as stored."""
+    if orientation == "stored":
+        return None
+    return n % 8 if orientation == "d8" else int(orientation[4:]) if orientation.startswith("turn") else 0
+
+
+def _oriented(sample, turn: int | None) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """(picture, mask) of a 2D item: as stored (``turn`` None), or the radiological view turned."""
     from medsee_cli.io.plane_view import plane_view
     from medsee_cli.model.picture_view import turned
 
     picture = _window(np.asarray(sample.image, dtype=np.float32), sample.window)
     mask = np.asarray(sample.target)
-    if orientation == "stored":
+    if turn is None:
         return picture, mask
     view = plane_view(sample.affine)
-    picture, mask = view.to_display(picture), view.to_display(mask)
-    turn = n % 8 if orientation == "d8" else int(orientation[4:]) if orientation.startswith("turn") else 0
-    return turned(picture, turn), turned(mask, turn)  # the line records the turn ("turn"), for bench/picture_view_eval.py
+    return turned(view.to_display(picture), turn), turned(view.to_display(mask), turn)
 
 
 def build_mlmr_sd(data: Path, out: Path, orientation: str = "stored") -> Path:
@@ -75,16 +80,16 @@ def build_mlmr_sd(data: Path, out: Path, orientation: str = "stored") -> Path:
         if not sample.target.any():
             continue
         n = seen[item.target] = seen.get(item.target, -1) + 1
-        picture, target = _oriented(sample, len(lines), orientation)
+        turn = _turn_of(len(lines), orientation)
+        picture, target = _oriented(sample, turn)
         (out / "images").mkdir(parents=True, exist_ok=True)
         (out / "masks").mkdir(parents=True, exist_ok=True)
         Image.fromarray(picture).save(out / "images" / f"{item.item_id}.png")
         Image.fromarray(np.where(target, 255, 0).astype(np.uint8)).save(out / "masks" / f"{item.item_id}.png")
         rows, cols = np.flatnonzero(target.any(axis=1)), np.flatnonzero(target.any(axis=0))
         height, width = target.shape
-        turn = len(lines) % 8 if orientation == "d8" else int(orientation[4:]) if orientation.startswith("turn") else None
         lines.append({"image": f"images/{item.item_id}.png", "mask": f"masks/{item.item_id}.png", "class_text": item.target,
-                      **({"turn": turn} if turn is not None else {}),
+                      **({"turn": turn} if turn is not None else {}),  # for bench/picture_view_eval.py
                       "long": queries[item.target][n % len(queries[item.target])],
                       "short": short[item.target][0],
                       "bbox": [cols[0] / width, rows[0] / height, (cols[-1] + 1) / width, (rows[-1] + 1) / height]})

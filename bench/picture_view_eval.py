@@ -57,17 +57,11 @@ def main() -> None:
         name = item.case_id.split(".")[0]
         return name[3:] if name.startswith("ct_deeplesion_") else name
 
-    def with_turn(item: EvalItem) -> EvalItem:
+    def read_as(item: EvalItem, turn: int) -> EvalItem:
+        """The item with the affine of ``turn`` given, so no network guesses (0: taken as radiological)."""
         def load() -> Sample:
             sample = item.load()
-            view = PictureView(turn_of[item.case_id], 1.0)
-            return dataclasses.replace(sample, affine=view.affine(sample.target.shape, (1.0, 1.0)))
-        return dataclasses.replace(item, load=load)
-
-    def as_stored(item: EvalItem) -> EvalItem:
-        def load() -> Sample:
-            sample = item.load()
-            return dataclasses.replace(sample, affine=PictureView(0, 1.0).affine(sample.target.shape, (1.0, 1.0)))
+            return dataclasses.replace(sample, affine=PictureView(turn, 1.0).affine(sample.target.shape, (1.0, 1.0)))
         return dataclasses.replace(item, load=load)
 
     predictor = load_predictor("medsee-grounding-v1")
@@ -77,10 +71,8 @@ def main() -> None:
         groups = sorted({group_of[patient(item)] for item in dataset.items}) if way == "held out" else [""]
         for group in groups:
             items = [item for item in dataset.items if not group or group_of[patient(item)] == group]
-            if way == "true turn":
-                items = [with_turn(item) for item in items]
-            elif way == "as stored":
-                items = [as_stored(item) for item in items]
+            if way in ("true turn", "as stored"):
+                items = [read_as(item, turn_of[item.case_id] if way == "true turn" else 0) for item in items]
             predictor.view_net = load_view_net(folds / group) if way == "held out" else None
             result = evaluate(Dataset("mlmr-sd-d8", tuple(items)), PredictorSource(predictor), options)
             rows += result.rows

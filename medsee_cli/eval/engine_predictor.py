@@ -48,10 +48,10 @@ def item_volume(sample: Sample, view_net: ViewNet | None = None) -> tuple[Volume
         image = image[..., :3].mean(axis=-1)
         image = image.round().astype(np.uint8) if sample.image.dtype == np.uint8 else image
     if image.ndim == 2:
-        if sample.affine is not None:
-            return Volume(np.ascontiguousarray(image)[:, :, None], sample.affine), True, None
-        view = estimate_view(image, view_net)
-        affine = view.affine(image.shape, (float(sample.spacing[0]), float(sample.spacing[1])))
+        affine, view = sample.affine, None
+        if affine is None:
+            view = estimate_view(image, view_net)
+            affine = view.affine(image.shape, (float(sample.spacing[0]), float(sample.spacing[1])))
         return Volume(np.ascontiguousarray(image)[:, :, None], affine), True, view
     if image.ndim == 3:
         affine = sample.affine if sample.affine is not None else np.diag([*map(float, sample.spacing), 1.0])

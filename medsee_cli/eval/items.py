@@ -34,16 +34,6 @@ def plane_affine(affine: np.ndarray, k: int) -> np.ndarray:
     return np.asarray(affine, dtype=np.float64) @ cut
 
 
-# (row, col, 0) -> RAS+ of a picture shown radiologically: rows run towards posterior (-y),
-# columns towards the patient's left (-x)
-DISPLAY_AFFINE = np.array([[0.0, -1.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
-
-
-def display_affine(spacing: tuple[float, ...]) -> np.ndarray:
-    """`DISPLAY_AFFINE` with a 2D item's pixel size (row height, column width)."""
-    return DISPLAY_AFFINE @ np.diag([float(spacing[0]), float(spacing[1]), 1.0, 1.0])
-
-
 def safe_id(text: str) -> str:
     """An item id usable as a file name (prediction files are looked up by it)."""
     cleaned = _UNSAFE.sub("_", text).strip("._")

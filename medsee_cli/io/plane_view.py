@@ -53,6 +53,16 @@ class PlaneView:
         return np.swapaxes(out, -1, -2) if self.transpose else out
 
 
+# (row, col, 0) -> RAS+ of a picture shown radiologically: rows run towards posterior (-y),
+# columns towards the patient's left (-x)
+DISPLAY_AFFINE = np.array([[0.0, -1.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+
+
+def display_affine(spacing: tuple[float, ...]) -> np.ndarray:
+    """`DISPLAY_AFFINE` with a picture's pixel size (row height, column width)."""
+    return DISPLAY_AFFINE @ np.diag([float(spacing[0]), float(spacing[1]), 1.0, 1.0])
+
+
 def plane_view(affine: np.ndarray) -> PlaneView:
     """The radiological view of the slices ``[:, :, k]`` of a volume with this voxel -> RAS+ affine."""
     directions = np.asarray(affine, dtype=np.float64)[:3, :3]

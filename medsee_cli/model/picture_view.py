@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from medsee_cli.io.plane_view import display_affine
 from medsee_cli.model.errors import CheckpointError
 from medsee_cli.model.weights import load_strict, read_safetensors_state
 
@@ -96,9 +97,7 @@ class PictureView:
         if self.turn & 1:
             to_view = np.array([[0, 1.0, 0, 0], [1.0, 0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]]) @ to_view
             view_spacing = (spacing[1], spacing[0])
-        # the radiological view: rows run towards posterior (-y), columns towards the patient's left (-x)
-        display = np.array([[0.0, -view_spacing[1], 0, 0], [-view_spacing[0], 0.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]])
-        return display @ to_view
+        return display_affine(view_spacing) @ to_view
 
 
 class ViewNet(nn.Module):
@@ -117,6 +116,17 @@ class ViewNet(nn.Module):
         return self.out(F.dropout(x.flatten(1), 0.2, self.training))
 
 
+def hu_window(values: np.ndarray, level: float = HU_WINDOW[0], width: float = HU_WINDOW[1]) -> np.ndarray:
+    """Hounsfield units shown in a window, as [0, 1] grey values."""
+    return np.clip((values - (level - width / 2)) / width, 0.0, 1.0)
+
+
+def stretched(values: np.ndarray) -> np.ndarray:
+    """Any other values stretched between their 1st and 99th percentiles, as [0, 1] grey values."""
+    low, high = (float(v) for v in np.percentile(values, (1, 99)))
+    return np.clip((values - low) / max(high - low, 1e-6), 0.0, 1.0)
+
+
 def grey_picture(picture: np.ndarray) -> np.ndarray:
     """A picture as the network sees it: float32 in [0, 1]. 8-bit pictures are divided by 255;
     Hounsfield units (values below -200 and above 300) are shown in `HU_WINDOW`; anything else
@@ -126,12 +136,9 @@ def grey_picture(picture: np.ndarray) -> np.ndarray:
         values = values[..., :3].mean(axis=-1)
     if np.issubdtype(np.asarray(picture).dtype, np.uint8):
         return values / 255.0
-    low, high = float(values.min()), float(values.max())
-    if low < -200.0 and high > 300.0:
-        level, width = HU_WINDOW
-        return np.clip((values - (level - width / 2)) / width, 0.0, 1.0)
-    low, high = (float(v) for v in np.percentile(values, (1, 99)))
-    return np.clip((values - low) / max(high - low, 1e-6), 0.0, 1.0)
+    if float(values.min()) < -200.0 and float(values.max()) > 300.0:
+        return hu_window(values)
+    return stretched(values)
 
 
 def thumbnail(grey: np.ndarray) -> np.ndarray:

@@ -180,8 +180,8 @@ class Resolver:
         # 'his prostate cancer has spread ...': a lesion word inside a longer phrase still says it is a cancer
         sites = self._spread_sites(parsed, active, kind_words, lesion_hits or self.lexicon.lesion_words(parsed, []))
         causes = self.lexicon.cause_spans(parsed)
-        in_cause = lambda m: any(s <= m.start < e for s, e in causes)  # noqa: E731
         span_of = lambda i: next(((s, e) for s, e in causes if s <= i < e), None)  # noqa: E731
+        in_cause = lambda m: span_of(m.start) is not None  # noqa: E731
         outside_cause = any(not in_cause(m) for m in active)
         site_spans = {(s, e) for s, e, _, _ in sites}
         roles = ClauseRoles.of(parsed, long)

@@ -29,8 +29,8 @@ from scipy import ndimage
 
 from medsee_cli.io.load import load_volume
 from medsee_cli.io.plane_view import plane_view
-from medsee_cli.model.picture_view import (FOLDER, TURNS, PictureView, ViewNet, estimate_view, save_view_net, thumbnail,
-                                           turned)
+from medsee_cli.model.picture_view import (FOLDER, TURNS, PictureView, ViewNet, estimate_view, hu_window, save_view_net,
+                                           stretched, thumbnail, turned)
 
 RECIPE = "picture-view.yaml"
 SHRINK_TO = 128  # views are kept at most this many pixels a side (the network sees 64)
@@ -46,19 +46,13 @@ class View:
     kind: str  # hu, byte or mr
 
     def grey(self, rng: np.random.Generator | None = None) -> np.ndarray:
-        """[0, 1] grey values; CT gets a random soft-tissue window when ``rng`` is given, else 40/400."""
+        """[0, 1] grey values; CT gets a random soft-tissue window when ``rng`` is given, else the
+        network's own (`HU_WINDOW`)."""
         if self.kind == "hu":
-            level, width = (rng.uniform(0, 90), rng.uniform(250, 600)) if rng is not None else (40.0, 400.0)
-            return np.clip((self.pixels - (level - width / 2)) / width, 0.0, 1.0)
+            return hu_window(self.pixels, rng.uniform(0, 90), rng.uniform(250, 600)) if rng is not None else hu_window(self.pixels)
         if self.kind == "byte":
             return np.clip(self.pixels / 255.0, 0.0, 1.0)
-        low, high = self.pixels_range
-        return np.clip((self.pixels - low) / max(high - low, 1e-6), 0.0, 1.0)
-
-    @property
-    def pixels_range(self) -> tuple[float, float]:
-        low, high = np.percentile(self.pixels, (1, 99))
-        return float(low), float(high)
+        return stretched(self.pixels)
 
 
 def recipe(data: Path) -> dict:

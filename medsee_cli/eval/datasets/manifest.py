@@ -31,7 +31,8 @@ import numpy as np
 from medsee_cli.errors import InputError
 from medsee_cli.eval.datasets.records import as_box, read_records, require, resolve
 from medsee_cli.eval.imaging import PNG_SUFFIXES, mask_from, read_grid, read_mask, read_slice, read_volume
-from medsee_cli.eval.items import Dataset, EvalItem, Sample, display_affine, plane_affine, plane_of, safe_id
+from medsee_cli.eval.items import Dataset, EvalItem, Sample, plane_affine, plane_of, safe_id
+from medsee_cli.io.plane_view import display_affine
 from medsee_cli.eval.options import EvalOptions
 
 
