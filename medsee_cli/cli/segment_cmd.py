@@ -38,6 +38,10 @@ def segment(
                                                       help="Slices per forward pass (default: 1 on CPU, 8 on CUDA).")] = None,
     skip_stride: Annotated[int, typer.Option("--skip-stride", min=1,
                                              help="Coarse pass over every N-th slice; 1 runs every slice.")] = 4,
+    read_spacing: Annotated[float, typer.Option(
+        "--read-spacing", min=0.0, metavar="MM",
+        help="Read slices at most this many mm apart (every n-th slice of a thin-slice series); the slices "
+                                "between are drawn by shape interpolation. 0 reads every slice.")] = 3.5,
     formats: Annotated[Optional[list[str]], typer.Option(
         "--format", "-f", help="Files per case (repeatable or comma-separated): nifti, json, png, dicom-seg, rtstruct. "
         "Default: nifti, json, png, plus dicom-seg for DICOM sources.", show_default=False)] = None,
@@ -89,7 +93,7 @@ def segment(
     options = SegmentOptions(
         out=out, targets=tuple(target or ()), prompts=tuple(prompt or ()), model=model, overwrite=overwrite, formats=chosen,
         engine=EngineOptions(device=device, precision=precision, batch_size=batch_size, skip_stride=skip_stride,
-                             runtime=image_runtime),
+                             runtime=image_runtime, read_spacing_mm=read_spacing),
         execution=Execution(executor=executor, workers=workers, cases_at_once=cases_at_once, address=ray_address,
                             gpus_per_worker=gpus_per_worker))
     batch = BatchOptions(options, summary=summary, log=log, push=push)

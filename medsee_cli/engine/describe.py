@@ -53,3 +53,12 @@ def describe(finding: Finding, display: str) -> str:
     if finding.concerns:  # implausible for its target: never said as if nothing were wrong
         return text + f" (model confidence {finding.score:.2f}, but doubtful: {'; '.join(finding.concerns)})."
     return text + f" (model confidence {finding.score:.2f})."
+
+
+def reading(step: int, spacing_mm: float) -> str:
+    """How the slices were read, when not every slice was (`engine.between`); else ""."""
+    if step <= 1:
+        return ""
+    nth = {2: "second", 3: "third"}.get(step, f"{step}th")
+    return (f"Outlined on every {nth} slice ({step * spacing_mm:.1f} mm apart); the slices between were drawn from "
+            f"their neighbours (--read-spacing 0 outlines every slice).")

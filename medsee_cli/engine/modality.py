@@ -12,15 +12,18 @@ from typing import Any
 
 import numpy as np
 
+from medsee_cli.io.plane_view import PlaneView
 from medsee_cli.io.volume import Volume
 from medsee_cli.measure.modality import sample_slices
 
 
-def prepare_options(volume: Volume, modality: str) -> dict[str, Any]:
-    """Extra keyword arguments for ``model.prepare``: a volume-wide window for images that are
-    neither CT (the model's own CT window) nor already 8-bit (passed through as they are)."""
+def prepare_options(volume: Volume, modality: str, view: PlaneView) -> dict[str, Any]:
+    """Extra keyword arguments for ``model.prepare``: the display's pixel size (non-square pixels
+    are put back in proportion), and a volume-wide window for images that are neither CT (the
+    model's own CT window) nor already 8-bit (passed through as they are)."""
+    options: dict[str, Any] = {"pixel_mm": view.pixel_mm}
     if modality == "CT" or volume.dtype == np.uint8:
-        return {}
+        return options
     from medsee_cli.model.preprocess import window_for
 
-    return {"window": window_for(modality, sample_slices(volume))}
+    return options | {"window": window_for(modality, sample_slices(volume))}

@@ -31,6 +31,9 @@ class EngineOptions:
     again with that target's gate open (a structure does not vanish for a slice or two while the
     presence score dips); a filled slice is kept only if what it finds overlaps a neighbour's
     box. 0 turns this off.
+    ``read_spacing_mm``: slices are read at most this far apart (every n-th slice of a thin-slice
+    series, n as large as keeps the gap within it); the slices between are drawn from their read
+    neighbours by shape interpolation (`engine.between`). 0 reads every slice.
     ``refine``: re-segment each found box with the LiteMedSAM decoder (else the model's own mask).
     ``box_pad``: fraction a box grows by before refinement (tight boxes under-segment).
     ``min_component_voxels`` / ``min_component_slices``: 3D pieces smaller than this are
@@ -50,6 +53,7 @@ class EngineOptions:
     plausible_threshold: float = 0.25
     skip_stride: int = 4
     fill_gaps: int = 2
+    read_spacing_mm: float = 3.5
     refine: bool = True
     box_pad: float = 0.1
     min_component_voxels: int = 20
@@ -69,6 +73,8 @@ class EngineOptions:
             raise ValueError("batch_size, prefetch_depth and skip_stride must be at least 1")
         if self.fill_gaps < 0:
             raise ValueError("fill_gaps must be >= 0")
+        if not self.read_spacing_mm >= 0:
+            raise ValueError("read_spacing_mm must be >= 0")
         if self.context_slices is not None and self.context_slices < 0:
             raise ValueError("context_slices must be >= 0")
         presence = 1.0 if self.presence_threshold is None else self.presence_threshold

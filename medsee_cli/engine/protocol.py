@@ -40,8 +40,10 @@ class GroundingLike(Protocol):
     def presence_logit(self, target: str) -> float:
         """The logit above which ``target`` counts as present on a slice."""
 
-    def prepare(self, slices: np.ndarray, modality: str, window: Optional[Window] = None) -> tuple[torch.Tensor, list[Geometry]]:
-        """(B, rows, cols[, 2c+1]) display-oriented values -> model input and per-slice geometry."""
+    def prepare(self, slices: np.ndarray, modality: str, window: Optional[Window] = None,
+                pixel_mm: Optional[tuple[float, float]] = None) -> tuple[torch.Tensor, list[Geometry]]:
+        """(B, rows, cols[, 2c+1]) display-oriented values -> model input and per-slice geometry;
+        ``pixel_mm``: the display's (row height, column width), for non-square pixels."""
 
     def encode(self, images: torch.Tensor) -> Any:
         """Model input -> image features (the expensive step, once per slice)."""

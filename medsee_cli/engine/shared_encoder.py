@@ -123,8 +123,9 @@ class SharedModel:
     def presence_logit(self, target: str) -> float:
         return self.model.presence_logit(target)
 
-    def prepare(self, slices: np.ndarray, modality: str, window: Optional[Window] = None) -> tuple[torch.Tensor, list[Geometry]]:
-        return self.model.prepare(slices, modality, window)
+    def prepare(self, slices: np.ndarray, modality: str, window: Optional[Window] = None,
+                pixel_mm: Optional[tuple[float, float]] = None) -> tuple[torch.Tensor, list[Geometry]]:
+        return self.model.prepare(slices, modality, window, pixel_mm)
 
     def encode(self, images: torch.Tensor) -> Any:
         return self.encoder.encode(images)

@@ -5,6 +5,10 @@ presence is plausible, the slices within ``skip_stride`` that were not run yet a
 so on until no new slice is plausible. A last pass fills short gaps (``fill_gaps``) between
 slices where a target was found, with that target's gate open. A small target on a whole-body CT thus costs about
 ``K / stride`` slices plus its own extent, not ``K``. With ``skip_stride=1`` every slice runs once.
+
+Thin slices: the passes run over the slices read (at most ``read_spacing_mm`` apart; every slice
+of a 3 mm series, every third of a 1.1 mm one) and the slices between are drawn from their read
+neighbours afterwards (`engine.between`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from medsee_cli.engine.batching import AdaptiveBatcher
+from medsee_cli.engine.between import read_slices, read_step, spread
 from medsee_cli.engine.device import autocast_dtype, resolve_device, running
 from medsee_cli.engine.modality import prepare_options
 from medsee_cli.engine.options import EngineOptions
@@ -48,11 +53,13 @@ class EngineRun:
     precision: str
     modality: str  # the run's one modality decision (`effective_modality`): findings, boxes.json, preview
     runtime: str = "torch"  # what ran the image encoder: "onnx" or "torch"
+    slice_step: int = 1  # slices read were this many apart; those between were drawn (`engine.between`)
 
     def stats(self) -> dict[str, Any]:
         return {"slices_total": self.slices_total, "slices_run": self.slices_run, "passes": self.passes,
                 "seconds": round(self.seconds, 3), "batch_size": self.batch_size, "device": self.device,
-                "precision": self.precision, "modality": self.modality, "runtime": self.runtime}
+                "precision": self.precision, "modality": self.modality, "runtime": self.runtime,
+                "slice_step": self.slice_step}
 
 
 def coarse_indices(depth: int, stride: int, allowed: Optional[np.ndarray] = None) -> list[int]:
@@ -129,21 +136,27 @@ class SliceEngine:
         depth = volume.spatial_shape[2]
         if len(text_vectors) != len(names):
             raise ValueError(f"{len(names)} target names but {len(text_vectors)} text vectors")
-        tracks = tuple(TargetTrack(name, depth) for name in names)
+        step = read_step(volume.spacing[2], self.options.read_spacing_mm) if depth > 2 else 1
+        read = read_slices(depth, step)
+        self._read = read
+        self._position = {int(k): g for g, k in enumerate(read)}
+        # every pass below runs over the read slices: position g is volume slice read[g]
+        tracks = tuple(TargetTrack(name, len(read)) for name in names)
         self._thresholds = [self.threshold_for(name) for name in names]
         vectors = torch.as_tensor(np.asarray(text_vectors, dtype=np.float32)).to(self.device)
         self._view = plane_view(volume.affine)
         modality = effective_modality(volume)
         self._modality = modality
-        self._prepare_kwargs = prepare_options(volume, modality)
-        done = np.zeros(depth, dtype=bool)
+        self._prepare_kwargs = prepare_options(volume, modality, self._view)
+        done = np.zeros(len(read), dtype=bool)
         if allowed is not None:
             allowed = np.asarray(allowed, dtype=bool)
             if allowed.shape != (depth,):
                 raise ValueError(f"allowed must be a ({depth},) bool array, got shape {allowed.shape}")
+            allowed = allowed[read]
             done |= ~allowed  # never run: counted as done
         before = self.slices_run
-        todo = coarse_indices(depth, self.options.skip_stride, allowed) if allowed is None or allowed.any() else []
+        todo = coarse_indices(len(read), self.options.skip_stride, allowed) if allowed is None or allowed.any() else []
         passes = 0
         counter = SliceCounter(progress)
         while todo:
@@ -153,7 +166,7 @@ class SliceEngine:
             done[todo] = True
             if self.options.skip_stride == 1:
                 break
-            scores = np.stack([t.scores for t in tracks]) if tracks else np.zeros((0, depth))
+            scores = np.stack([t.scores for t in tracks]) if tracks else np.zeros((0, len(read)))
             bars = np.minimum(self.options.plausible_threshold, 0.5 * np.asarray(self._thresholds))[:, None]
             plausible = np.asarray((np.nan_to_num(scores, nan=0.0) >= bars).any(axis=0))
             todo = next_indices(done, plausible, self.options.skip_stride)
@@ -164,16 +177,18 @@ class SliceEngine:
             passes += 1
             counter.plan(OUTLINING, len(forced))
             self._pass(volume, sorted(forced), vectors, tracks, counter, forced)
+        if step > 1:
+            tracks = tuple(spread(track, read, depth) for track in tracks)
         return EngineRun(tracks, depth, self.slices_run - before, passes, time.perf_counter() - started,
                          self.batcher.size, str(self.device), self.precision, modality,
-                         str(getattr(self.model, "runtime", "torch")))
+                         str(getattr(self.model, "runtime", "torch")), step)
 
     def _pass(self, volume: Volume, indices: list[int], vectors: torch.Tensor, tracks: Sequence[TargetTrack],
               counter: SliceCounter, forced: Optional[dict[int, set[int]]] = None) -> None:
-        """Run ``indices`` and record what they hold. ``forced`` (the gap pass): slice -> the only
-        targets to look at there, with their gate open; a filled slice keeps its hit only where it
-        continues its neighbours."""
-        prefetcher = Prefetcher(volume, self.model, indices, batch_size=self.batch_size,
+        """Run ``indices`` (positions among the read slices) and record what they hold. ``forced``
+        (the gap pass): position -> the only targets to look at there, with their gate open; a
+        filled slice keeps its hit only where it continues its neighbours."""
+        prefetcher = Prefetcher(volume, self.model, [int(self._read[g]) for g in indices], batch_size=self.batch_size,
                                 context=self.context, depth=self.options.prefetch_depth, device=self.device,
                                 channels_last=self.options.channels_last, view=self._view,
                                 modality=self._modality, prepare_kwargs=self._prepare_kwargs)
@@ -199,14 +214,14 @@ class SliceEngine:
             grounding = self.model.ground(features, vectors)
             presence = torch.sigmoid(grounding.presence_logits.float()).cpu().numpy()
             for i in range(stop - start):
-                k = batch.indices[start + i]
-                for t in (range(presence.shape[1]) if forced is None else sorted(forced[k])):
+                g = self._position[batch.indices[start + i]]
+                for t in (range(presence.shape[1]) if forced is None else sorted(forced[g])):
                     score = float(presence[i, t])
                     hit = None
                     if forced is not None or score >= self._thresholds[t]:
                         mask = self._slice_mask(features, i, grounding, t, batch.geometries[start + i])
-                        hit = SliceHit.from_mask(k, score, self._view.from_display(mask))
-                    records.append((k, t, score, hit))
+                        hit = SliceHit.from_mask(g, score, self._view.from_display(mask))
+                    records.append((g, t, score, hit))
         return records
 
     def _slice_mask(self, features: Any, i: int, grounding: Any, t: int, geometry: Any) -> np.ndarray:

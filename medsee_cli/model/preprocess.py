@@ -2,8 +2,13 @@
 
 The recipe that scored best here (see DESIGN.md): window -> uint8 -> 3 channels -> resize the
 longest side to 256 (aspect kept) -> min-max to [0, 1] -> zero-pad to 256x256 at the bottom and
-right. Boxes are scaled by the same factor; logits are cropped to the unpadded part and resized
+right. Boxes are scaled by the same factors; logits are cropped to the unpadded part and resized
 back to the slice. Images are (rows, columns); boxes are (x0, y0, x1, y1) = (col, row, col, row).
+
+The aspect kept is the patient's, not the pixel grid's: given the pixel size (row height, column
+width), a slice of non-square pixels (a 512 x 512 matrix over a 366 x 303 mm field, a rectangular
+MR field of view) is resized to its physical proportions, as every training slice was (their
+pixels are square), so organs keep their shapes. Square pixels give exactly the old geometry.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -68,26 +73,47 @@ def to_uint8(slice2d: np.ndarray, window: Window) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Geometry:
-    """How a slice of ``original`` (rows, cols) sits inside the square model input."""
+    """How a slice of ``original`` (rows, cols) sits inside the square model input: model-input
+    pixels per slice pixel are ``scale`` down the rows and ``scale_cols`` across the columns."""
 
     original: tuple[int, int]
     resized: tuple[int, int]
     scale: float
     size: int
+    scale_cols: Optional[float] = None  # None: square pixels, ``scale`` both ways
+
+    @property
+    def scales(self) -> tuple[float, float]:
+        """(down the rows, across the columns)."""
+        return (self.scale, self.scale if self.scale_cols is None else self.scale_cols)
 
 
-def geometry_for(shape: tuple[int, int], size: int = 256) -> Geometry:
+# pixels whose height and width differ by less than this share count as square
+SQUARE = 0.01
+
+
+def geometry_for(shape: tuple[int, int], size: int = 256, pixel_mm: Optional[tuple[float, float]] = None) -> Geometry:
+    """Where a (rows, cols) slice goes in the model input; ``pixel_mm`` (row height, column width)
+    keeps the slice's physical proportions when its pixels are not square."""
     rows, cols = int(shape[0]), int(shape[1])
-    scale = size / max(rows, cols)
-    resized = (max(1, int(rows * scale + 0.5)), max(1, int(cols * scale + 0.5)))
-    return Geometry((rows, cols), resized, scale, size)
+    height, width = (1.0, 1.0) if pixel_mm is None else (float(pixel_mm[0]), float(pixel_mm[1]))
+    if not (height > 0 and width > 0) or abs(height - width) <= SQUARE * max(height, width):
+        scale = size / max(rows, cols)
+        resized = (max(1, int(rows * scale + 0.5)), max(1, int(cols * scale + 0.5)))
+        return Geometry((rows, cols), resized, scale, size)
+    longest = max(rows * height, cols * width)
+    scale_rows, scale_cols = size * height / longest, size * width / longest
+    resized = (min(size, max(1, int(rows * scale_rows + 0.5))), min(size, max(1, int(cols * scale_cols + 0.5))))
+    return Geometry((rows, cols), resized, scale_rows, size, scale_cols)
 
 
-def image_tensor(image_u8: np.ndarray, size: int = 256) -> tuple[torch.Tensor, Geometry]:
-    """An 8-bit (rows, cols) image -> (1, 3, size, size) float tensor in [0, 1] and its geometry."""
+def image_tensor(image_u8: np.ndarray, size: int = 256,
+                 pixel_mm: Optional[tuple[float, float]] = None) -> tuple[torch.Tensor, Geometry]:
+    """An 8-bit (rows, cols) image -> (1, 3, size, size) float tensor in [0, 1] and its geometry
+    (``pixel_mm``: see `geometry_for`)."""
     if image_u8.ndim != 2:
         raise ValueError(f"expected a 2D slice, got shape {image_u8.shape}")
-    geometry = geometry_for(image_u8.shape, size)
+    geometry = geometry_for(image_u8.shape, size, pixel_mm)
     pixels = torch.from_numpy(np.ascontiguousarray(image_u8, dtype=np.float32))[None, None]
     resized = F.interpolate(pixels, size=geometry.resized, mode="bilinear", align_corners=False, antialias=True)
     low, high = resized.min(), resized.max()
@@ -99,7 +125,10 @@ def image_tensor(image_u8: np.ndarray, size: int = 256) -> tuple[torch.Tensor, G
 def scale_boxes(boxes: np.ndarray, geometry: Geometry) -> torch.Tensor:
     """(N, 4) boxes in slice pixels -> (N, 4) float tensor in model-input pixels."""
     array = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    return torch.from_numpy(array * np.float32(geometry.scale))
+    if geometry.scale_cols is None:
+        return torch.from_numpy(array * np.float32(geometry.scale))
+    rows, cols = geometry.scales
+    return torch.from_numpy(array * np.array([cols, rows, cols, rows], dtype=np.float32))
 
 
 def restore_logits(logits: torch.Tensor, geometry: Geometry) -> torch.Tensor:

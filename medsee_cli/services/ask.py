@@ -155,6 +155,7 @@ class AskSession:
     def answer(self, volume: Volume, image: str, question: str, out: Optional[Path] = None) -> AskResult:
         """Answer ``question`` about ``volume`` (``image``: the input as the user gave it); with
         ``out``, write the result folder there (replacing files only with ``overwrite``)."""
+        from medsee_cli.engine.describe import reading
         from medsee_cli.io.slice_numbers import slice_numbers
         from medsee_cli.services.plan import plan_targets
         from medsee_cli.services.results import no_outputs, write_findings
@@ -184,6 +185,9 @@ class AskSession:
         lines += [f"{display_name(n).capitalize()}: not segmented ({why})." for n, why in skipped.items()]
         if numbering.note and any(f.present for f in findings):
             lines.append(f"Slice numbers count from 1 here, not InstanceNumbers: {numbering.note}.")
+        how_read = reading(run.slice_step, volume.spacing[2])
+        if how_read and any(f.present for f in findings):
+            lines.append(how_read)
         lines.append(CAVEAT)
         outputs: dict[str, Optional[str]] = no_outputs()
         warnings: list[str] = []

@@ -6,10 +6,11 @@ import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
+from medsee_cli.engine.device import cpu_has_native_bf16
 from medsee_cli.model.grounding.head import GroundingHead
 from medsee_cli.training.losses import grounding_loss
 from medsee_cli.training.sampler import PairSampler
@@ -26,7 +27,9 @@ class TrainOptions:
     seed: int = 0
     threads: int | None = None
     log_every: int = 50
-    bf16: bool = True  # autocast the head's forward pass (1.5x faster on CPUs with AVX-512 BF16)
+    # autocast the head's forward pass in bf16: 1.5x faster on CPUs that compute it natively (AVX-512 BF16 /
+    # AMX), emulated and many times slower on the others (a 6-minute run here made 38 steps), which train in fp32
+    bf16: bool = field(default_factory=cpu_has_native_bf16)
 
 
 @dataclass(frozen=True)

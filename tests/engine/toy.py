@@ -41,17 +41,19 @@ class BrightModel:
         self.encoded: list[int] = []  # batch sizes that reached encode()
         self.prepare_threads: set[str] = set()
         self.prepared_shapes: list[tuple[int, ...]] = []
+        self.pixel_mm_seen: set = set()  # the display pixel sizes prepare() was given
 
     def presence_logit(self, target: str) -> float:
         return self.gates.get(target, 0.0)
 
-    def prepare(self, slices: np.ndarray, modality: str, window=None):
+    def prepare(self, slices: np.ndarray, modality: str, window=None, pixel_mm=None):
         self.prepare_threads.add(threading.current_thread().name)
         self.prepared_shapes.append(tuple(slices.shape))
+        self.pixel_mm_seen.add(pixel_mm)
         centre = slices[..., self.context_slices] if slices.ndim == 4 else slices
         pixels = torch.from_numpy(np.ascontiguousarray(centre, dtype=np.float32))[:, None]
         size = self.input_size
-        geometry = geometry_for(centre.shape[1:], size)
+        geometry = geometry_for(centre.shape[1:], size, pixel_mm)
         resized = F.interpolate(pixels, size=geometry.resized, mode="area")
         padded = F.pad(resized, (0, size - geometry.resized[1], 0, size - geometry.resized[0]), value=-1000.0)
         return padded, [geometry] * len(centre)

@@ -69,6 +69,31 @@ def test_geometry_fits_the_longest_side(rows: int, cols: int) -> None:
         assert side == 1 or abs(side - original * geometry.scale) <= 0.5 + 1e-9
 
 
+def test_non_square_pixels_keep_the_patients_proportions() -> None:
+    # a 512 x 512 matrix over a field 366 mm high and 302 mm wide: the model sees 256 x 211, as it would
+    # the same field stored with square pixels, and the boxes and logits map back per axis
+    image = np.zeros((512, 512), dtype=np.uint8)
+    image[100:200, 300:400] = 200
+    tensor, geometry = image_tensor(image, 256, (0.715, 0.59))
+    assert geometry.resized == (256, 211) and geometry.scales == pytest.approx((0.5, 0.5 * 0.59 / 0.715))
+    assert torch.count_nonzero(tensor[..., 211:]) == 0 and float(tensor.max()) == pytest.approx(1.0)
+    across = 0.5 * 0.59 / 0.715
+    assert scale_boxes(np.array([[300, 100, 399, 199]]), geometry).tolist() == [
+        pytest.approx([300 * across, 50.0, 399 * across, 99.5], rel=1e-5)]
+    logits = torch.full((1, 1, 256, 256), -5.0)
+    logits[:, :, :256, :211] = 3.0
+    assert restore_logits(logits, geometry).shape == (1, 512, 512)
+    # the bright block lands where the physical proportions put it
+    bright = (tensor[0, 0] > 0.5).nonzero()
+    assert abs(int(bright[:, 1].min()) - 300 * across) <= 1 and abs(int(bright[:, 0].min()) - 50) <= 1
+
+
+def test_square_pixels_give_the_old_geometry_exactly() -> None:
+    for pixel_mm in (None, (0.8, 0.8), (0.7, 0.7035), (0.0, 0.0)):
+        geometry = geometry_for((101, 122), 256, pixel_mm)
+        assert geometry == geometry_for((101, 122)) and geometry.scale_cols is None
+
+
 def test_one_box_per_piece_padded_and_clipped() -> None:
     mask = np.zeros((50, 40), dtype=bool)
     mask[10:20, 5:25] = True  # 10 rows x 20 cols

@@ -149,12 +149,14 @@ class GroundingModel:
         return target
 
     # ----- inference -----------------------------------------------------------------------
-    def prepare(self, slices: np.ndarray, modality: str, window: Window | None = None) -> tuple[torch.Tensor, list[Geometry]]:
+    def prepare(self, slices: np.ndarray, modality: str, window: Window | None = None,
+                pixel_mm: Optional[tuple[float, float]] = None) -> tuple[torch.Tensor, list[Geometry]]:
         """(B, rows, cols) raw values in display orientation -> (B, 3, 256, 256) inputs + geometries.
 
         CT uses the default abdomen window; other modalities need ``window`` computed over the
         whole volume (``preprocess.window_for(modality, volume_values)``), else the batch's
-        own percentiles are used. uint8 slices pass through unwindowed.
+        own percentiles are used. uint8 slices pass through unwindowed. ``pixel_mm`` (row
+        height, column width of the display) keeps non-square pixels in proportion.
         """
         slices = np.asarray(slices)
         if slices.ndim == 2:
@@ -164,7 +166,7 @@ class GroundingModel:
             slices = np.stack([to_uint8(s, window) for s in slices])
         tensors, geometries = [], []
         for plane in slices:
-            tensor, geometry = image_tensor(plane, self.input_size)
+            tensor, geometry = image_tensor(plane, self.input_size, pixel_mm)
             tensors.append(tensor)
             geometries.append(geometry)
         return torch.cat(tensors).to(self.device), geometries

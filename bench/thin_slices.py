@@ -1,0 +1,120 @@
+"""Thin slices read every n-th (`EngineOptions.read_spacing_mm`) against every slice read.
+
+patient_a (3 mm, the grounding model's own patient) resampled along its slice axis to 1 mm
+slices, in-plane unchanged, so the model sees pictures like its training slices and what differs
+is only how many slices are read: `medsee segment` with `--read-spacing 0` (every slice) and the
+default (3.5 mm: every third 1 mm slice, the slices between drawn by shape interpolation). Per
+target: Dice between the two runs, and each run's Dice against the labels resampled the same way;
+wall time and slices run. With ``--fullsize`` the 512 x 512 x 300 CT of `bench/ask_fullsize.py`
+is run instead (liver only: the target the issue measured).
+
+    .venv/bin/python bench/thin_slices.py [--fullsize] [--targets liver,spleen,...]
+
+Resampled files and outputs go to bench/results/thin_slices (not committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "results" / "thin_slices"
+TARGETS = ("liver", "spleen", "aorta", "kidneys", "stomach", "vertebrae")
+MEMBERS = {"kidneys": ("kidney_left", "kidney_right"),
+           "vertebrae": tuple(f"vertebrae_{p}{n}" for p, top in (("C", 7), ("T", 12), ("L", 5)) for n in range(1, top + 1))
+           + ("vertebrae_S1",)}
+
+
+def thin(data: Path) -> tuple[Path, Path]:
+    """patient_a at 1 mm slices (linear for the CT, nearest for the labels), made once."""
+    import SimpleITK as sitk
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    image_out, labels_out = OUT / "patient_a_1mm.nii.gz", OUT / "patient_a_1mm_labels.nii.gz"
+    if image_out.is_file() and labels_out.is_file():
+        return image_out, labels_out
+    for name, target, interpolator, fill in (("ct.nii.gz", image_out, sitk.sitkLinear, -1024),
+                                             ("labels_total.nii.gz", labels_out, sitk.sitkNearestNeighbor, 0)):
+        source = sitk.ReadImage(str(data / "ct" / "patient_a" / name))
+        spacing, size = source.GetSpacing(), source.GetSize()
+        new_size = [size[0], size[1], int(round(size[2] * spacing[2] / 1.0))]
+        out = sitk.Resample(source, new_size, sitk.Transform(), interpolator, source.GetOrigin(),
+                            [spacing[0], spacing[1], 1.0], source.GetDirection(), fill, source.GetPixelID())
+        sitk.WriteImage(out, str(target), useCompression=True)
+    return image_out, labels_out
+
+
+def segment(image: Path, targets: tuple[str, ...], read_spacing: float, out: Path) -> tuple[float, dict, dict[str, np.ndarray]]:
+    from medsee_cli.io import load_volume
+
+    shutil.rmtree(out, ignore_errors=True)  # a batch re-run would skip the finished case
+    command = [sys.executable, "-m", "medsee_cli", "segment", str(image), "--out", str(out), "--json",
+               "--read-spacing", str(read_spacing), "--format", "nifti,json"]
+    for target in targets:
+        command += ["--target", target]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(done.stderr.strip()[-2000:])
+    (case,) = [p.parent for p in out.glob("*/mask.nii.gz")]
+    labels = json.loads((case / "labels.json").read_text())["labels"]
+    mask = np.asarray(load_volume(case / "mask.nii.gz").array())
+    engine = json.loads(done.stdout)["cases"][0].get("engine", {})
+    return wall, engine, {entry["name"]: mask == entry["value"] for entry in labels}
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    total = int(a.sum()) + int(b.sum())
+    return float("nan") if total == 0 else 2 * int((a & b).sum()) / total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fullsize", action="store_true", help="the 512 x 512 x 300 CT of bench/ask_fullsize.py")
+    parser.add_argument("--targets", default=None)
+    parser.add_argument("--data", default=None)
+    args = parser.parse_args()
+    from medsee_cli.io import load_volume
+    from medsee_cli.io.data_root import data_root
+
+    root = data_root(args.data)
+    if root is None:
+        raise SystemExit("the shared data folder was not found (give --data or set MEDSEE_DATA)")
+    if args.fullsize:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from ask_fullsize import resampled
+
+        image, label_file = resampled(root)
+        targets: tuple[str, ...] = ("liver",)
+    else:
+        image, label_file = thin(root)
+        targets = TARGETS
+    if args.targets:
+        targets = tuple(args.targets.split(","))
+    ids = {name: int(k) for k, name in json.loads((root / "labelmap_total.json").read_text())["total"].items()}
+    labels = np.asarray(load_volume(label_file).array())
+    truth = {t: np.isin(labels, [ids[m] for m in MEMBERS.get(t, (t,))]) for t in targets}
+    runs = {}
+    for read_spacing in (0.0, 3.5):
+        wall, engine, masks = segment(image, targets, read_spacing, OUT / f"{image.name.split('.')[0]}_read{read_spacing:g}")
+        runs[read_spacing] = masks
+        print(json.dumps({"read_spacing_mm": read_spacing, "wall_s": round(wall, 1), "engine": engine}), flush=True)
+    print(f"{'target':12s} {'every/labels':>12s} {'thin/labels':>12s} {'thin/every':>11s}")
+    for t in targets:
+        every, sparse = runs[0.0].get(t), runs[3.5].get(t)
+        empty = np.zeros(labels.shape, dtype=bool)
+        every, sparse = (empty if every is None else every), (empty if sparse is None else sparse)
+        print(f"{t:12s} {dice(every, truth[t]):12.3f} {dice(sparse, truth[t]):12.3f} {dice(sparse, every):11.3f}")
+
+
+if __name__ == "__main__":
+    main()
