@@ -37,7 +37,7 @@ def segment(
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1,
                                                       help="Slices per forward pass (default: 1 on CPU, 8 on CUDA).")] = None,
     skip_stride: Annotated[int, typer.Option("--skip-stride", min=1,
-                                             help="Coarse pass over every N-th slice; 1 runs every slice.")] = 4,
+                                             help="Coarse pass over every N-th slice read (see --read-spacing); 1 runs them all.")] = 4,
     read_spacing: Annotated[float, typer.Option(
         "--read-spacing", min=0.0, metavar="MM",
         help="Read slices at most this many mm apart (every n-th slice of a thin-slice series); the slices "
