@@ -43,7 +43,7 @@ from medsee_cli.pacs.retry import Breaker, NetworkError
 from medsee_cli.pacs.search import RemoteSeries, list_instances, search_series
 from medsee_cli.services.catalog import Catalog, RemoteRecord
 from medsee_cli.services.ingest import (CATALOG_NAME, FORMAT_VERSION, IngestOptions, ItemResult, Progress,
-                                        ingest_plan, internal_reason, up_to_date)
+                                        ingest_plan, internal_reason, not_scanned, up_to_date)
 from medsee_cli.services.series_files import remember_kept
 
 # Modalities whose series hold no image volume (PS3.3 C.7.3.1.1.1); fetched, they would only be skipped
@@ -218,7 +218,7 @@ def _ingest_retrieved(got: Retrieved, folder: Path, server: Server, remote: Remo
 
     locations = tuple(Location(str(path)) for path in got.files)
     scan = scan_headers(locations, workers=options.workers, cache=None)  # no cache rows for temporary files
-    results = [named(ItemResult(item, "skipped", reason=why)) for item, why in scan.skipped]
+    results = [named(not_scanned(item, why)) for item, why in scan.skipped]
     results += [named(ItemResult(e.item, "failed", reason=e.reason)) for e in scan.failures]
     assembly = assemble(list(scan.headers))
     results += [named(ItemResult(e.item, "failed", reason=e.reason)) for e in assembly.failures]

@@ -31,6 +31,7 @@ from medsee_cli.errors import InputError, UsageError
 from medsee_cli.io.atomic import remove_stale_partials, write_text_atomic
 from medsee_cli.io.dicom.access import Location
 from medsee_cli.io.dicom.discover import find_candidates, printable, scan_headers
+from medsee_cli.io.dicom.header import NOT_DICOM
 from medsee_cli.io.dicom.pixels import default_workers
 from medsee_cli.io.dicom.reader import plan_to_volume
 from medsee_cli.io.dicom.series import SeriesPlan, assemble
@@ -206,7 +207,7 @@ def _run(sources: list[Path], options: IngestOptions, report: Progress) -> list[
         report("reading headers", 0, len(candidates.dicom))
         scan = scan_headers(candidates.dicom, explicit=explicit, workers=options.workers, cache=catalog)
         catalog.flush()
-        results.extend(ItemResult(item, "skipped", reason=why) for item, why in scan.skipped)
+        results.extend(not_scanned(item, why) for item, why in scan.skipped)
         results.extend(_failed(e) for e in scan.failures)
         assembly = assemble(list(scan.headers))
         results.extend(_failed(e) for e in assembly.failures)
@@ -232,6 +233,18 @@ def _run(sources: list[Path], options: IngestOptions, report: Progress) -> list[
 
 def _failed(error: InputError) -> ItemResult:
     return ItemResult(error.item, "failed", reason=error.reason)
+
+
+DICOM_NAMES = (".dcm", ".dicom")
+
+
+def not_scanned(item: str, why: str) -> ItemResult:
+    """A file the header scan passed over: skipped (a text file, a report in an export), except
+    one named like a DICOM file that is not one, which is damaged (zero bytes, cut short before
+    its header, a download error page saved as .dcm): a failure, named on the error lines."""
+    if why == NOT_DICOM and item.lower().endswith(DICOM_NAMES):
+        return ItemResult(item, "failed", reason=f"{why}, though named like one (empty or damaged?)")
+    return ItemResult(item, "skipped", reason=why)
 
 
 def _fingerprint(parts: list[tuple[str, int, int]]) -> str:

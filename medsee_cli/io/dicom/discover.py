@@ -18,7 +18,7 @@ from pathlib import Path
 
 from medsee_cli.errors import InputError, UnsupportedInput
 from medsee_cli.io.dicom.access import Location, is_zip_file
-from medsee_cli.io.dicom.header import FrameHeader, read_frame_headers
+from medsee_cli.io.dicom.header import NOT_DICOM, FrameHeader, read_frame_headers
 from medsee_cli.io.dicom.source_header import SourceHeader
 from medsee_cli.io.itk import is_itk
 from medsee_cli.io.nifti import is_nifti
@@ -257,7 +257,7 @@ def scan_headers(
 
 
 def _is_skip(error: InputError) -> bool:
-    return isinstance(error, UnsupportedInput) or error.reason == "not a DICOM file" or (
+    return isinstance(error, UnsupportedInput) or error.reason == NOT_DICOM or (
         error.reason.startswith("not a readable DICOM file") and "preamble" in error.reason.lower()
     )
 

@@ -31,6 +31,7 @@ from medsee_cli.io.dicom.sop_classes import defined_sop_class, non_image_class, 
 from medsee_cli.io.dicom.source_header import SourceHeader, read_source_header
 
 ENHANCED_MARKER = "FunctionalGroupsSequence"
+NOT_DICOM = "not a DICOM file"  # the reason a file without DICOM structure is passed over
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def headers_from_dataset(ds: Dataset, name: str) -> list[FrameHeader]:
     stored = _uid(meta.get("MediaStorageSOPClassUID", "")) if meta else ""
     sop_class = stated_sop_class(_uid(ds.get("SOPClassUID", "")), stored)
     if not sop_class and "PixelData" not in ds and "Rows" not in ds:
-        raise InputError(name, "not a DICOM file")
+        raise InputError(name, NOT_DICOM)
     kind = non_image_class(sop_class)
     if kind is not None:
         raise UnsupportedInput(name, f"not an image ({kind}, SOP class {sop_class})")
