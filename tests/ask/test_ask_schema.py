@@ -117,3 +117,22 @@ def test_a_question_that_names_a_structure_segments_that_structure(tiny_model_di
     assert [f.target for f in more.findings][:1] == ["liver"] and len(more.findings) == 2
     pointed = ask(tiny_ct, "what is causing his jaundice?", options)
     assert len(pointed.findings) == 3 and "liver" not in [f.target for f in pointed.findings][:1]
+
+
+def test_thin_slices_are_read_every_third_and_the_answer_says_so(tiny_model_dir, tmp_path):
+    # eight slices of the phantom declared 1 mm apart: read 0, 3, 6 and the last; the others are drawn between
+    from medsee_cli.io import write_nifti
+    from medsee_cli.io.volume import Volume
+    from tests.ask.conftest import SAMPLE
+
+    source = load_volume(SAMPLE / "abdomen_jaundice.nii.gz")
+    affine = source.affine.copy()
+    affine[:3, 2] *= 1.0 / np.linalg.norm(affine[:3, 2])
+    thin = tmp_path / "thin.nii.gz"
+    write_nifti(Volume(np.asarray(source.dataobj[:, :, 26:34]), affine, modality="CT"), thin)
+    result = ask(thin, "where is the liver?", AskOptions(model=str(tiny_model_dir), engine=EVERYTHING, encoder="none"))
+    doc = json.loads(json.dumps(result.to_dict()))
+    assert doc["engine"]["slice_step"] == 3 and doc["engine"]["slices_run"] == 4 and doc["engine"]["slices_total"] == 8
+    assert "Outlined on every third slice (3.0 mm apart); the slices between were drawn" in result.answer
+    found = doc["findings"][0]
+    assert found["present"] and {s["index"] for s in found["slices"]} == set(range(8))  # read and drawn alike
