@@ -35,6 +35,7 @@ PART_WORDS = frozenset({"part", "bit", "section", "piece", "portion", "one", "lo
 STRANDED_GAP = 2  # words between a landmark and a relation word left at the end ('the gallbladder hangs under')
 # a name followed by one of these is one item of a list ('the liver the spleen and ...'), not a clause subject
 LIST_WORDS = frozenset({"and", "or", "of", "nor"})
+JOINERS = frozenset({"and", "or"})  # 'behind the stomach and the pancreas': two landmarks
 # the relation a landmark has to the target when the target has `relation` to the landmark
 OPPOSITE = {"above": ("below", "under"), "below": ("above",), "under": ("above",), "behind": ("in_front_of",),
             "in_front_of": ("behind",), "next_to": ("next_to",), "inside": ("around",), "around": ("inside",),
@@ -60,6 +61,20 @@ def _after(parsed: Parsed, names: list[Match], end: int) -> Optional[Match]:
         if parsed.raw[i] in PREPOSITIONS or parsed.raw[i] in BOUNDARIES:
             return None
     return None
+
+
+def _listed(parsed: Parsed, names: list[Match], first: Match) -> list[Match]:
+    """The names listed after a landmark with 'and' or 'or' ('splits into the right carotid and the right
+    subclavian'): each is a landmark of the same relation."""
+    found, at = [], first.end
+    while at < len(parsed.raw) and parsed.raw[at] in JOINERS:
+        at += 1 + (at + 1 < len(parsed.raw) and parsed.stems[at + 1] == "the")
+        following = [m for m in names if m.start == at]
+        if not following:
+            break
+        found.append(max(following, key=lambda m: m.length))
+        at = found[-1].end
+    return found
 
 
 def _stranded(parsed: Parsed, names: list[Match], start: int, end: int, relation: str) -> list[Anchor]:
@@ -108,7 +123,7 @@ def find_anchors(parsed: Parsed, matches: list[Match], relations: list[tuple[int
             before = [m for m in names if m.end <= start]
             landmark = max(before, key=lambda m: m.end) if before else None
         if landmark is not None:
-            anchors.append(Anchor(landmark, relation))
+            anchors += [Anchor(m, relation) for m in [landmark] + _listed(parsed, names, landmark)]
             continue
         anchors += _stranded(parsed, names, start, end, relation)
     anchors += [Anchor(m, NEAR) for m in relative_subjects(parsed, names, heads)]
@@ -136,9 +151,11 @@ def _direct(kb: KnowledgeBase, landmark: str, relation: str) -> dict[str, float]
             found[entry.name] = FORWARD_WEIGHT
     backwards = {opposite for kind in kinds for opposite in OPPOSITE.get(kind, ())}
     for whole in reference:
-        for rel, target in kb.get(whole).relations:
-            if rel in backwards and target not in reference:
-                found.setdefault(target, BACKWARD_WEIGHT)
+        said = [target for rel, target in kb.get(whole).relations if rel in backwards and target not in reference]
+        for target in said:
+            found.setdefault(target, BACKWARD_WEIGHT)
+        if said:
+            break  # the nearest says it: the right carotid comes from the trunk, whatever the carotids do
     return found
 
 

@@ -37,6 +37,15 @@ RELATION_WORDS = {
     ("right", "after"): "from", ("straight", "after"): "from", ("at", "the", "start", "of"): "from",
     ("at", "the", "beginning", "of"): "from",
     ("linking",): "connects", ("links",): "connects", ("attaching",): "connects", ("attaches",): "connects",
+    # a surface of the landmark ('hanging off the underside of the liver': under the liver)
+    ("underside", "of"): "under", ("undersurface", "of"): "under", ("under", "surface", "of"): "under",
+    ("dangling", "off"): "from", ("dangling", "from"): "from", ("dangles", "off"): "from", ("hangs", "off"): "from",
+    ("hanging", "from"): "from", ("sticking", "out", "of"): "from", ("sticks", "out", "of"): "from",
+    ("back", "from"): "from",  # 'brings blood back from the leg'
+    # the target flows on into the landmark: 'the artery that splits into the carotid and the subclavian'
+    ("splits", "into"): "to", ("split", "into"): "to", ("divides", "into"): "to", ("branches", "into"): "to",
+    ("gives", "rise", "to"): "to", ("gives", "off"): "to",
+    ("before",): "to",  # 'the vein just before the svc', 'the bowel before the colon': it flows on into it
 }
 # 'pain all over' is no place; 'pain over the shoulder blade' is at it, not above it
 IDIOMS = {("all", ("over",)), ("all", ("around",)), ("all", ("round",))} | {
@@ -150,16 +159,18 @@ class Lexicon:
 
     def _gapped(self, parsed: Parsed, named: set[int]) -> list[Match]:
         """Clues of two or more words with up to MAX_GAP extra words inside ('absorbs most of the food' for
-        'absorbs food'), within one clause, not negated; the extra words may not name a target themselves.
-        Names are fixed expressions: they match only as written."""
+        'absorbs food'), within one clause, not negated; the extra words may not name a target themselves,
+        and a side word among them is no gap ('vein from the left leg' for 'vein from the leg'). Names are
+        fixed expressions: they match only as written."""
         hits = []
         stems = parsed.stems
         for start, first in enumerate(stems):
             for key in self.by_first.get(first, ()):
                 at, gaps = start + 1, 0
                 for word in key[1:]:
-                    while at < len(stems) and stems[at] != word and gaps < MAX_GAP and parsed.raw[at] not in BOUNDARIES:
-                        at, gaps = at + 1, gaps + 1
+                    while (at < len(stems) and stems[at] != word and (gaps < MAX_GAP or parsed.is_side(at))
+                           and parsed.raw[at] not in BOUNDARIES):
+                        at, gaps = at + 1, gaps + (not parsed.is_side(at))
                     if at >= len(stems) or stems[at] != word:
                         break
                     at += 1

@@ -31,7 +31,7 @@ from medsee_cli.reasoning.scan import ScanContext, load_body_regions
 from medsee_cli.reasoning.semantic import SemanticIndex, index_texts
 from medsee_cli.reasoning.series import in_series
 from medsee_cli.reasoning.shorthand import expand
-from medsee_cli.reasoning.sides import lend_to_side, off_side
+from medsee_cli.reasoning.sides import hold_to_pair, lend_to_side, off_side
 from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse, phrase_key
 
 
@@ -59,7 +59,10 @@ class ReasonerOptions:
     (and reaches ``semantic_lead_min``). Meaning alone below ``abstain_below``, an out-of-scope
     example within ``reject_margin`` of the best target (and, with clue words, at least
     ``reject_floor``), or fewer than ``min_known_words`` real words: abstain. A target with phrase
-    evidence of its own never scores below its meaning-only score.
+    evidence of its own never scores below its meaning-only score. A question that names a structure but
+    asks something else about it ('do I need to fast before my gallbladder scan?') abstains too when it
+    reads closer to an out-of-scope example than to any target (and at least ``request_floor``), and
+    still does with every structure, kind and lesion word masked (by ``request_masked_margin``).
 
     ``clauses``: when a question is long enough to be read clause by clause (`clauses`);
     ``masked_share``: the weight of the reading with landmarks masked (`reading`); ``off_side``: the
@@ -77,10 +80,13 @@ class ReasonerOptions:
     abstain_below: float = 0.45
     reject_margin: float = 0.05
     reject_floor: float = 0.4
+    request_floor: float = 0.38
+    request_masked_margin: float = 0.03
     min_known_words: float = 0.5
     keep_ratio: float = 0.3
     type_mismatch: float = 0.6
     out_of_scan: float = 0.5
+    placed_region: float = 0.85
     off_side: float = 0.7
     masked_share: float = 0.3
     spread_weight: float = 1.15
@@ -185,13 +191,16 @@ class Resolver:
         outside_cause = any(not in_cause(m) for m in active)
         site_spans = {(s, e) for s, e, _, _ in sites}
         roles = ClauseRoles.of(parsed, long)
+        relations = self.lexicon.relations(parsed)
+        # 'the fat above the muscles': a kind word right after a relation phrase is a landmark, not what is asked
+        placed = {end + (end < len(parsed.raw) and parsed.stems[end] == "the") for _, end, _ in relations}
         asked = {kind for s, e, kind in kind_words if (s, e) not in site_spans and roles.asks_for_kind(s, long)
-                 and not any(abs(s - at) <= 2 for at, _ in lesion_hits)}
+                 and not any(abs(s - at) <= 2 for at, _ in lesion_hits) and s not in placed}
         for _, _, lesion, phrase in sites:
             evidence.append(Evidence(lesion, self.options.spread_weight, "spread", phrase))
         heads = sorted([(s, e) for s, e, _ in kind_words] + [(m.start, m.end) for m in active if m.kind == NAME])
         heads = [(s, e) for s, e in heads if s <= HEAD_REACH and parsed.clause_of(s)[0] == 0]
-        anchors = find_anchors(parsed, [m for m in matches if not in_cause(m)], self.lexicon.relations(parsed), heads)
+        anchors = find_anchors(parsed, [m for m in matches if not in_cause(m)], relations, heads)
         anchors = named_levels(self.kb, anchors, [m for m in matches if m.kind == NAME])
         for whole in asked_wholes(self.kb, parsed, [m for m in active if m.kind == NAME]):
             landmarks.add(whole)  # 'which vertebra ...': one of the vertebrae, not all of them
@@ -221,8 +230,11 @@ class Resolver:
                     continue  # 'the gland ...' asks for a kind of thing: it names no one gland
                 weight = WEIGHTS[WEAK]  # 'gland' or 'organ' alone says little about which one
             kind = match.kind
-            if any(m.start <= match.start and match.end <= m.end or match.start <= m.start and m.end <= match.end
-                   for m in landmarks):
+            # a phrase that holds the relation as well as the landmark describes the target ('fluid between
+            # the lung' for the effusion): it is no landmark itself
+            spells = any(match.start <= s and e <= match.end for s, e, _ in relations)
+            if any(m.start <= match.start and match.end <= m.end
+                   or match.start <= m.start and m.end <= match.end and not spells for m in landmarks):
                 weight, kind = LANDMARK_WEIGHT, LANDMARK  # the landmark ('in front of the windpipe') is not the answer
             elif self._kind_landmark(match, entry, asked, lesion_hits):
                 # 'the bone that holds the brain': the question asks for a bone, so the brain is where to look from
@@ -318,6 +330,11 @@ class Resolver:
             (lesion, clue), = ((k, v) for k, v in pointed.items() if k in strong or not strong)
             weight = 0.9 if clue.kind == CLUE else 0.75  # 'a smoker ... a shadow': a weaker pointer
             return [Evidence(lesion, weight, "lesion", self.kb.get(clue.entry).display, asked)]
+        # 'anything suspicious in the bones': a kind of tissue with a lesion of its own says whose lesion it is
+        kinds = tuple(kind for _, _, kind in self.lexicon.type_words(parsed, active))
+        tissue = self.kb.lesion_of_type(kinds) if kinds and not organ_named else None
+        if tissue is not None:
+            return [Evidence(tissue.name, weight, "lesion", " ".join(sorted(set(kinds))), asked)]
         likely = self.regions.lesion_for(scan)
         if likely and scan is not None and not organ_named and likely in self.kb:
             return [Evidence(likely, weight, "scan_lesion", asked, scan.describe())]
@@ -343,8 +360,15 @@ class Resolver:
         return extra
 
     def _lesion_for(self, match: Match, hits: list[tuple[int, str]], side: str) -> str:
-        for _, word in sorted(hits, key=lambda hit: abs(hit[0] - match.start)):
-            names = self._sided(self.kb.get(match.entry), side)
+        names = self._sided(self.kb.get(match.entry), side)
+        near = sorted(hits, key=lambda hit: abs(hit[0] - match.start))
+        # a word only one kind of lesion is called ('cyst', 'fluid-looking') says which, before a general
+        # one nearer the organ does ('a fluid-looking blob on the kidney': the cyst)
+        for _, word in near:
+            lesion = self.kb.lesion_of(names[0], word)
+            if lesion is not None and word in lesion.lesion_words:
+                return self._sided(lesion, side)[0]
+        for _, word in near:
             lesion = self.kb.lesion_of(names[0], word) or self.kb.lesion_of(names[0])
             if lesion is not None:
                 return self._sided(lesion, side)[0]
@@ -384,6 +408,8 @@ class Resolver:
                                                   self.options.masked_share))
         blocked = self._blocked(excluded)
         named = any(item.kind in ("name", "relation", "lesion", "spread", "scan_lesion", LANDMARK) for item in evidence)
+        if named and not long and self._asks_something_else(parsed, semantic, reject):
+            return self._abstain(question, "", excluded)
         # in a long story a weak clue ('back pain', 'fell') is one detail among many: it does not hold back
         # what the whole story means
         loose = (LANDMARK, WEAK) if long else (LANDMARK,)
@@ -394,6 +420,8 @@ class Resolver:
         side = next(iter(sides)) if len(sides) == 1 else ""
         if side:
             semantic = lend_to_side(self.kb, semantic, side)
+        elif not sides:
+            semantic = hold_to_pair(self.kb, semantic)
         # 'a mass in the belly': a lump in a region the question names
         lump = (any(item.kind in ("lesion", "scan_lesion") for item in evidence)
                 and bool(self.regions.said(parsed.stems)))
@@ -408,6 +436,12 @@ class Resolver:
             scores = off_side(scores, side, said, self.options.off_side, notes)
         scores = self._prefer_kind(scores, asked, notes)
         scores = self._in_scan(scores, scan, notes)
+        if (scan is None or not scan.regions) and not long:
+            # 'the vein in the pelvis': the question places its target, as a scan of that region would (a
+            # long story names places for other things: 'swollen glands in his neck ... the organ there')
+            placed = self.regions.placed(parsed.stems)
+            scores = self._in_scan(scores, ScanContext(regions=placed) if placed else None, notes,
+                                   self.options.placed_region)
         order = ranked(scores)  # equal scores by name: the stated tie rule (`resolution.ranked`)
         top = max(scores.values())
         hypotheses = tuple(
@@ -439,7 +473,10 @@ class Resolver:
             return {}
         lexical_top = max((k for k in lexical if k not in blocked and k in anchored), key=lambda k: lexical[k],
                           default="")
-        top_sem = semantic.get(lexical_top, 0.0)
+        # a part of that target the words also point to ('the lobe between ... on the right lung') counts as
+        # named too: a sibling found by meaning alone must lead it as well
+        parts = [k for k in lexical if k in anchored and k not in blocked and lexical_top in self.kb.ancestors(k)[1:]]
+        top_sem = max([semantic.get(lexical_top, 0.0)] + [semantic.get(k, 0.0) for k in parts])
         scores = {}
         for name, sim in semantic.items():
             if name in blocked:
@@ -476,16 +513,18 @@ class Resolver:
         return moved
 
     def _in_scan(self, scores: dict[str, float], scan: Optional[ScanContext],
-                 notes: dict[str, list[str]]) -> dict[str, float]:
-        """Targets that cannot be in the scan in view rank lower ('this CT covers the abdomen, so ...')."""
+                 notes: dict[str, list[str]], factor: float = 0.0) -> dict[str, float]:
+        """Targets that cannot be in the scan in view rank lower ('this CT covers the abdomen, so ...');
+        with ``factor``, the regions are the ones the question places its target in."""
         if scan is None or not scan.regions:
             return scores
         moved = {}
+        where = scan.describe() if not factor else "the question places it in the " + " and ".join(sorted(scan.regions))
         for name, score in scores.items():
             if self.regions.outside(name, scan):
-                moved[name] = score * self.options.out_of_scan
+                moved[name] = score * (factor or self.options.out_of_scan)
                 notes.setdefault(name, []).append(
-                    f"{scan.describe()}, so the {self.kb.get(name).display} is unlikely to be in it")
+                    f"{where}, so the {self.kb.get(name).display} is unlikely to be {'there' if factor else 'in it'}")
             else:
                 moved[name] = score
         return moved
@@ -498,6 +537,28 @@ class Resolver:
             if target not in blocked:
                 moved[target] = max(moved.get(target, 0.0), score)
         return moved
+
+    def _asks_something_else(self, parsed: Parsed, semantic: dict[str, float], reject: float) -> bool:
+        """A structure is named, but the question asks something medsee does not answer ('what should I
+        eat to look after my kidneys?', 'do I need to fast before my gallbladder scan?'): the whole reads
+        at least as close to an out-of-scope example as to any target, and with every structure, kind and
+        lesion word said as 'something' it reads clearly closer (`request_masked_margin`)."""
+        opts = self.options
+        if (self.encoder is None or self.index is None or not semantic or reject < opts.request_floor
+                or reject < max(semantic.values())):
+            return False
+        found = self.lexicon.find(parsed)
+        spans = sorted({(m.start, m.end) for m in found}
+                       | {(s, e) for s, e, _ in self.lexicon.type_words(parsed, found)}
+                       | {(at, at + 1) for at, _ in self.lexicon.lesion_words(parsed, found)})
+        merged: list[tuple[int, int]] = []
+        for start, end in spans:
+            if merged and start < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        scores, masked_reject = self.index.scores(self.encoder.encode([masked(parsed, merged)])[0])
+        return masked_reject >= max(scores.values(), default=0.0) + opts.request_masked_margin
 
     def _abstain(self, question: str, reason: str, excluded: Sequence[str] = ()) -> Resolution:
         from medsee_cli.reasoning.answer import abstention

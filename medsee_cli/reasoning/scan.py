@@ -19,6 +19,8 @@ from medsee_cli.reasoning.text import phrase_key
 
 REGIONS = ("head", "neck", "chest", "abdomen", "pelvis")
 REGIONS_RESOURCE = "body_regions.yaml"
+PLACING = frozenset({"in", "inside", "within"})
+SYMPTOMS = frozenset({"pain", "ache", "swelling", "feeling", "pressure", "tightness", "discomfort", "cramp"})
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,18 @@ class BodyRegions:
         """The regions a question names by a region word ('inside his head', 'in the belly')."""
         return frozenset(region for key, region in self._region_keys.items()
                          if any(stems[i:i + len(key)] == key for i in range(len(stems) - len(key) + 1)))
+
+    def placed(self, stems: tuple[str, ...]) -> frozenset[str]:
+        """The regions a question puts its target in: a region word right after 'in' or 'inside' ('the
+        vein in the pelvis'), not one that only says where a symptom is felt ('pain in the chest')."""
+        found = set()
+        for key, region in self._region_keys.items():
+            for i in range(1, len(stems) - len(key) + 1):
+                at = i - (stems[i - 1] == "the")
+                if (stems[i:i + len(key)] == key and at >= 1 and stems[at - 1] in PLACING
+                        and not (at >= 2 and stems[at - 2] in SYMPTOMS)):
+                    found.add(region)
+        return frozenset(found)
 
     @functools.lru_cache(maxsize=None)
     def of(self, name: str) -> frozenset[str]:

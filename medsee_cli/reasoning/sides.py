@@ -2,6 +2,9 @@
 
 - ``lend_to_side``: a pair's meaning carries over to its member on the stated side ('the bean shaped
   organ ... on the right' reads like 'kidneys'; the right kidney gets that similarity too).
+- ``hold_to_pair``: with no side stated, a member of a pair is not preferred over its pair by meaning
+  alone ('the artery you feel pulsing in the neck' reads like the left and the right carotid alike: the
+  pair answers; the member views differ only by their side word).
 - ``off_side``: an unpaired organ that normally lies on the other side ('usual_side' in
   ``data/placement.yaml``: the spleen on the left) ranks lower when the question states a side and does
   not name that organ.
@@ -21,6 +24,20 @@ def lend_to_side(kb: KnowledgeBase, semantic: dict[str, float], side: str) -> di
         if member and entry.name in semantic:
             lent[member] = max(lent.get(member, 0.0), semantic[entry.name])
     return lent
+
+
+PAIR_LEAD = 0.002  # how far below its pair a member's meaning is held when no side is stated
+
+
+def hold_to_pair(kb: KnowledgeBase, semantic: dict[str, float]) -> dict[str, float]:
+    """``semantic`` with each member of a pair held just under its pair's similarity (no side stated)."""
+    held = dict(semantic)
+    for entry in kb.entries:
+        if entry.lateral and entry.name in semantic:
+            for _, member in entry.lateral:
+                if member in held:
+                    held[member] = min(held[member], semantic[entry.name] - PAIR_LEAD)
+    return held
 
 
 def off_side(scores: dict[str, float], side: str, named: set[str], factor: float,

@@ -145,6 +145,21 @@ def word_forms() -> tuple[dict[str, str], tuple[str, ...]]:
     return same, tuple(str(p) for p in raw.get("prefixes") or ())
 
 
+KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEY_AT = {key: (row, col) for row, keys in enumerate(KEYBOARD_ROWS) for col, key in enumerate(keys)}
+
+
+def keyboard_slip(word: str, candidate: str) -> bool:
+    """Whether ``word`` is ``candidate`` with one letter swapped for a key next to it ('lumgs' for 'lungs')."""
+    if len(word) != len(candidate):
+        return False
+    diffs = [(a, b) for a, b in zip(word, candidate) if a != b]
+    if len(diffs) != 1 or not all(c in _KEY_AT for c in diffs[0]):
+        return False
+    (r1, c1), (r2, c2) = (_KEY_AT[c] for c in diffs[0])
+    return abs(r1 - r2) <= 1 and abs(c1 + 0.5 * r1 - c2 - 0.5 * r2) <= 1  # rows are offset by half a key
+
+
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Optimal-string-alignment distance (a swap of neighbours counts once), capped at limit + 1."""
     if abs(len(a) - len(b)) > limit:
@@ -181,14 +196,17 @@ class Speller:
         if word in self._cache:
             return self._cache[word]
         limit = 1 if len(word) < 8 else 2
-        best, best_distance = word, limit + 1
+        best, best_key = word, (limit + 1, 0, False, "")
         for candidate in self._by_first.get(word[0], ()):
             if len(candidate) < 5 and limit == 1 and len(word) < 5 and candidate[:2] != word[:2]:
                 continue
             distance = edit_distance(word, candidate, limit)
-            if distance < best_distance or (distance == best_distance and len(candidate) > len(best)):
-                best, best_distance = candidate, distance
-        result = best if best_distance <= limit else word
+            # nearest first; then the longer word, a slip to a neighbouring key, and the alphabet, so that
+            # a tie never depends on the order of a set ('lumgs': 'lungs', not 'lumps')
+            key = (distance, -len(candidate), not keyboard_slip(word, candidate), candidate)
+            if key < best_key:
+                best, best_key = candidate, key
+        result = best if best_key[0] <= limit else word
         self._cache[word] = result
         return result
 

@@ -198,6 +198,15 @@ def test_third_round_set_covers_the_weak_styles():
     # fourth round: the same split; its untouched even half scored 0.822 / 0.967 / 1.00 at the end (the whole
     # file 0.902 / 0.980)
     ("questions_issue15_round4.jsonl", 0.82, 0.96, 0.95),
+    # fifth round (written by someone who never read the resolver): the same split; its untouched even half
+    # scored 0.879 / 0.970 / 0.875 at the end, as it did before the round (its odd half went from 0.879 /
+    # 0.945 / 0.938 to 0.994 / 1.00 / 1.00 by tuning on it)
+    ("questions_issue15_round5.jsonl", 0.87, 0.96, 0.85),
+    # sixth round (an outsider who never saw the resolver): first score 0.870 / 0.972 / 0.595 whole; after the
+    # views and out-of-scope kinds written before looking, even 0.830 / 0.966 / 0.737; its odd half was then tuned
+    # on (0.927 / 1.00 / 0.611 -> 0.955 / 1.00 / 0.833), its untouched even half scored 0.824 / 0.960 / 0.842 at
+    # the end (the whole file 0.889 / 0.980 / 0.838)
+    ("questions_issue15_round6.jsonl", 0.80, 0.94, 0.8),
 ])
 def test_issue15_sets_stay_above_their_floors(full, name, top1, top3, abstain):
     report = evaluate_questions(DATA / name, full)
