@@ -66,10 +66,7 @@ def coarse_indices(depth: int, stride: int, allowed: Optional[np.ndarray] = None
     """Every ``stride``-th slice, plus the last one so both ends are looked at; with ``allowed``
     ((K,) bool), every ``stride``-th of the allowed slices and the last of them."""
     candidates = np.arange(depth) if allowed is None else np.flatnonzero(allowed)
-    picked = [int(k) for k in candidates[::stride]]
-    if picked and picked[-1] != int(candidates[-1]):
-        picked.append(int(candidates[-1]))
-    return picked
+    return [int(candidates[g]) for g in read_slices(len(candidates), stride)]
 
 
 def gap_slices(tracks: Sequence[TargetTrack], max_gap: int) -> dict[int, set[int]]:

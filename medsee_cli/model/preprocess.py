@@ -125,8 +125,6 @@ def image_tensor(image_u8: np.ndarray, size: int = 256,
 def scale_boxes(boxes: np.ndarray, geometry: Geometry) -> torch.Tensor:
     """(N, 4) boxes in slice pixels -> (N, 4) float tensor in model-input pixels."""
     array = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    if geometry.scale_cols is None:
-        return torch.from_numpy(array * np.float32(geometry.scale))
     rows, cols = geometry.scales
     return torch.from_numpy(array * np.array([cols, rows, cols, rows], dtype=np.float32))
 

@@ -17,7 +17,7 @@ from importlib import resources
 
 import yaml
 
-from medsee_cli.reasoning.text import Parsed, phrase_key
+from medsee_cli.reasoning.text import Parsed, holds, phrase_key
 
 ROLES_RESOURCE = "clause_roles.yaml"
 BACKGROUND_FACTOR = 0.5  # what a background clause names, and its meaning, weigh this much
@@ -40,18 +40,14 @@ def _cues() -> _Cues:
     return _Cues(frozenset(str(w) for w in raw["asking"]), keys("background"), keys("focus"))
 
 
-def _has(stems: tuple[str, ...], key: tuple[str, ...]) -> bool:
-    return any(stems[i:i + len(key)] == key for i in range(len(stems) - len(key) + 1))
-
-
 def is_focus(stems: tuple[str, ...]) -> bool:
     """Whether a clause (its stemmed words) says what is wanted or feared now."""
-    return any(_has(stems, key) for key in _cues().focus)
+    return any(holds(stems, key) for key in _cues().focus)
 
 
 def is_background(stems: tuple[str, ...]) -> bool:
     """Whether a clause (its stemmed words) tells the history (and not what is wanted now)."""
-    return any(_has(stems, key) for key in _cues().background) and not is_focus(stems)
+    return any(holds(stems, key) for key in _cues().background) and not is_focus(stems)
 
 
 def clause_factors(clauses: list[tuple[str, ...]], long: bool) -> list[float]:

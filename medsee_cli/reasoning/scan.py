@@ -15,7 +15,7 @@ from typing import Any, Optional
 import yaml
 
 from medsee_cli.reasoning.knowledge import KnowledgeBase
-from medsee_cli.reasoning.text import phrase_key
+from medsee_cli.reasoning.text import holds, phrase_key
 
 REGIONS = ("head", "neck", "chest", "abdomen", "pelvis")
 REGIONS_RESOURCE = "body_regions.yaml"
@@ -74,8 +74,7 @@ class BodyRegions:
 
     def said(self, stems: tuple[str, ...]) -> frozenset[str]:
         """The regions a question names by a region word ('inside his head', 'in the belly')."""
-        return frozenset(region for key, region in self._region_keys.items()
-                         if any(stems[i:i + len(key)] == key for i in range(len(stems) - len(key) + 1)))
+        return frozenset(region for key, region in self._region_keys.items() if holds(stems, key))
 
     def placed(self, stems: tuple[str, ...]) -> frozenset[str]:
         """The regions a question puts its target in: a region word right after 'in' or 'inside' ('the

@@ -115,6 +115,11 @@ def phrase_key(text: str) -> tuple[str, ...]:
     return tuple(stem(t) for t in tokens(text) if t not in BOUNDARIES or t in ("but",))
 
 
+def holds(stems: tuple[str, ...], key: tuple[str, ...]) -> bool:
+    """Whether the phrase ``key`` (a `phrase_key`) occurs in the stemmed words ``stems``."""
+    return any(stems[i:i + len(key)] == key for i in range(len(stems) - len(key) + 1))
+
+
 @functools.lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """Our list of everyday words plus the whole words of the encoder's word-piece vocabulary

@@ -31,6 +31,13 @@ def test_relations_read_as_one_sentence_with_the_kind_word():
     ("the vein leaving the liver", "from"),
     ("the vessel that goes into the heart", "to"),
     ("fluid round the lungs", "around"),
+    # round 5: a surface of the landmark, hanging from it, flowing on into it
+    ("the sac on the underside of the liver", "under"),
+    ("the thing dangling off the bowel", "from"),
+    ("the artery that splits into the carotids", "to"),
+    ("the vessel that gives rise to the carotid", "to"),
+    ("the vein just before the heart", "to"),
+    ("the vein that brings blood back from the leg", "from"),
 ])
 def test_relation_phrases_with_fillers_and_more_verbs(lexical, question, relation):
     parsed = parse(question, lexical.speller)
