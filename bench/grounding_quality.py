@@ -65,13 +65,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="medsee-grounding-v1")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--recipe", type=Path, default=None, help="whose held-out sources to score (default: the shipped recipe)")
     parser.add_argument("--cache", type=Path, default=Path(".medsee-cache/grounding"))
     parser.add_argument("--sample", type=Path, default=Path("sample_data"))
     parser.add_argument("--skip-phantom", action="store_true", help="skip the whole-volume jaundice check (slow on CPU)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     model = GroundingModel.load(args.model)
-    recipe = load_recipe(shipped_recipe(), args.data)
+    recipe = load_recipe(args.recipe or shipped_recipe(), args.data)
     started = time.perf_counter()
     holdout = [build_source(model, s, list(recipe.targets), args.cache, model.config.base_sha256)
                for s in recipe.sources if s.role == "holdout"]
@@ -84,7 +85,13 @@ def main() -> None:
     for r in rows:
         print(f"{r['target']:<20}{r['positives']:>5}{r['negatives']:>5}{fmt(r['presence_precision']):>7}{fmt(r['presence_recall']):>7}"
               f"{fmt(r['dice']):>7}{fmt(r['dice_coarse']):>8}{fmt(r['box_iou']):>8}{fmt(r['box_acc50']):>7}{fmt(r['dice3d']):>8}{fmt(r['box_iou3d']):>7}")
-    result = {"model": args.model, "holdout": rows, "seconds": round(time.perf_counter() - started, 1)}
+    per_source = {}
+    for source in holdout:  # one source at a time: the pooled table mixes real CT, MR and phantoms
+        scores = evaluate(model, [source], list(recipe.targets), open_target_texts(model.text_encoder))
+        per_source[source.name] = {r["target"]: r["dice3d"] for r in scores if r["dice3d"] is not None}
+        print(f"{source.name:<28}" + " ".join(f"{t} {v:.2f}" for t, v in per_source[source.name].items()))
+    result = {"model": args.model, "holdout": rows, "per_source_dice3d": per_source,
+              "seconds": round(time.perf_counter() - started, 1)}
     if not args.skip_phantom:
         result["jaundice"] = jaundice_check(model, args.sample)
         for r in result["jaundice"]:

@@ -52,7 +52,8 @@ def thin(data: Path) -> tuple[Path, Path]:
     return image_out, labels_out
 
 
-def segment(image: Path, targets: tuple[str, ...], read_spacing: float, out: Path) -> tuple[float, dict, dict[str, np.ndarray]]:
+def segment(image: Path, targets: tuple[str, ...], read_spacing: float, out: Path,
+            model: str = "") -> tuple[float, dict, dict[str, np.ndarray]]:
     from medsee_cli.io import load_volume
 
     shutil.rmtree(out, ignore_errors=True)  # a batch re-run would skip the finished case
@@ -60,6 +61,8 @@ def segment(image: Path, targets: tuple[str, ...], read_spacing: float, out: Pat
                "--read-spacing", str(read_spacing), "--format", "nifti,json"]
     for target in targets:
         command += ["--target", target]
+    if model:
+        command += ["--model", model]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - started

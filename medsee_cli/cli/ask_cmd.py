@@ -11,6 +11,7 @@ import typer
 
 from medsee_cli.cli.boundary import boundary, warning_line
 from medsee_cli.errors import InputError, UsageError
+from medsee_cli.model.registry import DEFAULT_GROUNDING
 
 if TYPE_CHECKING:
     from medsee_cli.services.ask import AskOptions
@@ -42,7 +43,7 @@ def ask(
                       "identifiers.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the medsee.ask/1 result as JSON.")] = False,
     model: Annotated[str, typer.Option("--model", envvar="MEDSEE_MODEL",
-                                       help="Grounding model: registry name or checkpoint folder.")] = "medsee-grounding-v1",
+                                       help="Grounding model: registry name or checkpoint folder.")] = DEFAULT_GROUNDING,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     image_runtime: Annotated[str, typer.Option(
         "--image-runtime", help="What runs the image encoder: auto (ONNX Runtime on a CPU at fp32, else torch), "

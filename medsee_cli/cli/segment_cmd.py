@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from medsee_cli.cli.boundary import boundary, error_line, warning_line
+from medsee_cli.model.registry import DEFAULT_GROUNDING
 
 if TYPE_CHECKING:
     from medsee_cli.engine.findings import Finding
@@ -28,7 +29,7 @@ def segment(
         "--out", help="Batch folder: one sub-folder per case (OUT/CASE/mask.nii.gz ...). Checked before any work.")]
     = Path("medsee-segment"),
     model: Annotated[str, typer.Option("--model", envvar="MEDSEE_MODEL",
-                                       help="Grounding model: registry name or folder.")] = "medsee-grounding-v1",
+                                       help="Grounding model: registry name or folder.")] = DEFAULT_GROUNDING,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
     image_runtime: Annotated[str, typer.Option(

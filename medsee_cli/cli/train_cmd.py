@@ -23,6 +23,7 @@ def train(
     minutes: Annotated[float, typer.Option("--minutes", help="Time budget for optimising the head.")] = 12.0,
     steps: Annotated[int, typer.Option("--steps", help="Maximum optimisation steps.")] = 3000,
     batch_size: Annotated[int, typer.Option("--batch-size", help="(slice, target) pairs per step.")] = 12,
+    learning_rate: Annotated[float, typer.Option("--learning-rate", help="Peak learning rate (warm-up, then cosine decay); lower it to fine-tune with --init.")] = 2e-3,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch.", show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing model folder.")] = False,
@@ -41,7 +42,8 @@ def train(
     data = data_root(data)
     options = RunOptions(
         manifest=manifest or shipped_recipe(), out=out, data_root=data, cache=cache, init=init,
-        train=TrainOptions(minutes=minutes, max_steps=steps, batch_size=batch_size, seed=seed, threads=threads),
+        train=TrainOptions(minutes=minutes, max_steps=steps, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                           threads=threads),
     )
     log = (lambda line: print(line, file=sys.stderr, flush=True))
     result = run_training(options, log)

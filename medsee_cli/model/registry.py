@@ -13,6 +13,8 @@ import yaml
 
 from medsee_cli.model.errors import CheckpointError, UnknownModelError
 
+DEFAULT_GROUNDING = "medsee-grounding-v1"  # the grounding model ask, segment and eval use unless told
+
 MODEL_DIR_ENV = "MEDSEE_MODEL_DIR"
 
 

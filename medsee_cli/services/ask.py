@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.progress import LOADING, READING, REASONING, WRITING, Progress, Step, silent
 from medsee_cli.errors import UsageError
+from medsee_cli.model.registry import DEFAULT_GROUNDING
 from medsee_cli.services.plan import TargetRule, display_name
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from medsee_cli.services.segment_model import CheckpointLoader, ModelLoader
 
 ASK_SCHEMA = "medsee.ask/1"
-DEFAULT_MODEL = "medsee-grounding-v1"
 CAVEAT = "Automated measurement on one scan, not a diagnosis."
 
 
@@ -51,7 +51,7 @@ class AskOptions:
     ``llm_model``: the reasoning backend (see ``ReasonerOptions``)."""
 
     out: Optional[Path] = None
-    model: str = DEFAULT_MODEL
+    model: str = DEFAULT_GROUNDING
     engine: EngineOptions = field(default_factory=EngineOptions)
     max_targets: int = TargetRule.max_targets
     related: int = TargetRule.related

@@ -29,11 +29,11 @@ from typing import Any, Optional
 from medsee_cli.engine.options import EngineOptions
 from medsee_cli.engine.progress import Progress, silent
 from medsee_cli.errors import UsageError
+from medsee_cli.model.registry import DEFAULT_GROUNDING
 from medsee_cli.services.batch_inputs import case_id, unique
 from medsee_cli.services.execution import Execution
 from medsee_cli.services.segment_model import ModelLoader
 
-DEFAULT_MODEL = "medsee-grounding-v1"
 OUTPUT_FILES = {"mask": "mask.nii.gz", "boxes": "boxes.json", "preview": "preview.png", "dicom_seg": "seg.dcm",
                 "rtstruct": "rtstruct.dcm"}
 
@@ -46,7 +46,7 @@ class SegmentOptions:
     out: Path
     targets: tuple[str, ...] = ()
     prompts: tuple[str, ...] = ()
-    model: str = DEFAULT_MODEL
+    model: str = DEFAULT_GROUNDING
     engine: EngineOptions = field(default_factory=EngineOptions)
     overwrite: bool = False  # replace case folders that have no completion record (not made by a batch)
     formats: Optional[tuple[str, ...]] = None  # None: NIfTI, JSON, PNG (+ DICOM-SEG for DICOM sources)

@@ -13,18 +13,29 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import numpy as np
+import yaml
 
 LABELS: dict[int, str] = {int(k): v for k, v in json.loads(resources.files(__package__).joinpath("labels.json").read_text()).items()}
 LABEL_ID = {name: value for value, name in LABELS.items()}
 
-# mean HU and noise of each tissue (portal-venous phase)
-HU = {
-    "air": -1000.0, "fat": -100.0, "muscle": 50.0, "liver": 60.0, "gallbladder": 5.0,
-    "bile_duct": 8.0, "pancreas": 45.0, "pancreatic_lesion": 20.0, "kidney": 160.0,
-    "spleen": 55.0, "aorta": 180.0, "bone": 450.0, "stomach": 15.0, "liver_lesion": 25.0,
-}
+def _phase_table() -> dict[str, Any]:
+    table: dict[str, Any] = yaml.safe_load(resources.files(__package__).joinpath("phases.yaml").read_text())
+    return table
+
+
+_PHASES = _phase_table()
+PHASES: tuple[str, ...] = tuple(_PHASES["phases"])
+DEFAULT_PHASE: str = _PHASES["default"]
+
+
+def tissue_hu(phase: str = DEFAULT_PHASE) -> dict[str, float]:
+    """Mean HU of every phantom tissue in a contrast ``phase`` (one of `PHASES`, see phases.yaml)."""
+    if phase not in _PHASES["phases"]:
+        raise ValueError(f"unknown contrast phase {phase!r} (known: {', '.join(PHASES)})")
+    return {name: float(value) for name, value in {**_PHASES["fixed"], **_PHASES["phases"][phase]}.items()}
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,8 @@ class PhantomOptions:
     case: str = "jaundice"  # "jaundice" (pancreatic head mass + dilated ducts) or "normal"
     noise_hu: float = 12.0
     seed: int = 0
+    phase: str = DEFAULT_PHASE  # contrast phase: which HU table (phases.yaml)
+    hu_jitter: float = 0.0  # each soft tissue's mean moves by up to this many HU (uniform, per phantom)
 
 
 @dataclass(frozen=True)
@@ -76,21 +89,32 @@ def _tube(x: np.ndarray, y: np.ndarray, z: np.ndarray, start: Sequence[float], e
     return dx * dx + dy * dy + dz * dz <= radius * radius
 
 
+def _tissue_means(options: PhantomOptions) -> dict[str, float]:
+    """The phase's table, each soft tissue moved by its own draw within ``hu_jitter`` (air, fat, bone stay)."""
+    table = tissue_hu(options.phase)
+    if options.hu_jitter <= 0:
+        return table
+    rng = np.random.default_rng([options.seed, 1])  # apart from the noise's stream: jitter never moves the noise
+    return {name: value if name in _PHASES["fixed"] else value + float(rng.uniform(-options.hu_jitter, options.hu_jitter))
+            for name, value in table.items()}
+
+
 def make_phantom(options: PhantomOptions = PhantomOptions(), affine: np.ndarray | None = None) -> Phantom:
     """Rasterise the phantom on ``affine`` (default: a centred axial grid of ``options``)."""
     affine = grid_affine(options.shape, options.spacing) if affine is None else affine
     x, y, z = _coords(options.shape, affine)
     rng = np.random.default_rng(options.seed)
-    hu = np.full(options.shape, HU["air"], dtype=np.float32)
+    table = _tissue_means(options)
+    hu = np.full(options.shape, table["air"], dtype=np.float32)
     labels = np.zeros(options.shape, dtype=np.uint8)
 
     body = _ellipsoid(x, y, z, (0, 0, 0), (165, 120, 400))
-    hu[body] = HU["fat"]
-    hu[_ellipsoid(x, y, z, (0, 0, 0), (150, 105, 400)) & ~_ellipsoid(x, y, z, (0, 0, 0), (140, 95, 400))] = HU["muscle"]
+    hu[body] = table["fat"]
+    hu[_ellipsoid(x, y, z, (0, 0, 0), (150, 105, 400)) & ~_ellipsoid(x, y, z, (0, 0, 0), (140, 95, 400))] = table["muscle"]
 
     def paint(mask: np.ndarray, tissue: str, label: str | None) -> None:
         region = mask & body
-        hu[region] = HU[tissue]
+        hu[region] = table[tissue]
         if label is not None:
             labels[region] = LABEL_ID[label]
 

@@ -55,7 +55,7 @@ def input_mask(mask: np.ndarray) -> np.ndarray:
 
 
 def cache_key(spec: SourceSpec, targets: list[str], base_sha: str) -> str:
-    text = repr((spec, sorted(targets), base_sha, 2))
+    text = repr((spec, sorted(targets), base_sha, 3))  # 3: phantoms in several contrast phases
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

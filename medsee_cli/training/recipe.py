@@ -18,6 +18,12 @@ sources:
     slices: [[0, 120, 2]]                    # optional (start, stop, step) ranges
     absent: [brain_tumor]                    # targets known not to be anywhere in it
     lesions: [{target: liver_lesion, organ: liver, count: 3}]  # optional synthetic lesions
+    contrast: arterial                       # optional: an unenhanced CT shown in this contrast phase
+  - name: synthetic
+    kind: phantom                            # medsee's phantom abdomen on random grids
+    count: 40
+    phases: [unenhanced, arterial]           # contrast phases drawn from (default: portal_venous)
+    hu_jitter: 15                            # soft-tissue means moved by up to this many HU
 ```
 """
 
@@ -31,6 +37,7 @@ from typing import Any
 import yaml
 
 from medsee_cli.errors import InputError
+from medsee_cli.synth.phantom import DEFAULT_PHASE, PHASES
 
 ROLES = ("train", "holdout", "calibration")
 KINDS = ("volume", "phantom")
@@ -56,10 +63,13 @@ class SourceSpec:
     absent: tuple[str, ...] = ()
     lesions: tuple[LesionRequest, ...] = ()
     seed: int = 0
+    contrast: str = ""  # volume sources: a contrast phase (synth/phases.yaml) the unenhanced CT is shown in
     # phantom sources: how many random phantoms, which cases, slices sampled per phantom
     count: int = 0
     cases: tuple[str, ...] = ("jaundice", "normal")
     slices_per_volume: int = 16
+    phases: tuple[str, ...] = (DEFAULT_PHASE,)  # each phantom is drawn in one of these contrast phases
+    hu_jitter: float = 0.0  # ... with each soft tissue's mean moved by up to this many HU
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,7 @@ def _path(raw: str, base: Path, data_root: Path | None, where: str) -> Path:
     if "${data}" in raw:
         if data_root is None:
             raise InputError(where, "uses ${data} but no data root was given (--data DIR)")
-        raw = raw.replace("${data}", str(data_root))
+        raw = raw.replace("${data}", str(Path(data_root).expanduser().absolute()))  # as given: from where the command runs
     path = Path(raw).expanduser()
     return path if path.is_absolute() else base / path
 
@@ -106,11 +116,19 @@ def _source(raw: dict[str, Any], base: Path, data_root: Path | None, index: int)
                   absent=tuple(raw.get("absent", ())), lesions=lesions,
                   slices=tuple(tuple(int(v) for v in r) for r in raw.get("slices", ())))
     if kind == "phantom":
+        phases = tuple(str(p) for p in raw.get("phases", (DEFAULT_PHASE,)))
+        unknown = [p for p in phases if p not in PHASES]
+        if unknown or not phases:
+            raise InputError(where, f"phases must be some of {', '.join(PHASES)} (got {', '.join(unknown) or 'none'})")
         return SourceSpec(**common, count=int(raw.get("count", 1)), cases=tuple(raw.get("cases", ("jaundice", "normal"))),
+                          phases=phases, hu_jitter=float(raw.get("hu_jitter", 0.0)),
                           slices_per_volume=int(raw.get("slices_per_volume", 16)))
     if "image" not in raw or "labels" not in raw:
         raise InputError(where, "a volume source needs image and labels")
-    return SourceSpec(**common, image=_path(str(raw["image"]), base, data_root, where),
+    contrast = str(raw.get("contrast", ""))
+    if contrast and contrast not in PHASES:
+        raise InputError(where, f"contrast {contrast!r} is not a phase ({', '.join(PHASES)})")
+    return SourceSpec(**common, contrast=contrast, image=_path(str(raw["image"]), base, data_root, where),
                       labels=_path(str(raw["labels"]), base, data_root, where),
                       label_names=_label_names(raw.get("label_names", {}), base, data_root, where))
 

@@ -73,6 +73,8 @@ def run_training(options: RunOptions, log: Callable[[str], None] = lambda _: Non
         config = config or GroundingConfig()
         sha = "" if base is not None else locate(get_entry(config.base)).source.sha256
         model = GroundingModel.from_config(replace(config, base_sha256=sha, trained_targets=tuple(targets)), base=base)
+    # the frozen encoder as the engine runs it: ONNX Runtime on a CPU without native bf16 (2.2x torch fp32 there)
+    model.use_runtime("auto", options.train.threads)
     texts = open_target_texts(model.text_encoder)
     started = time.perf_counter()
     sources = []

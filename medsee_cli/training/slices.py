@@ -15,6 +15,7 @@ import numpy as np
 
 from medsee_cli.model.grounding.orientation import plane_view
 from medsee_cli.model.preprocess import Window, ct_window, to_uint8, window_for
+from medsee_cli.training.contrast import enhance
 from medsee_cli.training.lesions import LesionSpec, insert_lesions
 from medsee_cli.training.recipe import SourceSpec
 from medsee_cli.training.targets import label_ids, labelled_targets
@@ -90,6 +91,8 @@ def _volume_slices(spec: SourceSpec, targets: list[str]) -> Iterator[LabelledSli
         labels = np.where(lesion, next_id, labels)
         names[next_id] = request.target
         next_id += 1
+    if spec.contrast:
+        hu = enhance(hu, labels, names, spec.contrast)
     yield from _slices_of(spec, spec.name, hu, labels, names, image.affine, picked, targets)
 
 
@@ -99,7 +102,7 @@ def _phantom_slices(spec: SourceSpec, targets: list[str]) -> Iterator[LabelledSl
     for number in range(spec.count):
         seed = spec.seed + number
         case = spec.cases[number % len(spec.cases)]
-        phantom, names, picked = random_phantom(case, seed, spec.slices_per_volume)
+        phantom, names, picked = random_phantom(case, seed, spec.slices_per_volume, spec.phases, spec.hu_jitter)
         yield from _slices_of(spec, f"{spec.name}-{case}-{seed}", phantom.hu.astype(np.float32), phantom.labels.astype(np.int32),
                               names, phantom.affine, picked, targets)
 

@@ -48,6 +48,65 @@ def test_manifest_errors_name_the_problem(tmp_path: Path) -> None:
         load_recipe(shipped_recipe())
 
 
+def test_phantoms_come_in_every_contrast_phase_and_the_default_is_the_sample_datas() -> None:
+    from medsee_cli.synth.phantom import LABEL_ID, PHASES, PhantomOptions, make_phantom, tissue_hu
+    from medsee_cli.training.phantoms import random_phantom
+
+    assert PhantomOptions().phase == "portal_venous" and tissue_hu()["kidney"] == 160.0  # `make sample-data` unchanged
+    with pytest.raises(ValueError, match="unknown contrast phase"):
+        tissue_hu("venous-ish")
+    small = dict(shape=(48, 40, 6), spacing=(8.0, 8.0, 8.0), noise_hu=0.0, seed=4)
+    plain = make_phantom(PhantomOptions(**small, phase="unenhanced"))
+    kidney = plain.labels == LABEL_ID["kidney_left"]
+    assert abs(float(plain.hu[kidney].mean()) - tissue_hu("unenhanced")["kidney"]) < 1.0
+    jittered = make_phantom(PhantomOptions(**small, phase="unenhanced", hu_jitter=10.0))
+    fat = plain.hu == tissue_hu()["fat"]
+    assert np.array_equal(jittered.hu[fat], plain.hu[fat])  # fat, air and bone are never moved
+    assert 0 < abs(float(jittered.hu[kidney].mean() - plain.hu[kidney].mean())) <= 10.0
+    kidneys = []
+    for seed in range(200, 212):  # the recipe's training phantoms draw their phase per seed
+        phantom, _, _ = random_phantom("normal", seed, 2, PHASES, 15.0)
+        kidneys.append(float(np.median(phantom.hu[phantom.labels == LABEL_ID["kidney_right"]])))
+    bright = [tissue_hu(p)["kidney"] for p in PHASES]
+    assert min(kidneys) < 60 < 140 < max(kidneys)  # unenhanced and enhanced kidneys both seen
+    assert all(min(abs(k - b) for b in bright) <= 15.0 + 5 for k in kidneys)
+    assert random_phantom("normal", 200, 2)[0].hu.tobytes() == random_phantom("normal", 200, 2, ("portal_venous",))[0].hu.tobytes()
+
+
+def test_contrast_copies_brighten_labelled_organs_and_vessels_only() -> None:
+    from medsee_cli.synth.phantom import tissue_hu
+    from medsee_cli.training.contrast import enhance
+
+    names = {1: "kidney_left", 2: "aorta", 3: "inferior_vena_cava", 4: "colon"}
+    labels = np.zeros((40, 40, 8), np.int32)
+    labels[5:15, 5:15, 1:8], labels[20:26, 20:26, :], labels[30:36, 20:26, :], labels[5:15, 25:38, 2:6] = 1, 2, 3, 4
+    hu = np.full(labels.shape, 35.0, np.float32)
+    before = hu.copy()
+    arterial = enhance(hu, labels, names, "arterial")
+    assert np.array_equal(hu, before)  # the source is never changed
+    rise = lambda tissue: tissue_hu("arterial")[tissue] - tissue_hu("unenhanced")[tissue]  # noqa: E731
+    assert arterial[10, 10, 4] - 35.0 == pytest.approx(rise("kidney"), abs=1.0)
+    assert arterial[23, 23, 4] - 35.0 == pytest.approx(rise("aorta"), abs=1.0)
+    assert arterial[33, 23, 4] - 35.0 == pytest.approx(rise("vein"), abs=1.0)
+    assert arterial[10, 31, 4] == 35.0 and arterial[38, 2, 0] == 35.0  # an unlisted label and the background stay
+    edge = arterial[15, 10, 4] - 35.0  # one voxel outside the kidney: blended, not a step
+    assert 0.0 < edge < rise("kidney") / 2
+
+
+def test_a_relative_data_root_is_read_from_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `make train` passes --data ../shared/data: it names a folder beside the project, not beside the recipe
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "labelmap_total.json").write_text(json.dumps({"total": {"1": "spleen"}, "total_mr": {"1": "spleen"}}))
+    monkeypatch.chdir(tmp_path)
+    recipe = load_recipe(shipped_recipe(), Path("data"))
+    images = {s.image for s in recipe.sources if s.image is not None}
+    assert images and all(p.is_absolute() and p.is_relative_to(tmp_path / "data") for p in images)
+    experiment = load_recipe(shipped_recipe().with_name("contrast-phases.yaml"), Path("data"))
+    assert {s.contrast for s in experiment.sources} >= {"arterial", "portal_venous", "delayed"}
+    assert all(len(s.phases) == 4 and s.hu_jitter == 15.0 for s in experiment.sources if s.kind == "phantom")
+    assert all(s.phases == ("portal_venous",) and not s.contrast for s in recipe.sources)  # v1's own data
+
+
 def _tiny_case(folder: Path) -> Path:
     rng = np.random.default_rng(0)
     hu = rng.normal(-80, 10, (48, 40, 4)).astype(np.float32)

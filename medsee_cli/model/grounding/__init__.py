@@ -5,8 +5,8 @@ streams slices through; see ``model.py`` for the call sequence.
 """
 
 from medsee_cli.model.grounding.config import GroundingConfig
-from medsee_cli.model.grounding.model import DEFAULT_MODEL, GroundingModel
+from medsee_cli.model.grounding.model import GroundingModel
 from medsee_cli.model.grounding.orientation import PlaneView, plane_view
 from medsee_cli.model.grounding.outputs import Features, Grounding
 
-__all__ = ["DEFAULT_MODEL", "Features", "Grounding", "GroundingConfig", "GroundingModel", "PlaneView", "plane_view"]
+__all__ = ["Features", "Grounding", "GroundingConfig", "GroundingModel", "PlaneView", "plane_view"]

@@ -30,9 +30,9 @@ from medsee_cli.model.grounding.outputs import Features, Grounding
 from medsee_cli.model.litemedsam import LiteMedSAM
 from medsee_cli.model.onnx_encoder import ENCODER_ONNX, OnnxEncoder, choose_encoder
 from medsee_cli.model.preprocess import Geometry, Window, image_tensor, restore_logits, to_uint8, window_for
+from medsee_cli.model.registry import DEFAULT_GROUNDING
 
 WEIGHTS_NAME = "model.safetensors"
-DEFAULT_MODEL = "medsee-grounding-v1"
 
 
 def _load_base(name: str, pinned: str) -> tuple[LiteMedSAM, BaseFiles]:
@@ -120,7 +120,7 @@ class GroundingModel:
         return cls(config, head, base, device=device, base_files=files)
 
     @classmethod
-    def load(cls, spec: str = DEFAULT_MODEL, *, device: str = "cpu", base: LiteMedSAM | None = None,
+    def load(cls, spec: str = DEFAULT_GROUNDING, *, device: str = "cpu", base: LiteMedSAM | None = None,
              runtime: str = "torch") -> GroundingModel:
         """A registry name (e.g. ``medsee-grounding-v1``) or a saved folder; ``runtime``: what runs
         the image encoder (`use_runtime`)."""
@@ -227,7 +227,7 @@ class GroundingModel:
         return restored.reshape(*lead, *geometry.original).cpu().numpy()
 
 
-def checkpoint_folder(spec: str = DEFAULT_MODEL) -> tuple[Path, str | None]:
+def checkpoint_folder(spec: str = DEFAULT_GROUNDING) -> tuple[Path, str | None]:
     """Where the grounding model ``spec`` (a registry name or a saved folder) lives, and the
     SHA-256 the registry expects of its weights (``None`` for a folder: its config.json has it)."""
     from medsee_cli.model.registry import get_entry, locate
