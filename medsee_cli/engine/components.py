@@ -34,6 +34,9 @@ def assemble(hits: Iterable[SliceHit]) -> RegionMask | None:
     return RegionMask((i0, j0, k0), region)
 
 
+TOO_SMALL = "too small (fewer voxels than the smallest finding, or on one slice only)"
+
+
 def keep_consistent(region: RegionMask, min_voxels: int, min_slices: int) -> tuple[RegionMask | None, int]:
     """Drop small or single-slice pieces; returns the cleaned (cropped) region and pieces kept."""
     labels, count = ndimage.label(region.mask, structure=CONNECTIVITY)

@@ -38,7 +38,13 @@ def slice_range(finding: Finding) -> str:
 def describe(finding: Finding, display: str) -> str:
     """One sentence about one target."""
     if not finding.present:
-        return f"{display.capitalize()}: not found in this scan."
+        if not finding.dropped:
+            return f"{display.capitalize()}: not found in this scan."
+        # something was outlined and did not hold up: say so, a clinician should not read this as "absent"
+        outlined = sum(d.volume_ml for d in finding.dropped)
+        reasons = "; ".join(dict.fromkeys(d.reason for d in finding.dropped))
+        return (f"{display.capitalize()}: not found in this scan (what the model outlined, {outlined:.1f} mL, "
+                f"was set aside: {reasons}; it may have missed it).")
     parts = [f"{display.capitalize()}: found"]
     place = where(finding)
     if place:

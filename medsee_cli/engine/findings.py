@@ -20,7 +20,7 @@ import numpy as np
 from medsee_cli.anatomy.guard import Dropped, concerns, guard, slices_to_run
 from medsee_cli.anatomy.placement import ANYWHERE, Placement
 from medsee_cli.anatomy.scan_anatomy import ScanAnatomy, scan_anatomy
-from medsee_cli.engine.components import assemble, keep_consistent
+from medsee_cli.engine.components import TOO_SMALL, assemble, keep_consistent
 from medsee_cli.engine.progress import Progress, silent
 from medsee_cli.engine.tracks import TargetTrack
 from medsee_cli.io.slice_numbers import SliceNumbers, slice_numbers
@@ -41,7 +41,7 @@ class Finding:
     slice_scores: tuple[float, ...] = ()  # the model's presence on each of the measurement's slices
     region: Optional[RegionMask] = field(default=None, repr=False, compare=False)
     numbering: Optional[SliceNumbers] = field(default=None, repr=False, compare=False)  # the volume's viewer numbers
-    dropped: tuple[Dropped, ...] = ()  # what the anatomy guard took away (`medsee_cli.anatomy.guard`)
+    dropped: tuple[Dropped, ...] = ()  # what the anatomy guard (`medsee_cli.anatomy.guard`) and the size rule took away
     concerns: tuple[str, ...] = ()  # what is implausible about what stands; empty: nothing
 
     @cached_property
@@ -137,7 +137,11 @@ def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: in
         guarded = guard(region, placement, anatomy)
         region, dropped = guarded.region, guarded.dropped
     if region is not None:
+        before = int(region.mask.sum())
         region, pieces = keep_consistent(region, min_voxels, min(min_slices, volume.spatial_shape[2]))
+        lost = before - (int(region.mask.sum()) if region is not None else 0)
+        if lost:  # every drop is said: all a target's pieces may be this small (an aorta "found" as 9 voxels)
+            dropped = dropped + (Dropped(TOO_SMALL, lost, lost * volume.voxel_volume_ml),)
     measured = measure(volume, region, modality) if region is not None else None
     numbering = numbering or slice_numbers(volume)
     if region is None or measured is None:

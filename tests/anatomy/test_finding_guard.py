@@ -27,7 +27,8 @@ def test_the_bladder_called_gallbladder_is_not_found_and_says_why(patient_a) -> 
     assert not found.present
     assert [d.reason for d in found.dropped] == [OFF_LEVEL]
     assert abs(found.dropped[0].volume_ml - bladder.sum() * volume.voxel_volume_ml) < 0.01
-    assert describe(found, "gallbladder") == "Gallbladder: not found in this scan."
+    assert describe(found, "gallbladder") == (f"Gallbladder: not found in this scan (what the model outlined, "
+                                              f"{found.dropped[0].volume_ml:.1f} mL, was set aside: {OFF_LEVEL}; it may have missed it).")
     document = found.document()
     assert document["present"] is False and document["dropped"][0]["reason"] == OFF_LEVEL
 

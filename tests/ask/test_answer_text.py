@@ -14,7 +14,7 @@ from tests.ask.conftest import EVERYTHING, REPO
 KINDS = (  # (kind, pattern) in the order they are tried; anything else is the reasoning's own text
     ("blank", r"$"),
     ("caveat", re.escape(CAVEAT) + "$"),
-    ("finding", r"[A-Z][\w ,'()-]*: (found |not found in this scan\.|not segmented \()"),
+    ("finding", r"[A-Z][\w ,'()-]*: (found |not found in this scan( \(|\.)|not segmented \()"),
     ("slice note", r"Slice numbers count from 1 here"),
     ("heading", re.escape(TARGETS_HEADING) + "$"),
     ("target", r"  \d+\. [a-z0-9_]+ \((SNOMED CT \d+, )?score \d\.\d\d\): \S"),

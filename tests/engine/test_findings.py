@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from medsee_cli.engine.components import RegionMask, assemble, keep_consistent
+from medsee_cli.engine.components import TOO_SMALL, RegionMask, assemble, keep_consistent
 from medsee_cli.engine.tracks import SliceHit, TargetTrack
 from medsee_cli.io.volume import Volume
 from tests.engine.conftest import measured
@@ -58,9 +58,11 @@ def test_single_slice_and_tiny_pieces_are_dropped():
     mask[25:35, 25:35, 10:13] = True  # kept: second piece
     mask[30:38, 2:10, 17] = True  # one slice only: dropped
     mask[2, 30:33, 15:18] = True  # 9 voxels: dropped
-    finding = measured(Volume(np.zeros(mask.shape, np.int16), np.eye(4), modality="CT"), track_from(mask))
+    finding = measured(Volume(np.zeros(mask.shape, np.int16), np.diag([1.0, 1.0, 2.0, 1.0]), modality="CT"), track_from(mask))
     assert finding.pieces == 2 and finding.voxels == 400 + 300
     assert finding.box_voxel == {"min": [5, 5, 2], "max": [34, 34, 12]}
+    (small,) = [d.to_dict() for d in finding.dropped]  # said, not silent
+    assert small == {"reason": TOO_SMALL, "voxels": 64 + 9, "volume_ml": round(73 * 2.0 / 1000, 2)}
 
 
 def test_only_isolated_blobs_means_not_present():
@@ -68,6 +70,7 @@ def test_only_isolated_blobs_means_not_present():
     mask[5:10, 5:10, 4] = True
     finding = measured(Volume(np.zeros(mask.shape, np.int16), np.eye(4), modality="CT"), track_from(mask))
     assert not finding.present and finding.voxels == 0 and finding.box_mm is None
+    assert [(d.reason, d.voxels) for d in finding.dropped] == [(TOO_SMALL, 25)]  # found, then too small: the JSON says so
 
 
 def test_assemble_and_paint_round_trip():
