@@ -5,8 +5,8 @@ For each model given (registry names or trained folders; default: the shipped on
   portal-venous copies training makes of it (`training/contrast.enhance` over the whole volume):
   `medsee segment` per target, 3D Dice against the labels;
 - patient_c (an unseen, contrast-enhanced chest-to-upper-abdomen CT, no labels): on how many of its
-  slices the aorta is found (the aorta crosses every slice of this field of view), and where the
-  kidneys are reported (this field of view ends above most of the kidneys).
+  slices the aorta is found (the aorta crosses every slice of this field of view), and on which
+  slices kidneys are reported (no labels to score them against).
 
     .venv/bin/python bench/contrast_phases.py [--model NAME_OR_FOLDER ...] [--targets ...]
 
@@ -32,21 +32,20 @@ TARGETS = ("liver", "spleen", "kidneys", "aorta", "inferior_vena_cava", "stomach
 PHASES = ("as stored", "arterial", "portal_venous")
 
 
-def phase_copy(data: Path, phase: str) -> Path:
-    """patient_a in ``phase`` (made once), the labels' grid and header."""
+def phase_copy(image: Path, labels: np.ndarray, names: dict[int, str], phase: str) -> Path:
+    """patient_a (``image`` and its ``labels``) in ``phase``, made once, on the image's grid."""
     import nibabel as nib
 
+    from medsee_cli.io import load_volume
     from medsee_cli.training.contrast import enhance
 
     out = OUT / f"patient_a_{phase}.nii.gz"
     if out.is_file():
         return out
     OUT.mkdir(parents=True, exist_ok=True)
-    image = nib.load(str(data / "ct" / "patient_a" / "ct.nii.gz"))
-    labels = np.rint(np.asarray(nib.load(str(data / "ct" / "patient_a" / "labels_total.nii.gz")).dataobj)).astype(np.int32)
-    names = {int(k): v for k, v in json.loads((data / "labelmap_total.json").read_text())["total"].items()}
-    hu = enhance(np.asarray(image.dataobj, dtype=np.float32), labels, names, phase)
-    nib.save(nib.Nifti1Image(np.rint(hu).astype(np.int16), image.affine), str(out))
+    volume = load_volume(image)
+    hu = enhance(np.asarray(volume.array(), dtype=np.float32), labels, names, phase)
+    nib.save(nib.Nifti1Image(np.rint(hu).astype(np.int16), volume.affine), str(out))
     return out
 
 
@@ -62,8 +61,8 @@ def main() -> None:
 
     labels = np.rint(np.asarray(load_volume(args.data / "ct" / "patient_a" / "labels_total.nii.gz").array())).astype(np.int32)
     truth = {t: np.isin(labels, [i for i, n in names.items() if n in (t,) + MEMBERS.get(t, ())]) for t in targets}
-    images = {"as stored": args.data / "ct" / "patient_a" / "ct.nii.gz"}
-    images.update({p: phase_copy(args.data, p) for p in PHASES[1:]})
+    stored = args.data / "ct" / "patient_a" / "ct.nii.gz"
+    images = {"as stored": stored} | {p: phase_copy(stored, labels, names, p) for p in PHASES[1:]}
     from medsee_cli.model.registry import DEFAULT_GROUNDING
 
     models = {Path(m).name: m for m in (args.model or [DEFAULT_GROUNDING])}

@@ -37,19 +37,21 @@ def assemble(hits: Iterable[SliceHit]) -> RegionMask | None:
 TOO_SMALL = "too small (fewer voxels than the smallest finding, or on one slice only)"
 
 
-def keep_consistent(region: RegionMask, min_voxels: int, min_slices: int) -> tuple[RegionMask | None, int]:
-    """Drop small or single-slice pieces; returns the cleaned (cropped) region and pieces kept."""
+def keep_consistent(region: RegionMask, min_voxels: int, min_slices: int) -> tuple[RegionMask | None, int, int]:
+    """Drop small or single-slice pieces; returns the cleaned (cropped) region, the pieces kept and
+    the voxels dropped (said as `TOO_SMALL`)."""
     labels, count = ndimage.label(region.mask, structure=CONNECTIVITY)
     if count == 0:
-        return None, 0
+        return None, 0, 0
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     kept = []
     for value, found in enumerate(ndimage.find_objects(labels), start=1):
         span = found[2].stop - found[2].start
         if sizes[value - 1] >= min_voxels and span >= min_slices:
             kept.append(value)
+    dropped = int(sizes.sum() - sizes[np.asarray(kept, dtype=int) - 1].sum())
     if not kept:
-        return None, 0
+        return None, 0, dropped
     if len(kept) == count:
         mask = region.mask
     else:
@@ -57,4 +59,4 @@ def keep_consistent(region: RegionMask, min_voxels: int, min_slices: int) -> tup
         lookup[kept] = True
         mask = lookup[labels]
     del labels
-    return crop(RegionMask(region.offset, mask)), len(kept)
+    return crop(RegionMask(region.offset, mask)), len(kept), dropped

@@ -137,9 +137,7 @@ def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: in
         guarded = guard(region, placement, anatomy)
         region, dropped = guarded.region, guarded.dropped
     if region is not None:
-        before = int(region.mask.sum())
-        region, pieces = keep_consistent(region, min_voxels, min(min_slices, volume.spatial_shape[2]))
-        lost = before - (int(region.mask.sum()) if region is not None else 0)
+        region, pieces, lost = keep_consistent(region, min_voxels, min(min_slices, volume.spatial_shape[2]))
         if lost:  # every drop is said: all a target's pieces may be this small (an aorta "found" as 9 voxels)
             dropped = dropped + (Dropped(TOO_SMALL, lost, lost * volume.voxel_volume_ml),)
     measured = measure(volume, region, modality) if region is not None else None

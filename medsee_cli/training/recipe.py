@@ -104,6 +104,15 @@ def _label_names(raw: Any, base: Path, data_root: Path | None, where: str) -> di
     return {int(k): str(v) for k, v in raw.items()}
 
 
+def _phases(raw: Any, where: str) -> tuple[str, ...]:
+    """Contrast phase names as given, each one of `PHASES` (an InputError naming the source otherwise)."""
+    phases = tuple(str(p) for p in raw)
+    unknown = [p for p in phases if p not in PHASES]
+    if unknown or not phases:
+        raise InputError(where, f"contrast phases must be some of {', '.join(PHASES)} (got {', '.join(unknown) or 'none'})")
+    return phases
+
+
 def _source(raw: dict[str, Any], base: Path, data_root: Path | None, index: int) -> SourceSpec:
     where = f"source {raw.get('name', index)}"
     kind = raw.get("kind", "volume")
@@ -116,18 +125,13 @@ def _source(raw: dict[str, Any], base: Path, data_root: Path | None, index: int)
                   absent=tuple(raw.get("absent", ())), lesions=lesions,
                   slices=tuple(tuple(int(v) for v in r) for r in raw.get("slices", ())))
     if kind == "phantom":
-        phases = tuple(str(p) for p in raw.get("phases", (DEFAULT_PHASE,)))
-        unknown = [p for p in phases if p not in PHASES]
-        if unknown or not phases:
-            raise InputError(where, f"phases must be some of {', '.join(PHASES)} (got {', '.join(unknown) or 'none'})")
+        phases = _phases(raw.get("phases", (DEFAULT_PHASE,)), where)
         return SourceSpec(**common, count=int(raw.get("count", 1)), cases=tuple(raw.get("cases", ("jaundice", "normal"))),
                           phases=phases, hu_jitter=float(raw.get("hu_jitter", 0.0)),
                           slices_per_volume=int(raw.get("slices_per_volume", 16)))
     if "image" not in raw or "labels" not in raw:
         raise InputError(where, "a volume source needs image and labels")
-    contrast = str(raw.get("contrast", ""))
-    if contrast and contrast not in PHASES:
-        raise InputError(where, f"contrast {contrast!r} is not a phase ({', '.join(PHASES)})")
+    (contrast,) = _phases([raw["contrast"]], where) if raw.get("contrast") else ("",)
     return SourceSpec(**common, contrast=contrast, image=_path(str(raw["image"]), base, data_root, where),
                       labels=_path(str(raw["labels"]), base, data_root, where),
                       label_names=_label_names(raw.get("label_names", {}), base, data_root, where))

@@ -81,7 +81,7 @@ def test_assemble_and_paint_round_trip():
     labelmap = np.zeros(mask.shape, dtype=np.uint8)
     region.paint(labelmap, 3)
     assert np.array_equal(labelmap == 3, mask)
-    cleaned, pieces = keep_consistent(RegionMask(region.offset, region.mask), 1, 1)
+    cleaned, pieces, _ = keep_consistent(RegionMask(region.offset, region.mask), 1, 1)
     assert pieces >= 1 and cleaned.voxels == int(mask.sum())
 
 
