@@ -17,6 +17,11 @@ def abstention() -> str:
             "anything to look for. Try naming the organ, the body part or the symptom.")
 
 
+def uncovered(part: str) -> str:
+    return (f"I have no target for the {part}, so I did not pick anything to look for. I can look for the "
+            "organs, vessels, bones and muscles in my list, and lumps in them.")
+
+
 def _reason(item: Any, entry: Entry) -> str:
     if item.kind == "name":
         return f"the question names it ('{item.phrase}')"

@@ -30,6 +30,7 @@ class _Cues:
     asking: frozenset[str]
     background: tuple[tuple[str, ...], ...]
     focus: tuple[tuple[str, ...], ...]
+    superseded: tuple[tuple[str, ...], ...]
 
 
 @functools.lru_cache(maxsize=1)
@@ -37,7 +38,8 @@ def _cues() -> _Cues:
     text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath(ROLES_RESOURCE).read_text("utf-8")
     raw = yaml.safe_load(text)
     keys = lambda name: tuple(sorted({phrase_key(str(p)) for p in raw[name]}))  # noqa: E731
-    return _Cues(frozenset(str(w) for w in raw["asking"]), keys("background"), keys("focus"))
+    return _Cues(frozenset(str(w) for w in raw["asking"]), keys("background"), keys("focus"),
+                 keys("superseded"))
 
 
 def is_focus(stems: tuple[str, ...]) -> bool:
@@ -46,8 +48,11 @@ def is_focus(stems: tuple[str, ...]) -> bool:
 
 
 def is_background(stems: tuple[str, ...]) -> bool:
-    """Whether a clause (its stemmed words) tells the history (and not what is wanted now)."""
-    return any(holds(stems, key) for key in _cues().background) and not is_focus(stems)
+    """Whether a clause (its stemmed words) tells the history (and not what is wanted now), or an earlier
+    guess the story has moved past ('they thought at first it was his appendix')."""
+    cues = _cues()
+    return (any(holds(stems, key) for key in cues.superseded)
+            or any(holds(stems, key) for key in cues.background) and not is_focus(stems))
 
 
 def clause_factors(clauses: list[tuple[str, ...]], long: bool) -> list[float]:

@@ -86,6 +86,7 @@ class KnowledgeBase:
     type_words: tuple[tuple[str, tuple[str, ...]], ...] = ()  # kind -> the words that ask for it
     spread_words: tuple[str, ...] = ()
     origin_words: tuple[str, ...] = ()
+    origin_after_words: tuple[str, ...] = ()
     test_words: tuple[str, ...] = ()  # 'his liver tests are abnormal': a lesion word about a test is no lesion
     _index: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
 
@@ -263,6 +264,7 @@ def parse_knowledge(text: str, source: str = "knowledge.yaml") -> KnowledgeBase:
                          for kind, words in (raw.get("type_words") or {}).items()),
         spread_words=_strings(raw.get("spread_words"), f"{source} spread_words"),
         origin_words=_strings(raw.get("origin_words"), f"{source} origin_words"),
+        origin_after_words=_strings(raw.get("origin_after_words"), f"{source} origin_after_words"),
         test_words=_strings(raw.get("test_words"), f"{source} test_words"),
     )
     _check_references(kb, source)

@@ -195,6 +195,13 @@ def asked_wholes(kb: KnowledgeBase, parsed: Parsed, names: list[Match]) -> list[
     return found
 
 
+def asks_for_one(parsed: Parsed, whole: Match) -> bool:
+    """'which vertebra ...' (the whole's name in the singular, right after the asking word) asks for one
+    part that has no parts of its own, not a group of them ('which vertebrae make up ...')."""
+    last = whole.end - 1
+    return whole.start >= 1 and parsed.raw[whole.start - 1] in ASKING and parsed.raw[last] == parsed.stems[last]
+
+
 def related(kb: KnowledgeBase, landmark: str, relation: str) -> list[tuple[str, float]]:
     """(target, weight) for targets with ``relation`` to ``landmark`` (or to a whole it is part of): from
     the targets' own relations, a little weaker from the landmark's relations read backwards, and

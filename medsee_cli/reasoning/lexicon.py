@@ -2,51 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from importlib import resources
+
+import yaml
 
 from medsee_cli.reasoning.knowledge import KnowledgeBase
 from medsee_cli.reasoning.text import BOUNDARIES, SIDES, Parsed, phrase_key, tokens, word_forms
 
 NAME, CLUE, WEAK = "name", "clue", "weak"
 WEIGHTS = {NAME: 1.0, CLUE: 0.75, WEAK: 0.45}
-RELATION_WORDS = {
-    ("above",): "above", ("on", "top", "of"): "above", ("over",): "above", ("sitting", "on"): "above",
-    ("below",): "below", ("beneath",): "below", ("underneath",): "below", ("under",): "under",
-    ("behind",): "behind", ("in", "front", "of"): "in_front_of", ("next", "to"): "next_to",
-    ("beside",): "next_to", ("near",): "next_to", ("inside",): "inside", ("within",): "inside",
-    ("sits", "on"): "above", ("sit", "on"): "above", ("around",): "around", ("surrounding",): "around",
-    ("protects",): "around", ("protecting",): "around",
-    ("coming", "from"): "from", ("comes", "from"): "from", ("coming", "out", "of"): "from",
-    ("comes", "out", "of"): "from", ("coming", "off"): "from", ("branching", "off"): "from",
-    ("branches", "off"): "from", ("splits", "off"): "from", ("split", "off"): "from",
-    ("drains",): "from", ("drain",): "from", ("draining",): "from",
-    ("going", "to"): "to", ("goes", "to"): "to", ("leading", "to"): "to", ("leads", "to"): "to",
-    ("supplies",): "to", ("supply",): "to", ("supplying",): "to", ("feeds",): "to", ("feed",): "to",
-    ("feeding",): "to", ("joins",): "connects", ("joining",): "connects", ("connects",): "connects",
-    ("connecting",): "connects", ("between",): "connects",
-    ("leaving",): "from", ("leaves",): "from", ("out", "of"): "from", ("hanging", "off"): "from",
-    ("go", "to"): "to", ("enters",): "to", ("entering",): "to", ("empties", "into"): "to",
-    ("carries", "blood", "to"): "to", ("carrying", "blood", "to"): "to", ("takes", "blood", "to"): "to",
-    ("brings", "blood", "to"): "to",
-    ("at", "the", "top", "of"): "above", ("at", "the", "bottom", "of"): "below", ("at", "the", "base", "of"): "below",
-    ("holds",): "around", ("covers",): "around", ("covering",): "around", ("encloses",): "around",
-    ("wrapped", "around"): "around", ("hugging",): "next_to", ("alongside",): "next_to", ("round",): "around",
-    ("goes", "into"): "to", ("going", "into"): "to", ("go", "into"): "to", ("runs", "into"): "to",
-    ("at", "the", "level", "of"): "next_to", ("either", "side", "of"): "next_to", ("each", "side", "of"): "next_to",
-    ("both", "sides", "of"): "next_to",
-    ("right", "after"): "from", ("straight", "after"): "from", ("at", "the", "start", "of"): "from",
-    ("at", "the", "beginning", "of"): "from",
-    ("linking",): "connects", ("links",): "connects", ("attaching",): "connects", ("attaches",): "connects",
-    # a surface of the landmark ('hanging off the underside of the liver': under the liver)
-    ("underside", "of"): "under", ("undersurface", "of"): "under", ("under", "surface", "of"): "under",
-    ("dangling", "off"): "from", ("dangling", "from"): "from", ("dangles", "off"): "from", ("hangs", "off"): "from",
-    ("hanging", "from"): "from", ("sticking", "out", "of"): "from", ("sticks", "out", "of"): "from",
-    ("back", "from"): "from",  # 'brings blood back from the leg'
-    # the target flows on into the landmark: 'the artery that splits into the carotid and the subclavian'
-    ("splits", "into"): "to", ("split", "into"): "to", ("divides", "into"): "to", ("branches", "into"): "to",
-    ("gives", "rise", "to"): "to", ("gives", "off"): "to",
-    ("before",): "to",  # 'the vein just before the svc', 'the bowel before the colon': it flows on into it
-}
+RELATIONS_RESOURCE = "relations.yaml"
+
+
+@functools.lru_cache(maxsize=1)
+def relation_words() -> dict[tuple[str, ...], str]:
+    """Relation phrase (its words as written) -> the relation it says (``data/relations.yaml``)."""
+    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath(RELATIONS_RESOURCE).read_text("utf-8")
+    return {tuple(str(phrase).split()): str(relation)
+            for relation, phrases in yaml.safe_load(text)["phrases"].items() for phrase in phrases}
+
+
 # 'pain all over' is no place; 'pain over the shoulder blade' is at it, not above it
 IDIOMS = {("all", ("over",)), ("all", ("around",)), ("all", ("round",))} | {
     (word, ("over",)) for word in ("pain", "painful", "tender", "tenderness", "sore", "ache", "aching", "swelling",
@@ -112,6 +89,7 @@ class Lexicon:
         self.type_keys = {phrase_key(w): kind for kind, words in kb.type_words for w in words}
         self.spread_keys = {phrase_key(w): w for w in kb.spread_words}
         self.origin_keys = {phrase_key(w): w for w in kb.origin_words}
+        self.origin_after_keys = {phrase_key(w): w for w in kb.origin_after_words}
         self.max_len = max(len(k) for k in self.index)
         self.by_first: dict[str, list[tuple[str, ...]]] = {}
         for key in self.index:
@@ -221,7 +199,7 @@ class Lexicon:
         words = [parsed.raw[i] for i in kept]
         causes = {start for start, _ in self.cause_spans(parsed)}
         hits = []
-        for key, relation in RELATION_WORDS.items():
+        for key, relation in relation_words().items():
             n = len(key)
             for start in range(len(words) - n + 1):
                 if (tuple(words[start:start + n]) == key and kept[start] + n not in causes
@@ -276,3 +254,12 @@ class Lexicon:
     def origin_cues(self, parsed: Parsed) -> list[tuple[int, int, str]]:
         """Words naming where a cancer started ('from', 'started in')."""
         return self._occurrences(parsed, self.origin_keys)
+
+    def origins(self, parsed: Parsed, matches: list[Match]) -> set[Match]:
+        """The structures a question names as where a cancer started, when it says the cancer has spread
+        ('mets from the breast', '?mets, known lung primary'): an origin word just before or right after."""
+        if not self.spread_cues(parsed):
+            return set()
+        before = {end for _, end, _ in self.origin_cues(parsed)}
+        after = {start for start, _, _ in self._occurrences(parsed, self.origin_after_keys)}
+        return {m for m in matches if m.kind == NAME and (any(o <= m.start <= o + 2 for o in before) or m.end in after)}

@@ -18,12 +18,12 @@ from typing import Optional
 
 import numpy as np
 
-from medsee_cli.reasoning.answer import compose_answer, rationale
+from medsee_cli.reasoning.answer import compose_answer, rationale, uncovered
 from medsee_cli.reasoning.clause_roles import ClauseRoles
 from medsee_cli.reasoning.clauses import ClauseOptions, is_long
 from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
-from medsee_cli.reasoning.landmarks import (NEAR, asked_wholes, descendants, find_anchors, masked, named_levels,
-                                            related)
+from medsee_cli.reasoning.landmarks import (NEAR, asked_wholes, asks_for_one, descendants, find_anchors, masked,
+                                            named_levels, related)
 from medsee_cli.reasoning.lexicon import CLUE, NAME, WEAK, WEIGHTS, Lexicon, Match
 from medsee_cli.reasoning.reading import Reading, similarities
 from medsee_cli.reasoning.resolution import Hypothesis, Resolution, ranked, reported_score
@@ -32,7 +32,8 @@ from medsee_cli.reasoning.semantic import SemanticIndex, index_texts
 from medsee_cli.reasoning.series import in_series
 from medsee_cli.reasoning.shorthand import expand
 from medsee_cli.reasoning.sides import hold_to_pair, lend_to_side, off_side
-from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse, phrase_key
+from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse, phrase_key, with_corrections
+from medsee_cli.reasoning.uncovered import named_part
 
 
 CONTEXT_WEIGHT = 0.6
@@ -43,6 +44,7 @@ NEAR_WEIGHT = 0.6  # a target of the asked kind with any stated relation to such
 GAP_FACTOR = 0.85  # a phrase found with extra words inside it is a little less certain
 PART_WEIGHT = 0.6  # each part of a whole the question asks 'which part of' ('which vertebra')
 LUMP_REACH = 3  # a lesion word this close to an organ named in a cause makes the cause a lump in that organ
+STRONG = (NAME, CLUE, "relation", "lesion", "spread", "scan_lesion")  # evidence that says what to look for
 HEAD_REACH = 4  # the thing a question asks for starts within its first few words ('which of the bones ...')
 
 
@@ -184,7 +186,9 @@ class Resolver:
         lesion_hits = self.lexicon.lesion_words(parsed, active)
         kind_words = self.lexicon.type_words(parsed, active)
         # 'his prostate cancer has spread ...': a lesion word inside a longer phrase still says it is a cancer
-        sites = self._spread_sites(parsed, active, kind_words, lesion_hits or self.lexicon.lesion_words(parsed, []))
+        origins = self.lexicon.origins(parsed, active)  # where a cancer came from is not where to look
+        sites = self._spread_sites(parsed, [m for m in active if m not in origins], kind_words,
+                                   lesion_hits or self.lexicon.lesion_words(parsed, []))
         causes = self.lexicon.cause_spans(parsed)
         span_of = lambda i: next(((s, e) for s, e in causes if s <= i < e), None)  # noqa: E731
         in_cause = lambda m: span_of(m.start) is not None  # noqa: E731
@@ -204,8 +208,10 @@ class Resolver:
         anchors = named_levels(self.kb, anchors, [m for m in matches if m.kind == NAME])
         for whole in asked_wholes(self.kb, parsed, [m for m in active if m.kind == NAME]):
             landmarks.add(whole)  # 'which vertebra ...': one of the vertebrae, not all of them
-            evidence += [Evidence(name, PART_WEIGHT, "context", whole.phrase)
-                         for name in descendants(self.kb, whole.entry)]
+            parts = descendants(self.kb, whole.entry)
+            if asks_for_one(parsed, whole):  # one vertebra, not the neck ones as a group
+                parts = [name for name in parts if not self.kb.get(name).members] or parts
+            evidence += [Evidence(name, PART_WEIGHT, "context", whole.phrase) for name in parts]
         for anchor in anchors:
             landmark = anchor.landmark
             landmarks.add(landmark)
@@ -242,7 +248,7 @@ class Resolver:
                 kind_landmarks.append(match)
             # 'she had breast cancer ten years ago': the history; in a long story, what is not the worry now
             weight *= roles.weight[match.start]
-            if sites and (match.start, match.end) not in site_spans:
+            if sites and (match.start, match.end) not in site_spans or match in origins:
                 weight *= self.options.origin_factor  # where the cancer came from, not where it is now
             elif (outside_cause and in_cause(match) and entry.kind != "lesion"
                   and not any(abs(at - match.start) <= LUMP_REACH and span_of(at) == span_of(match.start)
@@ -250,7 +256,7 @@ class Resolver:
                 # 'fluid round the lungs from her heart failure': the cause; but a lump named in the cause
                 # ('headaches because of a growth on the brain') is what the question asks about
                 weight *= self.options.origin_factor
-            if match.kind == NAME and lesion_hits and entry.kind != "lesion":
+            if match.kind == NAME and lesion_hits and entry.kind != "lesion" and match not in origins:
                 lesion = self._lesion_for(match, lesion_hits, side)
                 if lesion:
                     evidence.append(Evidence(lesion, weight + 0.05, "lesion", match.phrase, lesion_hits[0][1]))
@@ -264,7 +270,7 @@ class Resolver:
                 evidence.append(Evidence(name, weight, kind, match.phrase))
         evidence += self._near_landmarks(kind_landmarks, asked, {e.entry for e in evidence})
         evidence += self._context(evidence)
-        evidence += self._generic_lesion(parsed, evidence, active, landmarks, lesion_hits, scan)
+        evidence += self._generic_lesion(parsed, evidence, active, landmarks | origins, lesion_hits, scan)
         blocked = self._blocked(excluded)
         masks = [(m.start, m.end) for m in landmarks | set(kind_landmarks)]
         if outside_cause:
@@ -399,6 +405,14 @@ class Resolver:
         plain = expand(question)  # shorthand written out, for the encoder
         long = is_long(plain, self.options.clauses)
         evidence, excluded, asked, masks = self._evidence(parsed, scan, long)
+        # a typo read as a word of a phrase that matched ('prostata'): the encoder reads it that way too
+        matched = {word for item in evidence if item.kind in (NAME, CLUE, WEAK) for word in item.phrase.split()}
+        plain = with_corrections(plain, [(word, fixed) for word, fixed in parsed.corrected if fixed in matched])
+        # 'a sprained ankle': a part no target covers, and nothing named, clued or placed
+        context = self.lexicon.relations(parsed) + self.lexicon.type_words(parsed, [])
+        part = "" if long else named_part(parsed, {start for start, _, _ in context})
+        if part and not any(item.kind in STRONG for item in evidence):
+            return self._abstain(question, uncovered(part), excluded)
         by_entry: dict[str, list[Evidence]] = {}
         for item in evidence:
             by_entry.setdefault(item.entry, []).append(item)

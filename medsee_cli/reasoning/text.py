@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -22,6 +23,8 @@ NEGATION_REACH = 6
 # a result that says 'nothing there' negates what its clause named before it ('her pregnancy test was negative')
 RESULT_NEGATIONS = frozenset({"negative", "normal", "fine", "clear", "unremarkable"})
 RESULT_VERBS = frozenset({"was", "were", "is", "are", "been", "back", "looked", "look", "looks", "seemed"})
+# words that may stand between the verb and the result ('my womb is a normal shape', 'looked completely fine')
+RESULT_FILLERS = frozenset({"a", "all", "completely", "totally", "perfectly", "entirely", "quite"})
 
 
 def normalise(text: str) -> str:
@@ -108,6 +111,14 @@ def stem(token: str) -> str:
 def tokens(text: str) -> list[str]:
     """Word and punctuation tokens of normalised text, clinician shorthand written out (`shorthand.expand`)."""
     return _SPLIT.findall(normalise(expand(text)))
+
+
+def with_corrections(text: str, corrected: Sequence[tuple[str, str]]) -> str:
+    """``text`` with each misspelt word the speller read (`Parsed.corrected`) written as it was read, so the
+    encoder sees 'prostate' where the question wrote 'prostata'."""
+    for word, fixed in corrected:
+        text = re.sub(rf"\b{re.escape(word)}\b", fixed, text, flags=re.IGNORECASE)
+    return text
 
 
 def phrase_key(text: str) -> tuple[str, ...]:
@@ -198,6 +209,8 @@ class Speller:
     def correct(self, word: str) -> str:
         if word in self._vocab or len(word) < 4 or not word.isalpha() or word in common_words():
             return word
+        if word.endswith("s") and (word[:-1] in common_words() or word.endswith("es") and word[:-2] in common_words()):
+            return word  # a real word's plural or verb form ('blames', 'bloods') is no typo
         if word in self._cache:
             return self._cache[word]
         limit = 1 if len(word) < 8 else 2
@@ -304,9 +317,10 @@ def parse(question: str, speller: Speller | None = None) -> Parsed:
         else:
             i += 1
     for i, word in enumerate(words):
-        if word in RESULT_NEGATIONS and i >= 2 and words[i - 1] in RESULT_VERBS:
-            j = i - 2
-            while j >= 0 and j >= i - 1 - NEGATION_REACH and words[j] not in BOUNDARIES:
+        verb = i - 1 - (i >= 3 and words[i - 1] in RESULT_FILLERS)
+        if word in RESULT_NEGATIONS and verb >= 1 and words[verb] in RESULT_VERBS:
+            j = verb - 1
+            while j >= 0 and j >= verb - NEGATION_REACH and words[j] not in BOUNDARIES:
                 negated[j] = True
                 j -= 1
     return Parsed(tuple(words), tuple(stem(w) for w in words), tuple(negated), tuple(corrected))

@@ -207,6 +207,10 @@ def test_third_round_set_covers_the_weak_styles():
     # on (0.927 / 1.00 / 0.611 -> 0.955 / 1.00 / 0.833), its untouched even half scored 0.824 / 0.960 / 0.842 at
     # the end (the whole file 0.889 / 0.980 / 0.838)
     ("questions_issue15_round6.jsonl", 0.80, 0.94, 0.8),
+    # round 7 (394 lines by an outsider): first score 0.864 / 0.956 / 0.647; its odd half was tuned on (0.889 /
+    # 0.978 / 0.688 -> 0.972 / 0.989 / 1.00), its untouched even half scored 0.844 / 0.933 / 0.667 at the end
+    # (0.838 / 0.933 / 0.611 before; the whole file 0.908 / 0.961 / 0.824)
+    ("questions_issue15_round7.jsonl", 0.88, 0.94, 0.78),
 ])
 def test_issue15_sets_stay_above_their_floors(full, name, top1, top3, abstain):
     report = evaluate_questions(DATA / name, full)

@@ -1,0 +1,52 @@
+"""Body parts medsee has no target for ('a sprained ankle', 'is my knee cartilage torn'): the
+question is about the body, but not about anything medsee can look for, so it abstains and says why.
+
+The words are data (``data/out_of_scope.yaml``'s ``uncovered_parts`` and ``uncovered_idioms``). A part
+after a relation phrase or a kind word ('the bone above the knee', 'the organ lying on the diaphragm') is
+a landmark: it says where to look, not what to look for, and does not count; nor does a part inside an
+idiom ('keep an eye on'). Long stories name many parts in passing and are not read this way (the resolver's
+call).
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import yaml
+
+from medsee_cli.reasoning.text import Parsed, phrase_key
+
+RESOURCE = "out_of_scope.yaml"
+
+
+@functools.lru_cache(maxsize=1)
+def _data() -> tuple[dict[tuple[str, ...], str], tuple[tuple[str, ...], ...]]:
+    """(phrase key -> the part as written in the data file, phrase keys of idioms that hold a part)."""
+    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath(RESOURCE).read_text("utf-8")
+    raw = yaml.safe_load(text)
+    return ({phrase_key(str(word)): str(word) for word in raw.get("uncovered_parts") or ()},
+            tuple(phrase_key(str(idiom)) for idiom in raw.get("uncovered_idioms") or ()))
+
+
+def uncovered_parts() -> dict[tuple[str, ...], str]:
+    return _data()[0]
+
+
+def named_part(parsed: Parsed, context_starts: set[int]) -> str:
+    """The first part without a target that the question asks about ('' when none): not negated, not in an
+    idiom ('keeping an eye on it'), and with no relation phrase or kind word before it in its clause ('the
+    bone between the shoulder and the elbow', 'the organ lying on the diaphragm'); ``context_starts``: where
+    each relation phrase and kind word in the question starts."""
+    parts, idioms = _data()
+    in_idiom = {i for key in idioms for start in range(len(parsed.stems) - len(key) + 1)
+                if parsed.stems[start:start + len(key)] == key for i in range(start, start + len(key))}
+    for key, word in parts.items():
+        n = len(key)
+        for start in range(len(parsed.stems) - n + 1):
+            if parsed.stems[start:start + n] != key or parsed.negated[start] or start in in_idiom:
+                continue
+            clause_start, _ = parsed.clause_of(start)
+            if not any(clause_start <= at < start for at in context_starts):
+                return word
+    return ""
