@@ -54,6 +54,10 @@ train: install
 	   --batch-size 16 --threads 2 --overwrite
 	cp build/medsee-grounding-v1/config.json build/medsee-grounding-v1/model.safetensors \
 	   build/medsee-grounding-v1/training.json medsee_cli/model/checkpoints/medsee_grounding_v1/
+	# trained on whole-body fields as they fill the input; run with zoomed CT fields shown at a
+	# 350 mm scale (README, "Zoomed fields of view")
+	$(PY) -c "from dataclasses import replace; from medsee_cli.model.grounding import GroundingConfig as C; \
+	f = 'medsee_cli/model/checkpoints/medsee_grounding_v1'; replace(C.load(f), min_field_mm=350.0).save(f)"
 	sha256sum medsee_cli/model/checkpoints/medsee_grounding_v1/model.safetensors
 
 # the picture-view network (how a picture without geometry is turned), about 3 minutes on 2 cores

@@ -41,9 +41,10 @@ class GroundingLike(Protocol):
         """The logit above which ``target`` counts as present on a slice."""
 
     def prepare(self, slices: np.ndarray, modality: str, window: Optional[Window] = None,
-                pixel_mm: Optional[tuple[float, float]] = None) -> tuple[torch.Tensor, list[Geometry]]:
+                pixel_mm: Optional[tuple[float, float]] = None, zoomed: bool = False) -> tuple[torch.Tensor, list[Geometry]]:
         """(B, rows, cols[, 2c+1]) display-oriented values -> model input and per-slice geometry;
-        ``pixel_mm``: the display's (row height, column width), for non-square pixels."""
+        ``pixel_mm``: the display's (row height, column width), for non-square pixels; ``zoomed``:
+        the volume's field cuts through the body (`engine.modality.prepare_options`)."""
 
     def encode(self, images: torch.Tensor) -> Any:
         """Model input -> image features (the expensive step, once per slice)."""

@@ -124,8 +124,8 @@ class SharedModel:
         return self.model.presence_logit(target)
 
     def prepare(self, slices: np.ndarray, modality: str, window: Optional[Window] = None,
-                pixel_mm: Optional[tuple[float, float]] = None) -> tuple[torch.Tensor, list[Geometry]]:
-        return self.model.prepare(slices, modality, window, pixel_mm)
+                pixel_mm: Optional[tuple[float, float]] = None, zoomed: bool = False) -> tuple[torch.Tensor, list[Geometry]]:
+        return self.model.prepare(slices, modality, window, pixel_mm, zoomed)
 
     def encode(self, images: torch.Tensor) -> Any:
         return self.encoder.encode(images)

@@ -52,10 +52,10 @@ def item_volume(sample: Sample, view_net: ViewNet | None = None) -> tuple[Volume
         if affine is None:
             view = estimate_view(image, view_net)
             affine = view.affine(image.shape, (float(sample.spacing[0]), float(sample.spacing[1])))
-        return Volume(np.ascontiguousarray(image)[:, :, None], affine), True, view
+        return Volume(np.ascontiguousarray(image)[:, :, None], affine, pixel_size_known=sample.spacing_known), True, view
     if image.ndim == 3:
         affine = sample.affine if sample.affine is not None else np.diag([*map(float, sample.spacing), 1.0])
-        return Volume(image, affine), False, None
+        return Volume(image, affine, pixel_size_known=sample.spacing_known), False, None
     raise ValueError(f"an evaluation image must be 2D or 3D, got shape {image.shape}")
 
 

@@ -81,6 +81,8 @@ class Volume:
     source: str = ""
     samples_per_pixel: int = 1  # 3 for colour: the last array axis holds R, G, B
     notes: tuple[str, ...] = field(default=())
+    # False for a picture without geometry (a PNG): its affine assumes 1 mm per pixel
+    pixel_size_known: bool = True
 
     def __post_init__(self) -> None:
         affine = np.array(self.affine, dtype=np.float64)

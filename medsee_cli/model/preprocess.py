@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from collections.abc import Iterable
 from typing import Any, Optional
 
 import numpy as np
@@ -92,28 +93,50 @@ class Geometry:
 SQUARE = 0.01
 
 
-def geometry_for(shape: tuple[int, int], size: int = 256, pixel_mm: Optional[tuple[float, float]] = None) -> Geometry:
+def geometry_for(shape: tuple[int, int], size: int = 256, pixel_mm: Optional[tuple[float, float]] = None,
+                 min_field_mm: float = 0.0) -> Geometry:
     """Where a (rows, cols) slice goes in the model input; ``pixel_mm`` (row height, column width)
-    keeps the slice's physical proportions when its pixels are not square."""
+    keeps the slice's physical proportions when its pixels are not square. ``min_field_mm``
+    (with ``pixel_mm``): a slice whose longest side spans less is shown as if it spanned that
+    much (the rest of the input is padding), so a zoomed reconstruction (a 180 mm field of the
+    mediastinum, a 160 mm field around a lesion) keeps the organ sizes of a whole-body field."""
     rows, cols = int(shape[0]), int(shape[1])
     height, width = (1.0, 1.0) if pixel_mm is None else (float(pixel_mm[0]), float(pixel_mm[1]))
-    if not (height > 0 and width > 0) or abs(height - width) <= SQUARE * max(height, width):
-        scale = size / max(rows, cols)
+    if not (height > 0 and width > 0):
+        height, width, pixel_mm = 1.0, 1.0, None
+    field = min_field_mm if pixel_mm is not None else 0.0
+    longest = max(rows * height, cols * width, field)
+    if abs(height - width) <= SQUARE * max(height, width):
+        scale = size / max(rows, cols, field / height)
         resized = (max(1, int(rows * scale + 0.5)), max(1, int(cols * scale + 0.5)))
         return Geometry((rows, cols), resized, scale, size)
-    longest = max(rows * height, cols * width)
     scale_rows, scale_cols = size * height / longest, size * width / longest
     resized = (min(size, max(1, int(rows * scale_rows + 0.5))), min(size, max(1, int(cols * scale_cols + 0.5))))
     return Geometry((rows, cols), resized, scale_rows, size, scale_cols)
 
 
-def image_tensor(image_u8: np.ndarray, size: int = 256,
-                 pixel_mm: Optional[tuple[float, float]] = None) -> tuple[torch.Tensor, Geometry]:
+# A zoomed reconstruction cuts through the body: its border runs through tissue, where a whole-body
+# field (or a head in its field) has air around the body. 8-bit windowed values above BODY_LEVEL
+# count as tissue (CT's default window: above about -150 HU, so fat counts and air and lung do not).
+BODY_LEVEL = 8
+CUT_SHARE = 0.3  # a border at least this much tissue is a zoomed field
+
+
+def cuts_body(planes_u8: Iterable[np.ndarray]) -> bool:
+    """Whether windowed slices (an ``(n, rows, cols)`` array or any iterable of ``(rows, cols)``
+    slices, read one at a time) show a field that cuts through the body: the median slice's
+    border is at least `CUT_SHARE` tissue."""
+    shares = [float(np.mean(np.concatenate([p[0], p[-1], p[:, 0], p[:, -1]]) > BODY_LEVEL)) for p in planes_u8]
+    return bool(shares) and bool(np.median(shares) >= CUT_SHARE)
+
+
+def image_tensor(image_u8: np.ndarray, size: int = 256, pixel_mm: Optional[tuple[float, float]] = None,
+                 min_field_mm: float = 0.0) -> tuple[torch.Tensor, Geometry]:
     """An 8-bit (rows, cols) image -> (1, 3, size, size) float tensor in [0, 1] and its geometry
-    (``pixel_mm``: see `geometry_for`)."""
+    (``pixel_mm``, ``min_field_mm``: see `geometry_for`)."""
     if image_u8.ndim != 2:
         raise ValueError(f"expected a 2D slice, got shape {image_u8.shape}")
-    geometry = geometry_for(image_u8.shape, size, pixel_mm)
+    geometry = geometry_for(image_u8.shape, size, pixel_mm, min_field_mm)
     pixels = torch.from_numpy(np.ascontiguousarray(image_u8, dtype=np.float32))[None, None]
     resized = F.interpolate(pixels, size=geometry.resized, mode="bilinear", align_corners=False, antialias=True)
     low, high = resized.min(), resized.max()

@@ -13,8 +13,9 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,7 +25,7 @@ from medsee_cli.engine.device import autocast_dtype, running
 from medsee_cli.model.grounding.model import GroundingModel
 
 from medsee_cli.io.atomic import atomic_path, write_text_atomic
-from medsee_cli.model.preprocess import geometry_for
+from medsee_cli.model.preprocess import cuts_body, geometry_for
 from medsee_cli.training.recipe import SourceSpec
 from medsee_cli.training.slices import LabelledSlice, labelled_slices
 
@@ -44,9 +45,10 @@ class CachedSource:
         return np.unpackbits(self.masks[row])[: SIDE * SIDE].reshape(SIDE, SIDE).astype(bool)
 
 
-def input_mask(mask: np.ndarray) -> np.ndarray:
-    """A (rows, cols) slice mask -> the (256, 256) bool mask on the padded model input."""
-    geometry = geometry_for(mask.shape, SIDE)
+def input_mask(mask: np.ndarray, pixel_mm: tuple[float, float] | None = None, min_field_mm: float = 0.0) -> np.ndarray:
+    """A (rows, cols) slice mask -> the (256, 256) bool mask on the padded model input
+    (placed as `preprocess.geometry_for` places its slice)."""
+    geometry = geometry_for(mask.shape, SIDE, pixel_mm, min_field_mm)
     tensor = torch.from_numpy(mask.astype(np.float32))[None, None]
     resized = F.interpolate(tensor, size=geometry.resized, mode="bilinear", align_corners=False)[0, 0] > 0.5
     out = np.zeros((SIDE, SIDE), dtype=bool)
@@ -54,13 +56,29 @@ def input_mask(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def cache_key(spec: SourceSpec, targets: list[str], base_sha: str) -> str:
-    text = repr((spec, sorted(targets), base_sha, 3))  # 3: phantoms in several contrast phases
+def cache_key(spec: SourceSpec, targets: list[str], base_sha: str, min_field_mm: float = 0.0) -> str:
+    """The source's pictures change with its spec, the targets, the base weights and the model's
+    smallest field of view. Fields left out of the spec's repr (added after version 3) and the
+    field of view count only when set, so adding one does not re-encode every cache."""
+    later: tuple[tuple[Any, ...], ...] = tuple((f.name, getattr(spec, f.name)) for f in fields(spec)
+                                               if not f.repr and getattr(spec, f.name) != f.default)
+    if min_field_mm:
+        later += (("min_field_mm", float(min_field_mm), "zoomed fields only"),)
+    text = repr((spec, sorted(targets), base_sha, 3) + ((later,) if later else ()))  # 3: phantoms in several contrast phases
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _placement(model: GroundingModel, item: LabelledSlice) -> tuple[tuple[float, float] | None, bool]:
+    """How a training picture is placed (``pixel_mm``, ``zoomed`` of `GroundingModel.prepare`): as
+    the engine places it where the model pads zoomed fields, else with neither (every slice fills
+    the input, the geometry the shipped checkpoint was trained with)."""
+    if not model.config.min_field_mm:
+        return None, False
+    return item.pixel_mm, cuts_body([item.image])
+
+
 def _encode(model: GroundingModel, batch: list[LabelledSlice]) -> tuple[torch.Tensor, torch.Tensor]:
-    images = [model.prepare(item.image, "OT")[0] for item in batch]
+    images = [model.prepare(item.image, "OT", None, *_placement(model, item))[0] for item in batch]
     stacked = torch.cat(images)
     # the frozen encoder runs once per slice at the engine's automatic precision (bf16 where the
     # processor computes it natively: half the cost); the model takes its precision from the caller
@@ -73,7 +91,7 @@ def _encode(model: GroundingModel, batch: list[LabelledSlice]) -> tuple[torch.Te
 def build_source(model: GroundingModel, spec: SourceSpec, targets: list[str], folder: Path, base_sha: str,
                  log: Callable[[str], None] = lambda _: None, batch_size: int = 4) -> CachedSource:
     folder = Path(folder)
-    key = cache_key(spec, targets, base_sha)
+    key = cache_key(spec, targets, base_sha, model.config.min_field_mm)
     tensors_path = folder / f"{spec.name}-{key}.safetensors"
     meta_path = folder / f"{spec.name}-{key}.json"
     if tensors_path.is_file() and meta_path.is_file():
@@ -91,7 +109,9 @@ def build_source(model: GroundingModel, spec: SourceSpec, targets: list[str], fo
             positives = {}
             for target, mask in item.masks.items():
                 positives[target] = len(masks)
-                masks.append(np.packbits(input_mask(mask).ravel()))
+                pixel_mm, zoomed = _placement(model, item)
+                field = model.config.min_field_mm if zoomed else 0.0
+                masks.append(np.packbits(input_mask(mask, pixel_mm, field).ravel()))
             slices.append({"volume": item.volume, "index": item.index, "positives": positives, "negatives": list(item.negatives)})
         log(f"  {spec.name}: {min(start + batch_size, len(items))}/{len(items)} slices encoded")
     from safetensors.torch import save_file

@@ -70,6 +70,10 @@ class SourceSpec:
     slices_per_volume: int = 16
     phases: tuple[str, ...] = (DEFAULT_PHASE,)  # each phantom is drawn in one of these contrast phases
     hu_jitter: float = 0.0  # ... with each soft tissue's mean moved by up to this many HU
+    # Fields added after cache version 3 are left out of the repr and keyed only when set
+    # (`training.cache.cache_key`), so the caches of recipes that do not use them stay valid.
+    # volume sources: each picked slice cut to these square fields of view (training/fields.py)
+    fields_mm: tuple[float, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,12 @@ class Recipe:
     sources: tuple[SourceSpec, ...]
     seed: int = 0
     origin: str = ""
+    # how often the sampler draws a source's pairs against others of the same target and kind
+    # (``weight: N`` on a source; 1 when not given): a few real slices against many phantoms
+    weights: dict[str, int] = field(default_factory=dict)
+
+    def weight(self, source: str) -> int:
+        return self.weights.get(source, 1)
 
 
 def _path(raw: str, base: Path, data_root: Path | None, where: str) -> Path:
@@ -132,21 +142,42 @@ def _source(raw: dict[str, Any], base: Path, data_root: Path | None, index: int)
     if "image" not in raw or "labels" not in raw:
         raise InputError(where, "a volume source needs image and labels")
     (contrast,) = _phases([raw["contrast"]], where) if raw.get("contrast") else ("",)
-    return SourceSpec(**common, contrast=contrast, image=_path(str(raw["image"]), base, data_root, where),
+    fields_mm = tuple(float(v) for v in raw.get("fields_mm", ()))
+    if any(not 10.0 <= v <= 1000.0 for v in fields_mm):
+        raise InputError(where, f"fields_mm must be fields of view between 10 and 1000 mm (got {list(fields_mm)})")
+    return SourceSpec(**common, contrast=contrast, fields_mm=fields_mm, image=_path(str(raw["image"]), base, data_root, where),
                       labels=_path(str(raw["labels"]), base, data_root, where),
                       label_names=_label_names(raw.get("label_names", {}), base, data_root, where))
 
 
 def load_recipe(path: Path, data_root: Path | None = None) -> Recipe:
+    """A training manifest. ``extends: other.yaml`` (beside it) starts from that recipe: its
+    sources come first, then this one's (names must differ); targets and seed default to its."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(str(path), f"cannot read the training manifest ({exc})") from None
-    if not isinstance(data, dict) or not data.get("sources") or not data.get("targets"):
+    if not isinstance(data, dict):
         raise InputError(str(path), "a training manifest needs 'targets' and 'sources'")
-    sources = tuple(_source(raw, path.parent, data_root, i) for i, raw in enumerate(data["sources"]))
-    return Recipe(tuple(data["targets"]), sources, int(data.get("seed", 0)), str(path))
+    base = load_recipe(path.parent / str(data["extends"]), data_root) if data.get("extends") else None
+    if not (data.get("sources") or base) or not (data.get("targets") or base):
+        raise InputError(str(path), "a training manifest needs 'targets' and 'sources'")
+    own = tuple(_source(raw, path.parent, data_root, i) for i, raw in enumerate(data.get("sources") or ()))
+    sources = (base.sources if base else ()) + own
+    names = [s.name for s in sources]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(str(path), f"source names must differ ({', '.join(twice)} given twice)")
+    targets = tuple(data["targets"]) if data.get("targets") else base.targets if base else ()
+    seed = int(data["seed"]) if "seed" in data else base.seed if base else 0
+    weights = dict(base.weights) if base else {}
+    for spec, raw in zip(own, data.get("sources") or ()):
+        weight = raw.get("weight", 1)
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
+            raise InputError(f"source {spec.name}", f"weight must be a whole number of at least 1 (got {weight!r})")
+        weights[spec.name] = weight
+    return Recipe(targets, sources, seed, str(path), weights)
 
 
 def shipped_recipe() -> Path:

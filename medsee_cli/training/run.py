@@ -83,7 +83,8 @@ def run_training(options: RunOptions, log: Callable[[str], None] = lambda _: Non
         sources.append(build_source(model, spec, targets, options.cache, model.config.base_sha256, log))
     encode_seconds = time.perf_counter() - started
     train_sources = [s for s in sources if s.role == "train"]
-    sampler = PairSampler(train_sources, targets, _text_bank(texts, targets), seed=options.train.seed)
+    sampler = PairSampler(train_sources, targets, _text_bank(texts, targets), seed=options.train.seed,
+                          weights=recipe.weights)
     log(f"training on {len(sampler.pairs)} (slice, target) pairs from {sum(len(s.slices) for s in train_sources)} slices")
     report = train_head(model.head, sampler, options.train, log)
     calibration_sources = [s for s in sources if s.role == "calibration"]

@@ -78,7 +78,9 @@ def box_of(mask: np.ndarray) -> np.ndarray:
 
 
 class PairSampler:
-    def __init__(self, sources: list[CachedSource], targets: list[str], text_bank: list[torch.Tensor], seed: int = 0) -> None:
+    def __init__(self, sources: list[CachedSource], targets: list[str], text_bank: list[torch.Tensor], seed: int = 0,
+                 weights: dict[str, int] | None = None) -> None:
+        """``weights``: source name -> how many times its pairs count in their group (1 if absent)."""
         self.sources = sources
         self.pairs = all_pairs(sources, targets)
         self.text_bank = text_bank  # per target: (V, 384) phrasings
@@ -88,7 +90,8 @@ class PairSampler:
             # Hard negatives (a lesion absent from a slice that shows its organ) are drawn 5x as often.
             entry = sources[pair.source].slices[pair.slice]
             hard = pair.mask_row < 0 and organs[pair.target] in entry["positives"]
-            groups[(pair.target, pair.mask_row >= 0)].extend([i] * (HARD_NEGATIVE_WEIGHT if hard else 1))
+            weight = (weights or {}).get(sources[pair.source].name, 1)
+            groups[(pair.target, pair.mask_row >= 0)].extend([i] * ((HARD_NEGATIVE_WEIGHT if hard else 1) * weight))
         self.groups = list(groups.values())
         self.rng = np.random.default_rng(seed)
 

@@ -32,6 +32,7 @@ class LabelledSlice:
     image: np.ndarray  # (rows, cols) uint8, display orientation
     masks: dict[str, np.ndarray]  # present targets -> (rows, cols) bool
     negatives: tuple[str, ...]
+    pixel_mm: tuple[float, float] = (1.0, 1.0)  # (row height, column width) of the display
 
 
 def selected_slices(ranges: tuple[tuple[int, int, int], ...], depth: int) -> np.ndarray:
@@ -64,7 +65,7 @@ def _slices_of(spec: SourceSpec, volume_name: str, hu: np.ndarray, labels: np.nd
                 negatives.append(target)
         negatives += [t for t in absent if t not in masks and t not in negatives]
         image = to_uint8(np.ascontiguousarray(view.to_display(hu[:, :, k])), window)
-        yield LabelledSlice(spec.name, volume_name, int(k), spec.role, image, masks, tuple(negatives))
+        yield LabelledSlice(spec.name, volume_name, int(k), spec.role, image, masks, tuple(negatives), view.pixel_mm)
 
 
 def _volume_slices(spec: SourceSpec, targets: list[str]) -> Iterator[LabelledSlice]:
@@ -93,7 +94,12 @@ def _volume_slices(spec: SourceSpec, targets: list[str]) -> Iterator[LabelledSli
         next_id += 1
     if spec.contrast:
         hu = enhance(hu, labels, names, spec.contrast)
-    yield from _slices_of(spec, spec.name, hu, labels, names, image.affine, picked, targets)
+    items = _slices_of(spec, spec.name, hu, labels, names, image.affine, picked, targets)
+    if spec.fields_mm:
+        from medsee_cli.training.fields import zoomed
+
+        items = zoomed(items, spec.fields_mm, plane_view(image.affine).pixel_mm, spec.seed)
+    yield from items
 
 
 def _phantom_slices(spec: SourceSpec, targets: list[str]) -> Iterator[LabelledSlice]:

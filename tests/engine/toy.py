@@ -46,7 +46,7 @@ class BrightModel:
     def presence_logit(self, target: str) -> float:
         return self.gates.get(target, 0.0)
 
-    def prepare(self, slices: np.ndarray, modality: str, window=None, pixel_mm=None):
+    def prepare(self, slices: np.ndarray, modality: str, window=None, pixel_mm=None, zoomed=False):
         self.prepare_threads.add(threading.current_thread().name)
         self.prepared_shapes.append(tuple(slices.shape))
         self.pixel_mm_seen.add(pixel_mm)

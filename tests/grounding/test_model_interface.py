@@ -93,6 +93,16 @@ def test_geometry_of_prepared_slices_matches_preprocess(tiny_model) -> None:
     assert geometries[0] == geometry_for((101, 122), 256)
 
 
+def test_only_a_zoomed_field_is_padded_to_the_models_smallest_field(tiny_model) -> None:
+    from dataclasses import replace
+
+    tiny_model.config = replace(tiny_model.config, min_field_mm=350.0)
+    planes = np.zeros((1, 120, 126), np.uint8)
+    _, (zoomed,) = tiny_model.prepare(planes, "OT", pixel_mm=(1.5, 1.5), zoomed=True)
+    _, (whole,) = tiny_model.prepare(planes, "OT", pixel_mm=(1.5, 1.5))
+    assert zoomed == geometry_for((120, 126), 256, (1.5, 1.5), 350.0) and whole == geometry_for((120, 126), 256)
+
+
 def _flip_tensor_bytes(weights: Path) -> None:
     """Damage the tensor data (not the safetensors header) the way a bad disk or copy would."""
     data = bytearray(weights.read_bytes())
@@ -133,6 +143,7 @@ def test_the_shipped_checkpoint_records_the_registry_sha256() -> None:
     found = locate(get_entry("medsee-grounding-v1"))
     config = json.loads((found.path.parent / "config.json").read_text())
     assert config["weights_sha256"] == found.source.sha256 == sha256_of(found.path)
+    assert config["min_field_mm"] == 350.0  # zoomed CT fields are shown at a whole-body scale (bench/field_of_view.py)
 
 
 @pytest.mark.parametrize(("precision", "dtype"), [("fp32", torch.float32), ("bf16", torch.bfloat16)])

@@ -94,6 +94,42 @@ def test_square_pixels_give_the_old_geometry_exactly() -> None:
         assert geometry == geometry_for((101, 122)) and geometry.scale_cols is None
 
 
+def test_a_small_field_of_view_is_padded_to_the_models_smallest_field() -> None:
+    # patient_c's 120 x 126 slices at 1.5 mm span 189 mm: with a 350 mm smallest field they fill
+    # 256 * 189 / 350 input pixels, as a whole-body field would show the same anatomy
+    geometry = geometry_for((120, 126), 256, (1.5, 1.5), min_field_mm=350.0)
+    assert geometry.scale == pytest.approx(256 / (350 / 1.5)) and geometry.resized == (132, 138)
+    image = np.full((120, 126), 200, dtype=np.uint8)
+    image[:10] = 0
+    tensor, placed = image_tensor(image, 256, (1.5, 1.5), 350.0)
+    assert placed == geometry and torch.count_nonzero(tensor[..., 138:]) == 0 and torch.count_nonzero(tensor[..., 132:, :]) == 0
+    logits = torch.full((1, 1, 256, 256), -5.0)
+    logits[..., :66, :69] = 5.0  # the top-left quarter of the slice, in input pixels
+    back = restore_logits(logits, placed)[0]
+    assert tuple(back.shape) == (120, 126) and bool((back[:55, :60] > 0).all()) and bool((back[65:, 65:] < 0).all())
+    # non-square pixels: the longest physical side is what is padded
+    tall = geometry_for((100, 100), 256, (2.0, 1.0), min_field_mm=400.0)
+    assert tall.scales == pytest.approx((256 * 2.0 / 400, 256 * 1.0 / 400)) and tall.resized == (128, 64)
+
+
+def test_a_field_wider_than_the_smallest_or_of_unknown_pixel_size_is_not_padded() -> None:
+    assert geometry_for((122, 101), 256, (3.0, 3.0), min_field_mm=350.0) == geometry_for((122, 101))
+    assert geometry_for((60, 60), 256, None, min_field_mm=350.0) == geometry_for((60, 60))  # a picture: no mm
+    assert geometry_for((120, 126), 256, (1.5, 1.5), min_field_mm=0.0) == geometry_for((120, 126))
+
+
+def test_a_field_whose_border_runs_through_tissue_cuts_the_body() -> None:
+    from medsee_cli.model.preprocess import cuts_body
+
+    whole = np.zeros((100, 100), np.uint8)
+    whole[10:90, 5:95] = 120  # the body with air all round: a whole-body field
+    zoomed = np.full((100, 100), 120, np.uint8)
+    zoomed[:, :20] = 0  # tissue on three sides: a field inside the body
+    assert not cuts_body([whole]) and cuts_body([zoomed])
+    assert cuts_body(np.stack([zoomed, zoomed, whole])) and not cuts_body(np.stack([whole, whole, zoomed]))
+    assert not cuts_body([])
+
+
 def test_one_box_per_piece_padded_and_clipped() -> None:
     mask = np.zeros((50, 40), dtype=bool)
     mask[10:20, 5:25] = True  # 10 rows x 20 cols

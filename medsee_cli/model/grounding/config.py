@@ -35,6 +35,10 @@ class GroundingConfig:
     kernels: tuple[int, ...] = (1, 3, 5)  # depthwise kernel sizes of the scale-aware attention
     levels: int = 3  # feature pyramid levels: 1/4, 1/8, 1/16 of the input
     mask_stride: int = 2  # mask logits are (input / mask_stride) square
+    # A zoomed field (one that cuts through the body, `preprocess.cuts_body`) of known pixel size
+    # spanning less than this many mm is shown padded to it (`preprocess.geometry_for`), so organs
+    # keep the size they had in whole-body fields; 0 = every slice fills the input.
+    min_field_mm: float = 0.0
     presence_threshold: float = 0.0  # logit above which a target counts as present
     # Per-target presence thresholds (logits) chosen on the recipe's calibration sources;
     # targets not listed (and free-text prompts) use ``presence_threshold``.

@@ -150,13 +150,15 @@ class GroundingModel:
 
     # ----- inference -----------------------------------------------------------------------
     def prepare(self, slices: np.ndarray, modality: str, window: Window | None = None,
-                pixel_mm: Optional[tuple[float, float]] = None) -> tuple[torch.Tensor, list[Geometry]]:
+                pixel_mm: Optional[tuple[float, float]] = None, zoomed: bool = False) -> tuple[torch.Tensor, list[Geometry]]:
         """(B, rows, cols) raw values in display orientation -> (B, 3, 256, 256) inputs + geometries.
 
         CT uses the default abdomen window; other modalities need ``window`` computed over the
         whole volume (``preprocess.window_for(modality, volume_values)``), else the batch's
         own percentiles are used. uint8 slices pass through unwindowed. ``pixel_mm`` (row
-        height, column width of the display) keeps non-square pixels in proportion.
+        height, column width of the display) keeps non-square pixels in proportion; a ``zoomed``
+        field (one cutting through the body) of known pixel size is padded to the config's
+        ``min_field_mm``.
         """
         slices = np.asarray(slices)
         if slices.ndim == 2:
@@ -166,7 +168,7 @@ class GroundingModel:
             slices = np.stack([to_uint8(s, window) for s in slices])
         tensors, geometries = [], []
         for plane in slices:
-            tensor, geometry = image_tensor(plane, self.input_size, pixel_mm)
+            tensor, geometry = image_tensor(plane, self.input_size, pixel_mm, self.config.min_field_mm if zoomed else 0.0)
             tensors.append(tensor)
             geometries.append(geometry)
         return torch.cat(tensors).to(self.device), geometries
