@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from thin_slices import MEMBERS, TARGETS, dice, segment  # noqa: E402
+from thin_slices import TARGETS, dice, labelled_data, segment, truth_of  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "field_of_view"
 PIXEL_MM = 0.75
@@ -73,13 +73,9 @@ def main() -> None:
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
     from medsee_cli.io import load_volume
-    from medsee_cli.io.data_root import data_root
 
-    root = data_root(args.data)
-    if root is None:
-        raise SystemExit("the shared data folder was not found (give --data or set MEDSEE_DATA)")
+    root, ids = labelled_data(args.data)
     targets = tuple(args.targets.split(","))
-    ids = {name: int(k) for k, name in json.loads((root / "labelmap_total.json").read_text())["total"].items()}
     models = args.models.split(",")
     table: dict[tuple[str, str], dict[str, float]] = {}
     for field in (float(f) for f in args.fields.split(",")):
@@ -93,8 +89,7 @@ def main() -> None:
             wall, _, masks = segment(image, targets, 3.5, OUT / f"run_{name.replace(' ', '_')}_{m}", model)
             row = {}
             for t in targets:
-                truth = np.isin(labels, [ids[k] for k in MEMBERS.get(t, (t,))])
-                row[t] = dice(masks.get(t, np.zeros(labels.shape, dtype=bool)), truth)
+                row[t] = dice(masks.get(t, np.zeros(labels.shape, dtype=bool)), truth_of(labels, t, ids))
             table[(name, model)] = row
             print(json.dumps({"field": name, "model": model, "wall_s": round(wall, 1),
                               "dice": {t: round(v, 3) for t, v in row.items()}}), flush=True)

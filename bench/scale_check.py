@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from ask_fullsize import resampled  # noqa: E402
-from thin_slices import MEMBERS, TARGETS, dice, segment  # noqa: E402
+from thin_slices import TARGETS, dice, labelled_data, segment, truth_of  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "scale_check"
 
@@ -40,13 +40,9 @@ def main() -> None:
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
     from medsee_cli.io import load_volume
-    from medsee_cli.io.data_root import data_root
 
-    root = data_root(args.data)
-    if root is None:
-        raise SystemExit("the shared data folder was not found (give --data or set MEDSEE_DATA)")
+    root, ids = labelled_data(args.data)
     targets = tuple(args.targets.split(","))
-    ids = {name: int(k) for k, name in json.loads((root / "labelmap_total.json").read_text())["total"].items()}
     fine_image, fine_labels = resampled(root)
     cases = {"3 mm": (root / "ct" / "patient_a" / "ct.nii.gz", root / "ct" / "patient_a" / "labels_total.nii.gz"),
              "0.7x0.6x1.1 mm": (fine_image, fine_labels)}
@@ -57,7 +53,7 @@ def main() -> None:
         print(json.dumps({"case": name, "wall_s": round(wall, 1), "engine": engine}), flush=True)
         rows[name] = {}
         for t in targets:
-            truth = np.isin(labels, [ids[m] for m in MEMBERS.get(t, (t,))])
+            truth = truth_of(labels, t, ids)
             found = masks.get(t, np.zeros(labels.shape, dtype=bool))
             rows[name][t] = (dice(found, truth), pieces(found))
     names = list(cases)

@@ -75,6 +75,21 @@ def segment(image: Path, targets: tuple[str, ...], read_spacing: float, out: Pat
     return wall, engine, {entry["name"]: mask == entry["value"] for entry in labels}
 
 
+def labelled_data(given: str | None) -> tuple[Path, dict[str, int]]:
+    """The shared data folder (``--data`` or the default) and its "total" label ids by name."""
+    from medsee_cli.io.data_root import data_root
+
+    root = data_root(given)
+    if root is None:
+        raise SystemExit("the shared data folder was not found (give --data or set MEDSEE_DATA)")
+    return root, {name: int(k) for k, name in json.loads((root / "labelmap_total.json").read_text())["total"].items()}
+
+
+def truth_of(labels: np.ndarray, target: str, ids: dict[str, int]) -> np.ndarray:
+    """A target's voxels in a "total" label map (unions through their members)."""
+    return np.isin(labels, [ids[m] for m in MEMBERS.get(target, (target,))])
+
+
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     total = int(a.sum()) + int(b.sum())
     return float("nan") if total == 0 else 2 * int((a & b).sum()) / total
@@ -87,11 +102,8 @@ def main() -> None:
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
     from medsee_cli.io import load_volume
-    from medsee_cli.io.data_root import data_root
 
-    root = data_root(args.data)
-    if root is None:
-        raise SystemExit("the shared data folder was not found (give --data or set MEDSEE_DATA)")
+    root, ids = labelled_data(args.data)
     if args.fullsize:
         sys.path.insert(0, str(ROOT / "bench"))
         from ask_fullsize import resampled
@@ -103,9 +115,8 @@ def main() -> None:
         targets = TARGETS
     if args.targets:
         targets = tuple(args.targets.split(","))
-    ids = {name: int(k) for k, name in json.loads((root / "labelmap_total.json").read_text())["total"].items()}
     labels = np.asarray(load_volume(label_file).array())
-    truth = {t: np.isin(labels, [ids[m] for m in MEMBERS.get(t, (t,))]) for t in targets}
+    truth = {t: truth_of(labels, t, ids) for t in targets}
     runs = {}
     for read_spacing in (0.0, 3.5):
         wall, engine, masks = segment(image, targets, read_spacing, OUT / f"{image.name.split('.')[0]}_read{read_spacing:g}")
