@@ -25,7 +25,7 @@ from medsee_cli.engine.device import autocast_dtype, running
 from medsee_cli.model.grounding.model import GroundingModel
 
 from medsee_cli.io.atomic import atomic_path, write_text_atomic
-from medsee_cli.model.preprocess import cuts_body, geometry_for
+from medsee_cli.model.preprocess import Geometry, cuts_body
 from medsee_cli.training.recipe import SourceSpec
 from medsee_cli.training.slices import LabelledSlice, labelled_slices
 
@@ -45,10 +45,9 @@ class CachedSource:
         return np.unpackbits(self.masks[row])[: SIDE * SIDE].reshape(SIDE, SIDE).astype(bool)
 
 
-def input_mask(mask: np.ndarray, pixel_mm: tuple[float, float] | None = None, min_field_mm: float = 0.0) -> np.ndarray:
-    """A (rows, cols) slice mask -> the (256, 256) bool mask on the padded model input
-    (placed as `preprocess.geometry_for` places its slice)."""
-    geometry = geometry_for(mask.shape, SIDE, pixel_mm, min_field_mm)
+def input_mask(mask: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """A (rows, cols) slice mask -> the (256, 256) bool mask on the padded model input, placed
+    where ``geometry`` placed its slice."""
     tensor = torch.from_numpy(mask.astype(np.float32))[None, None]
     resized = F.interpolate(tensor, size=geometry.resized, mode="bilinear", align_corners=False)[0, 0] > 0.5
     out = np.zeros((SIDE, SIDE), dtype=bool)
@@ -77,15 +76,16 @@ def _placement(model: GroundingModel, item: LabelledSlice) -> tuple[tuple[float,
     return item.pixel_mm, cuts_body([item.image])
 
 
-def _encode(model: GroundingModel, batch: list[LabelledSlice]) -> tuple[torch.Tensor, torch.Tensor]:
-    images = [model.prepare(item.image, "OT", None, *_placement(model, item))[0] for item in batch]
-    stacked = torch.cat(images)
+def _encode(model: GroundingModel, batch: list[LabelledSlice]) -> tuple[torch.Tensor, torch.Tensor, list[Geometry]]:
+    """The batch's embeddings and model-input pictures, and where each slice sits in the input."""
+    prepared = [model.prepare(item.image, "OT", None, *_placement(model, item)) for item in batch]
+    stacked = torch.cat([tensor for tensor, _ in prepared])
     # the frozen encoder runs once per slice at the engine's automatic precision (bf16 where the
     # processor computes it natively: half the cost); the model takes its precision from the caller
     with running(model.device, autocast_dtype(model.device, "auto")):
         features = model.encode(stacked)
     pixels = (features.image[:, 0] * 255.0).round().clamp(0, 255).to(torch.uint8)
-    return features.embedding.to(torch.float16).cpu(), pixels.cpu()
+    return features.embedding.to(torch.float16).cpu(), pixels.cpu(), [geometry for _, (geometry,) in prepared]
 
 
 def build_source(model: GroundingModel, spec: SourceSpec, targets: list[str], folder: Path, base_sha: str,
@@ -102,16 +102,14 @@ def build_source(model: GroundingModel, spec: SourceSpec, targets: list[str], fo
     masks: list[np.ndarray] = []
     for start in range(0, len(items), batch_size):
         batch = items[start:start + batch_size]
-        emb, pix = _encode(model, batch)
+        emb, pix, geometries = _encode(model, batch)
         embeddings.append(emb)
         images.append(pix)
-        for item in batch:
+        for item, geometry in zip(batch, geometries):
             positives = {}
             for target, mask in item.masks.items():
                 positives[target] = len(masks)
-                pixel_mm, zoomed = _placement(model, item)
-                field = model.config.min_field_mm if zoomed else 0.0
-                masks.append(np.packbits(input_mask(mask, pixel_mm, field).ravel()))
+                masks.append(np.packbits(input_mask(mask, geometry).ravel()))
             slices.append({"volume": item.volume, "index": item.index, "positives": positives, "negatives": list(item.negatives)})
         log(f"  {spec.name}: {min(start + batch_size, len(items))}/{len(items)} slices encoded")
     from safetensors.torch import save_file

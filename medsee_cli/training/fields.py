@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from medsee_cli.model.preprocess import BODY_LEVEL
-from medsee_cli.training.slices import MIN_PIXELS, LabelledSlice
+from medsee_cli.training.slices import LabelledSlice, by_presence
 
 
 def cut(image: np.ndarray, masks: dict[str, np.ndarray], negatives: tuple[str, ...], field_mm: float,
@@ -45,15 +45,7 @@ def cut(image: np.ndarray, masks: dict[str, np.ndarray], negatives: tuple[str, .
             out[r0 - start[0]:r1 - start[0], c0 - start[1]:c1 - start[1]] = plane[r0:r1, c0:c1]
         return out
 
-    kept: dict[str, np.ndarray] = {}
-    lost: list[str] = []
-    for target, mask in masks.items():
-        part = take(mask)
-        count = int(part.sum())
-        if count >= MIN_PIXELS:
-            kept[target] = part
-        elif count == 0:
-            lost.append(target)
+    kept, lost = by_presence((target, take(mask)) for target, mask in masks.items())
     return take(image), kept, tuple(negatives) + tuple(lost)
 
 

@@ -8,7 +8,7 @@ does not label are neither: they are never used as negatives.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +35,20 @@ class LabelledSlice:
     pixel_mm: tuple[float, float] = (1.0, 1.0)  # (row height, column width) of the display
 
 
+def by_presence(masks: Iterable[tuple[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], list[str]]:
+    """(present targets -> mask, absent targets) of a slice's ``(target, mask)`` pairs: at least
+    `MIN_PIXELS` pixels is present, none is absent, a sliver between is neither."""
+    present: dict[str, np.ndarray] = {}
+    absent: list[str] = []
+    for target, mask in masks:
+        count = int(mask.sum())
+        if count >= MIN_PIXELS:
+            present[target] = np.ascontiguousarray(mask)
+        elif count == 0:
+            absent.append(target)
+    return present, absent
+
+
 def selected_slices(ranges: tuple[tuple[int, int, int], ...], depth: int) -> np.ndarray:
     if not ranges:
         return np.arange(depth)
@@ -55,14 +69,7 @@ def _slices_of(spec: SourceSpec, volume_name: str, hu: np.ndarray, labels: np.nd
     id_sets = {t: label_ids(t, names) for t in known}
     for k in picked:
         plane = view.to_display(labels[:, :, k])
-        masks, negatives = {}, []
-        for target in known:
-            mask = np.isin(plane, id_sets[target])
-            count = int(mask.sum())
-            if count >= MIN_PIXELS:
-                masks[target] = np.ascontiguousarray(mask)
-            elif count == 0:
-                negatives.append(target)
+        masks, negatives = by_presence((target, np.isin(plane, id_sets[target])) for target in known)
         negatives += [t for t in absent if t not in masks and t not in negatives]
         image = to_uint8(np.ascontiguousarray(view.to_display(hu[:, :, k])), window)
         yield LabelledSlice(spec.name, volume_name, int(k), spec.role, image, masks, tuple(negatives), view.pixel_mm)
