@@ -1,7 +1,8 @@
 """Findings in plain words: where, how big, which slices; "not found in this scan" otherwise.
 
-Only what was measured is said: no diagnosis, no certainty the model does not have; a finding the
-anatomy guard doubts (`Finding.concerns`) says why. Slices are
+Only what was measured is said: no diagnosis, no certainty the model does not have: the model's
+score is given with how often findings scored like it were right on real CT (`Finding.confidence`),
+or said to be uncalibrated; a finding the anatomy guard doubts (`Finding.concerns`) says why. Slices are
 named as a viewer numbers them (InstanceNumber for DICOM, else 1-based) with their table
 position in mm where the stack is axial: "slices 42-59 (table -123.5 to -98.0 mm)".
 """
@@ -57,8 +58,16 @@ def describe(finding: Finding, display: str) -> str:
     if finding.intensity and finding.intensity.get("unit") == "HU":
         text += f", mean {finding.intensity['mean']:.0f} HU"
     if finding.concerns:  # implausible for its target: never said as if nothing were wrong
-        return text + f" (model confidence {finding.score:.2f}, but doubtful: {'; '.join(finding.concerns)})."
-    return text + f" (model confidence {finding.score:.2f})."
+        return text + f" ({trust(finding)}; but doubtful: {'; '.join(finding.concerns)})."
+    return text + f" ({trust(finding)})."
+
+
+def trust(finding: Finding) -> str:
+    """The model's score and, where it was measured, how often findings scored like it were right."""
+    if finding.confidence is None:
+        return f"model score {finding.score:.2f}, not calibrated for this kind of scan"
+    return (f"model score {finding.score:.2f}: findings scored like this were right about "
+            f"{100 * finding.confidence:.0f}% of the time on real CT it never saw")
 
 
 def reading(step: int, spacing_mm: float) -> str:

@@ -11,7 +11,7 @@ entry carries the 0-based array index ``index`` and the numbers a viewer shows f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -26,6 +26,7 @@ from medsee_cli.engine.tracks import TargetTrack
 from medsee_cli.io.slice_numbers import SliceNumbers, slice_numbers
 from medsee_cli.io.volume import Volume
 from medsee_cli.measure import Measurement, RegionMask, measure
+from medsee_cli.model.grounding.confidence import ConfidenceMap
 
 if TYPE_CHECKING:
     from medsee_cli.engine.stream import EngineRun, SliceEngine
@@ -43,6 +44,9 @@ class Finding:
     numbering: Optional[SliceNumbers] = field(default=None, repr=False, compare=False)  # the volume's viewer numbers
     dropped: tuple[Dropped, ...] = ()  # what the anatomy guard (`medsee_cli.anatomy.guard`) and the size rule took away
     concerns: tuple[str, ...] = ()  # what is implausible about what stands; empty: nothing
+    # the share of findings with this score that were right on real CT the model never saw
+    # (`model.grounding.confidence`); None where nobody measured it (MR, pictures, an unmeasured model)
+    confidence: Optional[float] = None
 
     @cached_property
     def _measured_dict(self) -> dict[str, Any]:
@@ -114,9 +118,11 @@ class Finding:
                                  "dropped": [d.to_dict() for d in self.dropped]}
 
     def measurements(self) -> dict[str, Any]:
-        """What else was measured (size, centre, side, score, pieces, intensity)."""
+        """What else was measured (size, centre, side, score, confidence, pieces, intensity)."""
         return {"target": self.target, "size_mm": self.size_mm, "centroid_mm": self.centroid_mm, "side": self.side,
-                "score": round(self.score, 4), "pieces": self.pieces, "intensity": self.intensity}
+                "score": round(self.score, 4),
+                "confidence": None if self.confidence is None else round(self.confidence, 3),
+                "pieces": self.pieces, "intensity": self.intensity}
 
 
 def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: int = 20,
@@ -181,6 +187,15 @@ def find(engine: SliceEngine, volume: Volume, names: list[str], text_vectors: np
     run = engine.run(volume, names, text_vectors, progress, worth_running(placements, anatomy))
     options = engine.options
     numbering = slice_numbers(volume)
-    return [finding(volume, track, modality=run.modality, min_voxels=options.min_component_voxels,
-                    min_slices=options.min_component_slices, numbering=numbering, placement=placement,
-                    anatomy=anatomy) for track, placement in zip(run.tracks, placements)], run
+    found = [finding(volume, track, modality=run.modality, min_voxels=options.min_component_voxels,
+                     min_slices=options.min_component_slices, numbering=numbering, placement=placement,
+                     anatomy=anatomy) for track, placement in zip(run.tracks, placements)]
+    return with_confidence(found, engine.model.confidence_map, run.modality), run
+
+
+def with_confidence(found: list[Finding], calibration: Optional[ConfidenceMap], modality: str) -> list[Finding]:
+    """Each present finding with its ``confidence``: ``calibration`` of its score, on CT (what the map
+    was measured on) and only where the model has one."""
+    if calibration is None or modality != "CT":
+        return found
+    return [replace(f, confidence=calibration(f.score)) if f.present else f for f in found]

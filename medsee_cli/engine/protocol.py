@@ -16,6 +16,7 @@ from typing import Any, Optional, Protocol
 import numpy as np
 import torch
 
+from medsee_cli.model.grounding.confidence import ConfidenceMap
 from medsee_cli.model.grounding.outputs import Grounding
 from medsee_cli.model.preprocess import Geometry, Window
 
@@ -39,6 +40,10 @@ class GroundingLike(Protocol):
 
     def presence_logit(self, target: str) -> float:
         """The logit above which ``target`` counts as present on a slice."""
+
+    @property
+    def confidence_map(self) -> Optional[ConfidenceMap]:
+        """What a finding's score means on CT (`model.grounding.confidence`); ``None``: not measured."""
 
     def prepare(self, slices: np.ndarray, modality: str, window: Optional[Window] = None,
                 pixel_mm: Optional[tuple[float, float]] = None, zoomed: bool = False) -> tuple[torch.Tensor, list[Geometry]]:

@@ -23,6 +23,7 @@ import torch
 
 from medsee_cli.engine.device import running
 from medsee_cli.engine.protocol import GroundingLike
+from medsee_cli.model.grounding.confidence import ConfidenceMap
 from medsee_cli.model.grounding.outputs import Grounding
 from medsee_cli.model.preprocess import Geometry, Window
 
@@ -122,6 +123,10 @@ class SharedModel:
 
     def presence_logit(self, target: str) -> float:
         return self.model.presence_logit(target)
+
+    @property
+    def confidence_map(self) -> Optional[ConfidenceMap]:
+        return self.model.confidence_map
 
     def prepare(self, slices: np.ndarray, modality: str, window: Optional[Window] = None,
                 pixel_mm: Optional[tuple[float, float]] = None, zoomed: bool = False) -> tuple[torch.Tensor, list[Geometry]]:

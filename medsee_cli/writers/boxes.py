@@ -39,7 +39,7 @@ def measure_targets(volume: Volume, labelmap: np.ndarray, table: LabelTable, mod
     for label in table:
         record: dict[str, Any] = {"label": label.value, "name": label.name,
                                   "type": label.type.to_json() if label.type else None,
-                                  "score": label.score}
+                                  "score": label.score, "confidence": label.confidence}
         box = boxes[label.value - 1] if label.value <= len(boxes) else None
         region = RegionMask((box[0].start, box[1].start, box[2].start), labelmap[box] == label.value) if box is not None else None
         measured = measure(volume, region, modality, intensities=intensities) if region is not None else None

@@ -8,8 +8,10 @@ It travels next to every label map as ``labels.json`` (schema ``medsee.labels/1`
                  "category": {"scheme": "SCT", "code": "91723000", "meaning": "Anatomical Structure"},
                  "colour": [230, 25, 75], "score": 0.93, "volume_ml": 1530.2}]}
 
-``volume_ml`` (optional) is the finding's own measured volume; it can exceed what the label
-map shows for that value where a smaller finding was painted over it.
+``confidence`` (optional) is how often findings with that score were right on real CT the model
+never saw (`model.grounding.confidence`; only where it was measured). ``volume_ml`` (optional) is
+the finding's own measured volume; it can exceed what the label map shows for that value where a
+smaller finding was painted over it.
 
 Codes are optional in the table (a plain label map may only have names); writers that need
 them (DICOM-SEG, RTSTRUCT) say which label lacks one. They are `medsee_cli.reasoning.codes.Code`,
@@ -46,6 +48,7 @@ class Label:
     modifier: Optional[Code] = None  # e.g. SCT 7771000 Left
     colour: Optional[tuple[int, int, int]] = None
     score: Optional[float] = None
+    confidence: Optional[float] = None  # how often findings with this score were right on real CT (if measured)
     volume_ml: Optional[float] = None  # the finding's own volume (overlaps included)
 
     def to_json(self) -> dict[str, Any]:
@@ -58,6 +61,8 @@ class Label:
             out["colour"] = list(self.colour)
         if self.score is not None:
             out["score"] = self.score
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
         if self.volume_ml is not None:
             out["volume_ml"] = self.volume_ml
         return out
@@ -134,7 +139,7 @@ def _label(raw: Any, where: str) -> Label:
         if len(colour) != 3 or not all(0 <= int(c) <= 255 for c in colour):
             raise ValueError(f"{where}: colour must be three integers 0-255")
         colour = tuple(int(c) for c in colour)
-    score, volume_ml = raw.get("score"), raw.get("volume_ml")
+    score, confidence, volume_ml = raw.get("score"), raw.get("confidence"), raw.get("volume_ml")
     return Label(
         value=int(raw["value"]),
         name=str(raw["name"]),
@@ -143,6 +148,7 @@ def _label(raw: Any, where: str) -> Label:
         modifier=_code(raw.get("modifier"), f"{where} modifier"),
         colour=colour,
         score=None if score is None else float(score),
+        confidence=None if confidence is None else float(confidence),
         volume_ml=None if volume_ml is None else float(volume_ml),
     )
 

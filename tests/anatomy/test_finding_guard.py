@@ -49,4 +49,4 @@ def test_a_plausible_finding_reads_as_before(patient_a) -> None:
     found = finding(volume, track_of("liver", liver), modality="CT", placement=placement_of("liver"))
     assert found.present and found.concerns == () and found.dropped == ()
     assert found.voxels == liver.sum()
-    assert describe(found, "liver").endswith("(model confidence 0.99).")
+    assert describe(found, "liver").endswith("(model score 0.99, not calibrated for this kind of scan).")

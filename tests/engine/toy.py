@@ -46,6 +46,8 @@ class BrightModel:
     def presence_logit(self, target: str) -> float:
         return self.gates.get(target, 0.0)
 
+    confidence_map = None  # tests that need one set it on the instance
+
     def prepare(self, slices: np.ndarray, modality: str, window=None, pixel_mm=None, zoomed=False):
         self.prepare_threads.add(threading.current_thread().name)
         self.prepared_shapes.append(tuple(slices.shape))

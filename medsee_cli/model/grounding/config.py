@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from medsee_cli.model.config_file import CONFIG_FILE, config_values, read_config, write_config
 from medsee_cli.model.errors import CheckpointError
+from medsee_cli.model.grounding.confidence import ConfidenceMap
 
 CONFIG_NAME = CONFIG_FILE
 MODEL_TYPE = "medsee-grounding"
@@ -43,6 +44,9 @@ class GroundingConfig:
     # Per-target presence thresholds (logits) chosen on the recipe's calibration sources;
     # targets not listed (and free-text prompts) use ``presence_threshold``.
     presence_thresholds: dict[str, float] = field(default_factory=dict)
+    # The printed confidence of a finding on CT (`confidence.ConfidenceMap`, fitted by
+    # bench/reliability.py on findings in real CT the model never saw); empty: none measured.
+    confidence_map: dict[str, Any] = field(default_factory=dict)
     # The target names the weights were trained on: the engine outlines these by name and
     # skips others with a reason (free-text prompts are any text).
     trained_targets: tuple[str, ...] = ()
@@ -53,6 +57,11 @@ class GroundingConfig:
     def presence_logit(self, target: str) -> float:
         """The logit above which ``target`` counts as present on a slice."""
         return float(self.presence_thresholds.get(target, self.presence_threshold))
+
+    @property
+    def confidence(self) -> Optional[ConfidenceMap]:
+        """What a finding's model score means on CT, when it was measured (`confidence_map`)."""
+        return ConfidenceMap.from_dict(self.confidence_map)
 
     @property
     def mask_size(self) -> int:

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from medsee_cli.model.errors import CheckpointError
+from medsee_cli.model.grounding.confidence import ConfidenceMap
 from medsee_cli.model.grounding.config import CONFIG_NAME, GroundingConfig
 from medsee_cli.model.grounding.head import GroundingHead
 from medsee_cli.model.grounding.outputs import Features, Grounding
@@ -87,6 +88,11 @@ class GroundingModel:
     def presence_logit(self, target: str) -> float:
         """The logit above which ``target`` counts as present on a slice (calibrated per target)."""
         return self.config.presence_logit(target)
+
+    @property
+    def confidence_map(self) -> Optional[ConfidenceMap]:
+        """What a finding's score means on CT (``config.json``'s ``confidence_map``)."""
+        return self.config.confidence
 
     # ----- construction, saving, loading -------------------------------------------------
     @classmethod
