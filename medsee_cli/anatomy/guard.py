@@ -221,8 +221,10 @@ def touches_ends(region: RegionMask, scan: ScanAnatomy) -> bool:
     return start == 0 or start + region.mask.shape[axis] >= scan.shape[axis]
 
 
-def concerns(region: RegionMask, volume_ml: float, side: str, placement: Placement, scan: ScanAnatomy) -> tuple[str, ...]:
-    """What is implausible about a finding that stands: short phrases for the answer."""
+def concerns(region: RegionMask, volume_ml: float, side: str, placement: Placement, scan: ScanAnatomy,
+             mean_hu: Optional[float] = None) -> tuple[str, ...]:
+    """What is implausible about a finding that stands: short phrases for the answer. ``mean_hu``: its
+    mean on a CT in Hounsfield units (None elsewhere: MR and windowed pictures have no such scale)."""
     found = []
     if placement.volume_ml is not None:
         low, high = placement.volume_ml
@@ -232,4 +234,7 @@ def concerns(region: RegionMask, volume_ml: float, side: str, placement: Placeme
             found.append(f"{volume_ml:.1f} mL is far below the usual {low:g}-{high:g} mL")
     if placement.usual_side and side in ("left", "right") and side != placement.usual_side:
         found.append(f"it lies on the patient's {side}, where it is not normally found")
+    if placement.hu is not None and mean_hu is not None and not placement.hu[0] <= mean_hu <= placement.hu[1]:
+        low, high = placement.hu
+        found.append(f"its mean {mean_hu:.0f} HU is outside the usual {low:g} to {high:g} HU for it on CT")
     return tuple(found)

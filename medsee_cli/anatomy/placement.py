@@ -19,7 +19,8 @@ class Placement:
     side are dropped); ``usual_side``: where an unpaired organ normally lies (the other side is
     only flagged: situs inversus exists); ``pieces``: 1 keeps the largest piece (a single organ),
     0 any number; ``per_side``: one piece on each side (the two kidneys); ``volume_ml``: the range
-    outside which a finding is flagged as implausible."""
+    outside which a finding is flagged as implausible; ``hu``: the range of mean Hounsfield units
+    on CT outside which it is flagged (air-filled lungs, solid organs that are not air or fat)."""
 
     regions: frozenset[str] = frozenset()
     in_trunk: bool = False
@@ -28,6 +29,7 @@ class Placement:
     pieces: int = 0
     per_side: bool = False
     volume_ml: Optional[tuple[float, float]] = None
+    hu: Optional[tuple[float, float]] = None
 
     def __post_init__(self) -> None:
         if self.side and self.side not in SIDES or self.usual_side and self.usual_side not in SIDES:
@@ -36,6 +38,8 @@ class Placement:
             raise ValueError("pieces is 0 (any number) or 1 (one organ)")
         if self.volume_ml is not None and not 0 <= self.volume_ml[0] < self.volume_ml[1]:
             raise ValueError("volume_ml is [low, high] with 0 <= low < high")
+        if self.hu is not None and not self.hu[0] < self.hu[1]:
+            raise ValueError("hu is [low, high] with low < high")
 
 
 ANYWHERE = Placement()

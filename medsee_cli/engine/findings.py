@@ -153,7 +153,8 @@ def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: in
     scores = tuple(float(track.scores[s.k]) if np.isfinite(track.scores[s.k]) else 0.0 for s in measured.slices)
     doubts: tuple[str, ...] = ()
     if anatomy is not None and placement != ANYWHERE:
-        doubts = concerns(region, measured.volume_ml, measured.side, placement, anatomy)
+        hu = measured.intensity.mean if measured.intensity is not None and measured.intensity.unit == "HU" else None
+        doubts = concerns(region, measured.volume_ml, measured.side, placement, anatomy, hu)
     return Finding(target=track.name, present=True, score=float(np.mean(scores)) if scores else 0.0,
                    pieces=pieces, measurement=measured, slice_scores=scores, region=region, numbering=numbering,
                    dropped=dropped, concerns=doubts)

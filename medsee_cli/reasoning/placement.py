@@ -34,11 +34,12 @@ def placement_of(name: str) -> Placement:
     facts = _facts().get(name)
     if facts is None:
         return Placement(side=side)
-    volume = facts.get("volume_ml")
+    volume, hu = facts.get("volume_ml"), facts.get("hu")
     return Placement(regions=load_body_regions(kb).of(name), in_trunk=True, side=side,
                      usual_side=str(facts.get("usual_side") or ""), pieces=int(facts.get("pieces") or 0),
                      per_side=bool(facts.get("per_side")),
-                     volume_ml=(float(volume[0]), float(volume[1])) if volume else None)
+                     volume_ml=(float(volume[0]), float(volume[1])) if volume else None,
+                     hu=(float(hu[0]), float(hu[1])) if hu else None)
 
 
 def usual_side(name: str) -> str:

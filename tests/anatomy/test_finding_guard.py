@@ -50,3 +50,11 @@ def test_a_plausible_finding_reads_as_before(patient_a) -> None:
     assert found.present and found.concerns == () and found.dropped == ()
     assert found.voxels == liver.sum()
     assert describe(found, "liver").endswith("(model score 0.99, not calibrated for this kind of scan).")
+
+
+def test_a_finding_with_a_mean_hu_its_target_cannot_have_is_doubted(patient_a) -> None:
+    volume, labels, ids = patient_a
+    liver = labels == ids["liver"]
+    found = finding(volume, track_of("lungs", liver), modality="CT", placement=placement_of("lungs"))
+    assert found.present and any("HU is outside the usual -1000 to -400 HU" in c for c in found.concerns)
+    assert "but doubtful: its mean" in describe(found, "lungs")

@@ -49,7 +49,8 @@ def test_every_labelled_organ_survives_where_it_truly_lies(patient_a, storage) -
         guarded = guard(region_of(truth), placement_of(target), anatomy)
         assert kept_voxels(guarded) == truth.sum(), (target, storage, guarded.dropped)
         ml = truth.sum() * volume.voxel_volume_ml
-        assert concerns(guarded.region, ml, "", placement_of(target), anatomy) == (), target
+        mean_hu = float(np.asarray(volume.array())[truth].mean())
+        assert concerns(guarded.region, ml, "", placement_of(target), anatomy, mean_hu) == (), (target, mean_hu)
 
 
 def test_arms_by_the_side_are_not_trunk_and_do_not_make_the_abdomen_pelvis(patient_a) -> None:
@@ -170,6 +171,25 @@ def test_implausible_volume_and_side_are_flagged(patient_a) -> None:
     spleen = labels == ids["spleen"]
     said = concerns(region_of(spleen), 400.0, "left", placement_of("liver"), anatomy)
     assert said == ("it lies on the patient's left, where it is not normally found",)
+
+
+def test_a_mean_hu_the_target_cannot_have_on_ct_is_flagged(patient_a) -> None:
+    volume, labels, ids = patient_a
+    anatomy = scan_anatomy(volume)
+    ct = np.asarray(volume.array())
+    lungs = np.isin(labels, [i for name, i in ids.items() if name.startswith("lung_")])
+    liver = labels == ids["liver"]
+    # the real lung bases (-730 to -800 HU) and liver (45 HU) are what they are named
+    assert concerns(region_of(lungs), 400.0, "", placement_of("lungs"), anatomy, float(ct[lungs].mean())) == ()
+    assert concerns(region_of(liver), 1500.0, "right", placement_of("liver"), anatomy, float(ct[liver].mean())) == ()
+    # a "lungs" outline on soft tissue (seen: -188 HU on a zoomed field) and a "liver" on the lung base are not
+    said = concerns(region_of(liver), 400.0, "", placement_of("lungs"), anatomy, float(ct[liver].mean()))
+    assert said == (f"its mean {ct[liver].mean():.0f} HU is outside the usual -1000 to -400 HU for it on CT",)
+    said = concerns(region_of(lungs), 1500.0, "right", placement_of("liver"), anatomy, float(ct[lungs].mean()))
+    assert len(said) == 1 and "HU is outside the usual -150 to 300 HU" in said[0]
+    # no Hounsfield scale (MR, windowed pictures), no HU rule; bones and bowel have none
+    assert concerns(region_of(liver), 400.0, "", placement_of("lungs"), anatomy, None) == ()
+    assert placement_of("vertebrae").hu is None and placement_of("colon").hu is None
 
 
 def test_mr_without_levels_still_keeps_one_liver_piece_per_side_rules(shared_data) -> None:
