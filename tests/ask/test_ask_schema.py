@@ -15,7 +15,7 @@ FINDING_KEYS = {"target", "present", "voxels", "volume_ml", "box_voxel", "box_mm
                 "dropped"}
 DOC_KEYS = {"schema", "question", "answer", "abstained", "targets", "excluded", "backend", "skipped", "findings",
             "slice_numbers", "outputs", "warnings", "scan", "engine"}
-MEASUREMENT_KEYS = {"target", "size_mm", "centroid_mm", "side", "score", "pieces", "intensity"}
+MEASUREMENT_KEYS = {"target", "size_mm", "centroid_mm", "side", "score", "confidence", "pieces", "intensity"}
 
 
 def test_ask_document_and_outputs(tiny_model_dir, tiny_ct, tmp_path):
@@ -40,6 +40,7 @@ def test_ask_document_and_outputs(tiny_model_dir, tiny_ct, tmp_path):
         assert set(finding["slices"][0]) == {"index", "number", "table_mm", "box", "score"}
         assert [s["number"] for s in finding["slices"]] == [s["index"] + 1 for s in finding["slices"]]
         assert set(finding["measurements"]) == MEASUREMENT_KEYS and finding["measurements"]["target"] == finding["target"]
+        assert finding["measurements"]["confidence"] is None  # a model nobody measured on real CT
     assert set(doc["outputs"]) == {"mask", "boxes", "preview", "dicom_seg"} and doc["outputs"]["dicom_seg"] is None
     source, mask = load_volume(tiny_ct), load_volume(doc["outputs"]["mask"])
     assert mask.spatial_shape == source.spatial_shape and np.allclose(mask.affine, source.affine)
@@ -136,3 +137,27 @@ def test_thin_slices_are_read_every_third_and_the_answer_says_so(tiny_model_dir,
     assert "Outlined on every third slice (3.0 mm apart); the slices between were drawn" in result.answer
     found = doc["findings"][0]
     assert found["present"] and {s["index"] for s in found["slices"]} == set(range(8))  # read and drawn alike
+
+
+def test_a_measured_model_gives_each_ct_finding_its_confidence_in_every_output(tiny_model_dir, tiny_ct, tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    from medsee_cli.model.grounding.confidence import ConfidenceMap
+    from medsee_cli.model.grounding.config import GroundingConfig
+
+    measured_model = tmp_path / "measured"
+    shutil.copytree(tiny_model_dir, measured_model)
+    calibration = ConfidenceMap(slope=0.5, intercept=-1.0, findings=10, right=4, measured_on="test")
+    replace(GroundingConfig.load(measured_model), confidence_map=calibration.to_dict()).save(measured_model)
+    out = tmp_path / "result"
+    result = ask(tiny_ct, "what is causing his jaundice?",
+                 AskOptions(out=out, model=str(measured_model), engine=EVERYTHING, max_targets=2, encoder="none"))
+    doc = json.loads(json.dumps(result.to_dict()))
+    said = {f["target"]: f["measurements"]["confidence"] for f in doc["findings"]}
+    assert said and all(v == round(calibration(f["measurements"]["score"]), 3)
+                        for f in doc["findings"] for v in [said[f["target"]]])
+    labels = json.loads((out / "labels.json").read_text())["labels"]
+    boxes = json.loads((out / "boxes.json").read_text())["targets"]
+    assert {t["name"]: t["confidence"] for t in boxes} == said
+    assert {entry["name"]: entry["confidence"] for entry in labels} == said
