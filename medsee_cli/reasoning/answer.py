@@ -22,6 +22,12 @@ def uncovered(part: str) -> str:
             "organs, vessels, bones and muscles in my list, and lumps in them.")
 
 
+def declined(about: str) -> str:
+    """The answer to a question that asks for something other than where to look (`intent.other_request`)."""
+    return (f"This asks about {about}, not where something is on a scan, so I did not pick anything to look for. "
+            "Your doctor can answer it.")
+
+
 def _reason(item: Any, entry: Entry) -> str:
     if item.kind == "name":
         return f"the question names it ('{item.phrase}')"

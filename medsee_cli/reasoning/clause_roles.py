@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib import resources
 
-import yaml
-
+from medsee_cli.reasoning import data
 from medsee_cli.reasoning.text import Parsed, holds, phrase_key
 
 ROLES_RESOURCE = "clause_roles.yaml"
@@ -31,15 +29,15 @@ class _Cues:
     background: tuple[tuple[str, ...], ...]
     focus: tuple[tuple[str, ...], ...]
     superseded: tuple[tuple[str, ...], ...]
+    pointing: frozenset[str]
 
 
 @functools.lru_cache(maxsize=1)
 def _cues() -> _Cues:
-    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath(ROLES_RESOURCE).read_text("utf-8")
-    raw = yaml.safe_load(text)
+    raw = data.read(ROLES_RESOURCE)
     keys = lambda name: tuple(sorted({phrase_key(str(p)) for p in raw[name]}))  # noqa: E731
     return _Cues(frozenset(str(w) for w in raw["asking"]), keys("background"), keys("focus"),
-                 keys("superseded"))
+                 keys("superseded"), frozenset(str(w) for w in raw["pointing"]))
 
 
 def is_focus(stems: tuple[str, ...]) -> bool:
@@ -55,10 +53,42 @@ def is_background(stems: tuple[str, ...]) -> bool:
             or any(holds(stems, key) for key in cues.background) and not is_focus(stems))
 
 
+POINTED_MIN_CHARS = 4  # 'that fluid', 'this pouch': the thing pointed at is a word of some length
+FUNCTION_WORDS = frozenset({"the", "this", "that", "they", "them", "there", "then", "than", "what", "which", "when",
+                            "where", "with", "will", "would", "were", "have", "been", "into", "from", "your"})
+
+
+def pointed_at(stems: tuple[str, ...]) -> set[str]:
+    """What a clause points back at: the word after 'that', 'this' ... ('can you segment that fluid' -> fluid)."""
+    pointing = _cues().pointing
+    return {stems[i + 1] for i in range(len(stems) - 1) if stems[i] in pointing and stems[i + 1].isalpha()
+            and len(stems[i + 1]) >= POINTED_MIN_CHARS and stems[i + 1] not in FUNCTION_WORDS}
+
+
+def points_back(stems: tuple[str, ...]) -> bool:
+    """Whether a clause ends on a word that points back ('can you highlight them', 'I want to see that')."""
+    words = [word for word in stems if word.isalnum()]
+    return bool(words) and words[-1] in _cues().pointing
+
+
+def _referred(clauses: list[tuple[str, ...]], focus: list[bool]) -> list[bool]:
+    """``focus`` with the clauses a focus clause or the last one points back at: those naming the thing
+    pointed at ('... fluid building up ... Can you segment that fluid?'), or the one before it ('... the vessels
+    that supply the heart muscle. Can you highlight them?')."""
+    asking = [i for i, said_now in enumerate(focus) if said_now] + [len(clauses) - 1]
+    pointed = {word for i in asking for word in pointed_at(clauses[i])}
+    before = {i - 1 for i in asking if i > 0 and points_back(clauses[i])}
+    return [said_now or i in before or bool(pointed & set(stems))
+            for i, (stems, said_now) in enumerate(zip(clauses, focus))]
+
+
 def clause_factors(clauses: list[tuple[str, ...]], long: bool) -> list[float]:
     """How much each clause (its stemmed words) weighs: background clauses less; in a long question
-    with a focus clause, the clauses that are neither focus nor background less too."""
+    with a focus clause, the clauses that are neither focus nor background less too. A clause a focus clause
+    points back at is a focus as well (`_referred`)."""
     focus = [is_focus(stems) for stems in clauses]
+    if long and clauses:
+        focus = _referred(clauses, focus)
     aside = long and any(focus) and not all(focus)
     return [BACKGROUND_FACTOR if is_background(stems) else ASIDE_FACTOR if aside and not said_now else 1.0
             for stems, said_now in zip(clauses, focus)]

@@ -15,6 +15,7 @@ from typing import Any, Optional
 import yaml
 
 from medsee_cli.errors import InputError
+from medsee_cli.reasoning import data
 from medsee_cli.reasoning.codes import Code
 
 KB_RESOURCE = "knowledge.yaml"
@@ -236,7 +237,7 @@ def _check_references(kb: KnowledgeBase, where: str) -> None:
 def parse_knowledge(text: str, source: str = "knowledge.yaml") -> KnowledgeBase:
     """Build and validate a knowledge base from YAML text."""
     try:
-        raw = yaml.safe_load(text)
+        raw = data.parse(text)
     except yaml.YAMLError as exc:
         raise InputError(source, f"is not valid YAML ({exc.__class__.__name__})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("entries"), list):

@@ -7,7 +7,10 @@ Three ways a question uses a landmark:
 - before a relation word left at the end of its clause ('the organ the gallbladder hangs underneath'):
   the target is on the other side of that relation (above the gallbladder);
 - as the subject of a relative clause after the thing asked for ('the arteries the aorta splits into',
-  'the pelvic bone the thigh bone fits into'): the relation is not said, only that the two are near.
+  'which arteries does the aorta split into', 'the pelvic bone the thigh bone fits into'): the relation
+  phrase after it, read the other way, when there is one ('splits into': they come from the aorta); else
+  only that the two are near; and every name in a clause after 'whose' ('the bone whose rounded head sits in
+  the hip socket'), near.
 
 `related` turns a landmark and a relation into targets, reading the knowledge base's relations both
 ways: the windpipe's own 'behind: esophagus' answers 'the tube behind the windpipe' as well as the
@@ -29,6 +32,7 @@ REACH = 4  # how many words after a relation phrase its landmark may start
 # a landmark is not looked for past these words: they begin a phrase of their own ('thing in the lung')
 PREPOSITIONS = frozenset({"in", "on", "at", "with", "for", "by", "into", "onto", "when", "while"})
 RELATIVE = frozenset({"that", "which", "whose", "where"})
+AUXILIARIES = frozenset({"do", "does", "did"})  # 'which arteries does the aorta split into
 ASKING = frozenset({"which", "what"})
 PART_WORDS = frozenset({"part", "bit", "section", "piece", "portion", "one", "lobe", "segment", "level", "chamber",
                         "region", "area"})  # stems: 'which parts of the spine' too
@@ -41,6 +45,8 @@ OPPOSITE = {"above": ("below", "under"), "below": ("above",), "under": ("above",
             "in_front_of": ("behind",), "next_to": ("next_to",), "inside": ("around",), "around": ("inside",),
             "from": ("to",), "to": ("from",)}
 FORWARD_WEIGHT, BACKWARD_WEIGHT, TRANSITIVE_WEIGHT, PART_WEIGHT = 0.95, 0.9, 0.75, 0.75
+# 'next to' said, a target that is behind or above the landmark: a looser fit than one that is beside it
+LOOSE_WEIGHT = 0.85
 TRANSITIVE = frozenset({"above", "below", "under", "behind", "in_front_of"})  # what is behind B, which is behind C
 
 
@@ -94,12 +100,21 @@ def _stranded(parsed: Parsed, names: list[Match], start: int, end: int, relation
     return [Anchor(landmark, opposite) for opposite in OPPOSITE.get(relation, ())]
 
 
-def relative_subjects(parsed: Parsed, names: list[Match], heads: list[tuple[int, int]]) -> list[Match]:
+def relative_subjects(parsed: Parsed, names: list[Match], heads: list[tuple[int, int]],
+                      relations: list[tuple[int, int, str]]) -> list[Anchor]:
     """Names that are the subject of a clause describing the thing asked for: the head (a kind word or a
-    name, ``heads`` as [start, end)), an optional 'that'/'which', a determiner, the name, then a verb."""
-    found = []
+    name, ``heads`` as [start, end)), an optional 'that'/'which' or a helping verb ('which arteries does the
+    aorta split into'), a determiner, the name, then a verb. A relation phrase right after the name says how
+    the target relates to it ('the aorta splits into' them: they come from the aorta); else it is only near.
+    After 'whose' ('the bone whose rounded head sits in the hip socket'), every name in the clause is near."""
+    found: list[Anchor] = []
     for _, head_end in heads[:1]:
-        at = head_end + (1 if head_end < len(parsed.raw) and parsed.raw[head_end] in RELATIVE else 0)
+        following = parsed.raw[head_end] if head_end < len(parsed.raw) else ""
+        if following == "whose":
+            _, clause_end = parsed.clause_of(head_end)
+            found += [Anchor(m, NEAR) for m in names if head_end < m.start < clause_end]
+            continue
+        at = head_end + (1 if following in RELATIVE or following in AUXILIARIES else 0)
         if at >= len(parsed.raw) or parsed.stems[at] != "the":
             continue
         subject = [m for m in names if m.start == at + 1]
@@ -108,7 +123,9 @@ def relative_subjects(parsed: Parsed, names: list[Match], heads: list[tuple[int,
         name = max(subject, key=lambda m: m.length)
         following = parsed.raw[name.end] if name.end < len(parsed.raw) else ""
         if following and following not in LIST_WORDS and following not in BOUNDARIES:
-            found.append(name)
+            said = [relation for start, _, relation in relations if name.end <= start <= name.end + 1]
+            found += ([Anchor(name, opposite) for opposite in OPPOSITE.get(said[0], (said[0],))] if said
+                      else [Anchor(name, NEAR)])
     return found
 
 
@@ -126,19 +143,28 @@ def find_anchors(parsed: Parsed, matches: list[Match], relations: list[tuple[int
             anchors += [Anchor(m, relation) for m in [landmark] + _listed(parsed, names, landmark)]
             continue
         anchors += _stranded(parsed, names, start, end, relation)
-    anchors += [Anchor(m, NEAR) for m in relative_subjects(parsed, names, heads)]
+    anchors += relative_subjects(parsed, names, heads, relations)
     return list(dict.fromkeys(anchors))
+
+
+def _neighbours(kb: KnowledgeBase, one: str, other: str) -> bool:
+    """Whether two targets follow each other in a series of more than two (L4 and L5; not the upper and lower
+    lobes, which have the middle lobe between them, nor a left/right pair)."""
+    for whole in kb.ancestors(one)[1:]:
+        members = kb.get(whole).members
+        if len(members) > 2 and one in members and other in members:
+            return abs(members.index(one) - members.index(other)) == 1
+    return False
 
 
 def named_levels(kb: KnowledgeBase, anchors: list[Anchor], names: list[Match]) -> list[Anchor]:
     """``anchors`` without those that name a level: 'between the fourth and fifth lumbar vertebrae' asks
-    about those two, not about what lies between them, when the landmark and another name close by are
-    parts of one whole."""
+    about those two, not about what lies between them, when the landmark and another name close by follow
+    each other in one series; 'between the upper and lower lobes' asks for what lies between."""
     def level(anchor: Anchor) -> bool:
-        wholes = set(kb.ancestors(anchor.landmark.entry)[1:])
         return anchor.relation == "connects" and any(
             m.entry != anchor.landmark.entry and abs(m.start - anchor.landmark.start) <= REACH
-            and wholes & set(kb.ancestors(m.entry)[1:]) for m in names)
+            and _neighbours(kb, anchor.landmark.entry, m.entry) for m in names)
     return [anchor for anchor in anchors if not level(anchor)]
 
 
@@ -147,8 +173,9 @@ def _direct(kb: KnowledgeBase, landmark: str, relation: str) -> dict[str, float]
     reference = kb.ancestors(landmark)
     found: dict[str, float] = {}
     for entry in kb.entries:
-        if any(rel in kinds and target in reference for rel, target in entry.relations):
-            found[entry.name] = FORWARD_WEIGHT
+        stated = {rel for rel, target in entry.relations if rel in kinds and target in reference}
+        if stated:
+            found[entry.name] = FORWARD_WEIGHT if relation != "next_to" or relation in stated else LOOSE_WEIGHT
     backwards = {opposite for kind in kinds for opposite in OPPOSITE.get(kind, ())}
     for whole in reference:
         said = [target for rel, target in kb.get(whole).relations if rel in backwards and target not in reference]
@@ -177,7 +204,7 @@ def descendants(kb: KnowledgeBase, whole: str) -> list[str]:
 
 def asked_wholes(kb: KnowledgeBase, parsed: Parsed, names: list[Match]) -> list[Match]:
     """Wholes the question asks *which part* of: 'which vertebra ...', 'which part of the lung ...', 'the part
-    of the spine ...'. The
+    of the spine ...', 'the lung of right, the lower part'. The
     answer is one of their parts, so the whole itself is only where to look. A plain 'which' before a
     left/right pair ('which kidney') asks for a side, which the rest of the question must say: not here."""
     found = []
@@ -190,9 +217,25 @@ def asked_wholes(kb: KnowledgeBase, parsed: Parsed, names: list[Match]) -> list[
             i, part_word = i - 2, True
         # 'the part of the spine right above ...' asks for a part as 'which part of' does
         asking = parsed.raw[i] in ASKING or part_word and parsed.stems[i] == "the" if i >= 0 else False
-        if asking and descendants(kb, match.entry) and (part_word or not entry.lateral):
+        if asking and descendants(kb, match.entry) and (part_word or not entry.lateral) or _part_later(
+                parsed, names, match) and descendants(kb, match.entry):
             found.append(match)
     return found
+
+
+def _part_later(parsed: Parsed, names: list[Match], whole: Match) -> bool:
+    """A later clause that names nothing but a part ('the lung of right, the lower part'): it asks for a part of
+    the whole named before it."""
+    _, end = parsed.clause_of(whole.start)
+    while end < len(parsed.raw):
+        start, end = parsed.clause_of(end + 1) if end + 1 < len(parsed.raw) else (end, end)
+        if start >= end:
+            return False
+        if any(start <= m.start < end for m in names):
+            return False
+        if any(stem in PART_WORDS and stem != "one" for stem in parsed.stems[start:end]):  # 'the left one': a side
+            return True
+    return False
 
 
 def asks_for_one(parsed: Parsed, whole: Match) -> bool:

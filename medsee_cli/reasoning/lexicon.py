@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib import resources
 
-import yaml
-
+from medsee_cli.reasoning import data
 from medsee_cli.reasoning.knowledge import KnowledgeBase
-from medsee_cli.reasoning.text import BOUNDARIES, SIDES, Parsed, phrase_key, tokens, word_forms
+from medsee_cli.reasoning.text import BOUNDARIES, SIDES, Parsed, phrase_key, stem, tokens, word_forms
 
 NAME, CLUE, WEAK = "name", "clue", "weak"
 WEIGHTS = {NAME: 1.0, CLUE: 0.75, WEAK: 0.45}
@@ -19,9 +17,14 @@ RELATIONS_RESOURCE = "relations.yaml"
 @functools.lru_cache(maxsize=1)
 def relation_words() -> dict[tuple[str, ...], str]:
     """Relation phrase (its words as written) -> the relation it says (``data/relations.yaml``)."""
-    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath(RELATIONS_RESOURCE).read_text("utf-8")
     return {tuple(str(phrase).split()): str(relation)
-            for relation, phrases in yaml.safe_load(text)["phrases"].items() for phrase in phrases}
+            for relation, phrases in data.read(RELATIONS_RESOURCE)["phrases"].items() for phrase in phrases}
+
+
+@functools.lru_cache(maxsize=1)
+def finding_words() -> frozenset[str]:
+    """Stems of what is found in a place ('stone', 'clot'): 'inside' after one places the finding."""
+    return frozenset(stem(str(word)) for word in data.read(RELATIONS_RESOURCE)["findings"])
 
 
 # 'pain all over' is no place; 'pain over the shoulder blade' is at it, not above it
@@ -36,7 +39,7 @@ FILLERS = frozenset({"very", "just", "directly", "immediately", "slightly", "lit
 CAUSE_WORDS = (("due", "to"), ("because", "of"), ("caused", "by"), ("secondary", "to"), ("as", "a", "result", "of"),
                ("from", "her"), ("from", "his"), ("from", "their"), ("from", "my"), ("from", "your"))
 # 'from X to Y' with plain words: both ends are landmarks ('the tube from the kidney to the bladder')
-FROM_WORDS, TO_WORDS, FROM_TO_REACH = ("from",), ("to", "into"), 8
+FROM_WORDS, TO_WORDS, FROM_TO_REACH = ("from",), ("to", "into"), 12
 # 'next to' is any neighbour; 'under' and 'below' are used alike
 RELATION_ALIASES = {"under": ("under", "below"), "below": ("below", "under"),
                     "next_to": ("next_to", "behind", "in_front_of", "above", "below", "under"),
@@ -74,6 +77,7 @@ class Lexicon:
         self.kb = kb
         self.index: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
         self.vocabulary: set[str] = set()
+        self.pairs: set[tuple[str, str]] = set()  # phrases of two words, as written ('lung', 'nodule')
         for entry in kb.entries:
             for kind, phrases in ((NAME, entry.names()), (CLUE, entry.clues), (WEAK, entry.weak_clues)):
                 for phrase in phrases:
@@ -103,17 +107,25 @@ class Lexicon:
         key = phrase_key(phrase)
         if not key:
             return
-        self.vocabulary.update(tokens(phrase))
-        bucket = self.index.setdefault(key, [])
-        if not any(n == name and k == kind for n, k, _ in bucket):
-            bucket.append((name, kind, phrase))
+        words = tokens(phrase)
+        self.vocabulary.update(words)
+        if len(words) == 2:
+            self.pairs.add((words[0], words[1]))
+        # said without articles too, as many who learnt English late say it ('the spine of neck', 'pain under ribs')
+        bare = tuple(word for word in key if word != "the")
+        for said in {key, bare} if len(bare) >= 2 else {key}:
+            bucket = self.index.setdefault(said, [])
+            if not any(n == name and k == kind for n, k, _ in bucket):
+                bucket.append((name, kind, phrase))
 
     def find(self, parsed: Parsed) -> list[Match]:
-        """Every phrase occurrence, then only those not inside a longer occurrence."""
+        """Every phrase occurrence (also read without side words, and without filler words: 'the big vein just
+        above the heart'), then only those not inside a longer occurrence."""
         found: set[Match] = set()
         every = list(range(len(parsed.stems)))
         sideless = [i for i in every if not parsed.is_side(i)]
-        for positions in (every, sideless):
+        plain = [i for i in every if parsed.raw[i] not in FILLERS]  # 'the big vein just above the heart'
+        for positions in (every, sideless) + ((plain,) if len(plain) < len(every) else ()):
             stems = tuple(parsed.stems[i] for i in positions)
             for start in range(len(stems)):
                 for end in range(start + 1, min(len(stems), start + self.max_len) + 1):
@@ -131,9 +143,15 @@ class Lexicon:
         overlap = lambda m, o: o.entry == m.entry and o.start < m.end and m.start < o.end  # noqa: E731
         repeated = lambda m: (any(overlap(m, o) and o.length >= m.length for o in exact) if m.gaps  # noqa: E731
                               else any(overlap(m, o) and o.length > m.length for o in gapped))
-        # sorted, so that ties between targets break the same way in every run
-        return [m for m in sorted(found, key=lambda m: (m.start, m.end, m.entry, m.kind, m.gaps))
-                if not covered(m) and not repeated(m)]
+        # sorted, so that ties between targets break the same way in every run; one phrase found twice over
+        # the same words (with and without its articles) counts once
+        kept: list[Match] = []
+        for m in sorted(found, key=lambda m: (m.start, m.end, m.entry, m.kind, m.gaps)):
+            if not covered(m) and not repeated(m) and not any(
+                    (k.entry, k.kind, k.phrase) == (m.entry, m.kind, m.phrase) and k.start < m.end and m.start < k.end
+                    for k in kept):
+                kept.append(m)
+        return kept
 
     def _gapped(self, parsed: Parsed, named: set[int]) -> list[Match]:
         """Clues of two or more words with up to MAX_GAP extra words inside ('absorbs most of the food' for
@@ -203,7 +221,8 @@ class Lexicon:
             n = len(key)
             for start in range(len(words) - n + 1):
                 if (tuple(words[start:start + n]) == key and kept[start] + n not in causes
-                        and not (start and (words[start - 1], key) in IDIOMS)):
+                        and not (start and (words[start - 1], key) in IDIOMS)
+                        and not (relation == "inside" and self._finding_before(parsed, kept[start]))):
                     hits.append((kept[start], kept[start + n - 1] + 1, relation))
         # (where the first end starts, the first word 'to' may be): 'from the kidney to ...'
         starts = [(start, start + 2) for start, word in enumerate(parsed.raw)
@@ -219,6 +238,10 @@ class Lexicon:
                     hits.append((start, start + 1, "from"))
                 hits.append((end, end + 1, "to"))
         return sorted(set(hits))
+
+    def _finding_before(self, parsed: Parsed, at: int) -> bool:
+        """A finding just before ``at`` ('a stone inside the tube of bile'): what follows is where it is."""
+        return any(parsed.stems[i] in finding_words() for i in range(max(0, at - 2), at))
 
     def cause_spans(self, parsed: Parsed) -> list[tuple[int, int]]:
         """[start, end) of each cause named in the question ('because of his cirrhosis'), to the clause end;

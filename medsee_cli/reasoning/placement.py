@@ -5,12 +5,10 @@ rest from ``placement.yaml``. A name the knowledge base does not hold (a free pr
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from typing import Any
 
-import yaml
-
 from medsee_cli.anatomy.placement import ANYWHERE, Placement
+from medsee_cli.reasoning import data
 from medsee_cli.reasoning.knowledge import load_knowledge
 from medsee_cli.reasoning.scan import load_body_regions
 
@@ -19,8 +17,7 @@ PLACEMENT_RESOURCE = "placement.yaml"
 
 @functools.lru_cache(maxsize=1)
 def _facts() -> dict[str, dict[str, Any]]:
-    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath(PLACEMENT_RESOURCE).read_text("utf-8")
-    raw = yaml.safe_load(text) or {}
+    raw = data.read(PLACEMENT_RESOURCE) or {}
     return {str(name): dict(facts or {}) for name, facts in (raw.get("targets") or {}).items()}
 
 

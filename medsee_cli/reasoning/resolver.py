@@ -18,9 +18,10 @@ from typing import Optional
 
 import numpy as np
 
-from medsee_cli.reasoning.answer import compose_answer, rationale, uncovered
+from medsee_cli.reasoning.answer import compose_answer, declined, rationale, uncovered
 from medsee_cli.reasoning.clause_roles import ClauseRoles
 from medsee_cli.reasoning.clauses import ClauseOptions, is_long
+from medsee_cli.reasoning.intent import other_request
 from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
 from medsee_cli.reasoning.landmarks import (NEAR, asked_wholes, asks_for_one, descendants, find_anchors, masked,
                                             named_levels, related)
@@ -28,8 +29,8 @@ from medsee_cli.reasoning.lexicon import CLUE, NAME, WEAK, WEIGHTS, Lexicon, Mat
 from medsee_cli.reasoning.reading import Reading, similarities
 from medsee_cli.reasoning.resolution import Hypothesis, Resolution, ranked, reported_score
 from medsee_cli.reasoning.scan import ScanContext, load_body_regions
-from medsee_cli.reasoning.semantic import SemanticIndex, index_texts
-from medsee_cli.reasoning.series import in_series
+from medsee_cli.reasoning.semantic import BROAD_TYPES, SemanticIndex, index_texts
+from medsee_cli.reasoning.series import in_series, one_said_out
 from medsee_cli.reasoning.shorthand import expand
 from medsee_cli.reasoning.sides import hold_to_pair, lend_to_side, off_side
 from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse, phrase_key, with_corrections
@@ -115,7 +116,7 @@ class Resolver:
         self.kb = kb
         self.options = options
         self.lexicon = Lexicon(kb)
-        self.speller = Speller(self.lexicon.vocabulary)
+        self.speller = Speller(self.lexicon.vocabulary, self.lexicon.pairs)
         self.regions = load_body_regions(kb)
         self.encoder = encoder
         self.load_seconds = 0.0
@@ -189,6 +190,7 @@ class Resolver:
         origins = self.lexicon.origins(parsed, active)  # where a cancer came from is not where to look
         sites = self._spread_sites(parsed, [m for m in active if m not in origins], kind_words,
                                    lesion_hits or self.lexicon.lesion_words(parsed, []))
+        lesion_organs = {self.kb.get(m.entry).organ for m in active if m.kind == NAME} - {""}
         causes = self.lexicon.cause_spans(parsed)
         span_of = lambda i: next(((s, e) for s, e in causes if s <= i < e), None)  # noqa: E731
         in_cause = lambda m: span_of(m.start) is not None  # noqa: E731
@@ -208,13 +210,19 @@ class Resolver:
         anchors = named_levels(self.kb, anchors, [m for m in matches if m.kind == NAME])
         for whole in asked_wholes(self.kb, parsed, [m for m in active if m.kind == NAME]):
             landmarks.add(whole)  # 'which vertebra ...': one of the vertebrae, not all of them
-            parts = descendants(self.kb, whole.entry)
+            # the parts of the side stated ('the lung of right, the lower part': the right lung's lobes)
+            parts = descendants(self.kb, self._sided(self.kb.get(whole.entry), self._side_for(parsed, whole))[0])
+            parts = parts or descendants(self.kb, whole.entry)
             if asks_for_one(parsed, whole):  # one vertebra, not the neck ones as a group
                 parts = [name for name in parts if not self.kb.get(name).members] or parts
             evidence += [Evidence(name, PART_WEIGHT, "context", whole.phrase) for name in parts]
+        # 'fluid between the lungs and the chest wall' is the effusion's own phrase: its landmark places only that
+        spelled = [m for m in active
+                   if m.kind in (NAME, CLUE) and any(m.start <= s and e <= m.end for s, e, _ in relations)]
         for anchor in anchors:
             landmark = anchor.landmark
             landmarks.add(landmark)
+            own = {m.entry for m in spelled if m.entry != landmark.entry and m.start < landmark.start < m.end}
             if anchor.relation == NEAR:
                 kind_landmarks.append(landmark)  # how it relates is not said: targets of the asked kind near it
                 continue
@@ -224,8 +232,13 @@ class Resolver:
             found = {target: strength for name in sorted(sided)
                      for target, strength in related(self.kb, name, anchor.relation)}
             for target, strength in sorted(found.items()):
+                # 'between the bladder and the back passage': one landmark does not place the other
+                if own and target not in own or any(self._same(target, a.landmark.entry) for a in anchors
+                                                    if a.landmark.entry != landmark.entry):
+                    continue
                 for name in self._sided(self.kb.get(target), side):
-                    evidence.append(Evidence(name, strength, "relation", landmark.phrase, anchor.relation))
+                    evidence.append(Evidence(name, strength * roles.weight[landmark.start], "relation", landmark.phrase,
+                                             anchor.relation))
         for match in active:
             entry = self.kb.get(match.entry)
             side = self._side_for(parsed, match)
@@ -239,8 +252,11 @@ class Resolver:
             # a phrase that holds the relation as well as the landmark describes the target ('fluid between
             # the lung' for the effusion): it is no landmark itself
             spells = any(match.start <= s and e <= match.end for s, e, _ in relations)
+            # ... and so is a phrase of the same structure overlapping it ('the right hip socket')
             if any(m.start <= match.start and match.end <= m.end
-                   or match.start <= m.start and m.end <= match.end and not spells for m in landmarks):
+                   or match.start <= m.start and m.end <= match.end and not spells
+                   or m.start < match.end and match.start < m.end and self._same(m.entry, match.entry)
+                   for m in landmarks):
                 weight, kind = LANDMARK_WEIGHT, LANDMARK  # the landmark ('in front of the windpipe') is not the answer
             elif self._kind_landmark(match, entry, asked, lesion_hits):
                 # 'the bone that holds the brain': the question asks for a bone, so the brain is where to look from
@@ -261,6 +277,8 @@ class Resolver:
                 if lesion:
                     evidence.append(Evidence(lesion, weight + 0.05, "lesion", match.phrase, lesion_hits[0][1]))
                     weight *= 0.5
+            elif entry.kind != "lesion" and lesion_organs & set(self.kb.ancestors(match.entry)):
+                weight *= 0.5  # 'HCC in a cirrhotic liver': the liver is where the lesion named is
             names = self._sided(entry, side)
             if entry.side() and not side and not any(w in SIDES for w in match.phrase.split()):
                 # the other side too, when the phrase names both ('lower lobe'); 'lll' names one
@@ -268,14 +286,25 @@ class Resolver:
                 names += [other] if other and match.phrase in self.kb.get(other).names() else []
             for name in names:
                 evidence.append(Evidence(name, weight, kind, match.phrase))
-        evidence += self._near_landmarks(kind_landmarks, asked, {e.entry for e in evidence})
+        evidence += self._near_landmarks(parsed, kind_landmarks, asked)
         evidence += self._context(evidence)
-        evidence += self._generic_lesion(parsed, evidence, active, landmarks | origins, lesion_hits, scan)
+        evidence += (self._placed_lesion(parsed, evidence, active, landmarks, lesion_hits)
+                     or self._generic_lesion(parsed, evidence, active, landmarks | origins, lesion_hits, scan))
         blocked = self._blocked(excluded)
         masks = [(m.start, m.end) for m in landmarks | set(kind_landmarks)]
         if outside_cause:
             masks += causes  # 'fluid round the lungs from her heart failure': the failure is not the target
         return [e for e in evidence if e.entry not in blocked], excluded, asked, sorted(set(masks))
+
+    def _kinds(self, name: str) -> set[str]:
+        """What kind of thing a target is; a lump also takes the telling kind of the organ it is in ('the lump on
+        the gland ...'; not 'organ')."""
+        entry = self.kb.get(name)
+        return set(entry.types) | (set(self.kb.get(entry.organ).types) - set(BROAD_TYPES) if entry.organ else set())
+
+    def _same(self, one: str, other: str) -> bool:
+        """Whether two entries name one structure, one of them the whole ('right hip' and 'hip socket')."""
+        return one in self.kb.ancestors(other) or other in self.kb.ancestors(one)
 
     def _kind_landmark(self, match: Match, entry: Entry, asked: set[str], lesion_hits: list) -> bool:
         """A named structure of another kind than the one asked for ('which muscle bends the hip') is a
@@ -283,17 +312,20 @@ class Resolver:
         return (bool(asked) and match.kind == NAME and not lesion_hits and entry.kind != "lesion"
                 and match.phrase not in self.kb.generic_names and not asked & set(entry.types))
 
-    def _near_landmarks(self, landmarks: list[Match], asked: set[str], found: set[str]) -> list[Evidence]:
-        """Targets of the asked kind that the knowledge base relates to a landmark in any way."""
+    def _near_landmarks(self, parsed: Parsed, landmarks: list[Match], asked: set[str]) -> list[Evidence]:
+        """Targets of the asked kind that the knowledge base relates to a landmark in any way, on the side
+        stated for the landmark ('the bone whose head sits in the right hip socket': the right femur)."""
         extra = []
         for landmark in landmarks:
             reference = set(self.kb.ancestors(landmark.entry))
             near = {entry.name for entry in self.kb.entries
                     if any(target in reference for _, target in entry.relations)}
             near |= {target for whole in reference for _, target in self.kb.get(whole).relations}
+            side = self._side_for(parsed, landmark) or self.kb.get(landmark.entry).side()
             for name in sorted(near - reference):
                 if asked & set(self.kb.get(name).types):
-                    extra.append(Evidence(name, NEAR_WEIGHT, "relation", landmark.phrase, "next_to"))
+                    extra += [Evidence(sided, NEAR_WEIGHT, "relation", landmark.phrase, "next_to")
+                              for sided in self._sided(self.kb.get(name), side)]
         return extra
 
     def _spread_sites(self, parsed: Parsed, active: list[Match], kind_words: list[tuple[int, int, str]],
@@ -315,6 +347,26 @@ class Resolver:
             if pick is not None and all(pick[:2] != s[:2] for s in sites):
                 sites.append(pick)
         return [(s, e, lesion.name, phrase) for s, e, lesion, phrase in sites if lesion is not None]
+
+    def _placed_lesion(self, parsed: Parsed, evidence: list[Evidence], active: list[Match], landmarks: set[Match],
+                       lesion_hits: list[tuple[int, str]]) -> list[Evidence]:
+        """A lump on a structure the question places by a relation ('a tiny lump on the gland above the kidney'):
+        that structure's own lesion, when no structure is named but landmarks and no lesion is named."""
+        if not lesion_hits or any(e.kind == "spread" for e in evidence):
+            return []
+        named = [m for m in active if m.kind in (NAME, CLUE) and m not in landmarks
+                 and m.phrase not in self.kb.generic_names]  # 'the gland' names none
+        if named:
+            return []
+        placed: dict[str, float] = {}
+        for item in evidence:
+            lesion = self.kb.lesion_of(item.entry) if item.kind == "relation" else None
+            if lesion is not None and lesion.organ:
+                placed[lesion.name] = max(placed.get(lesion.name, 0.0), item.weight)
+        start, word = lesion_hits[0]
+        asked = " ".join(parsed.raw[start:start + len(phrase_key(word))])  # as the question wrote it
+        return [Evidence(name, strength, "lesion", self.kb.get(self.kb.get(name).organ).display, asked)
+                for name, strength in sorted(placed.items())]
 
     def _generic_lesion(self, parsed: Parsed, evidence: list[Evidence], active: list[Match], landmarks: set[Match],
                         lesion_hits: list[tuple[int, str]], scan: Optional[ScanContext]) -> list[Evidence]:
@@ -399,20 +451,25 @@ class Resolver:
         """Rank targets for ``question``; with ``scan`` (the image in view), targets that cannot be in it
         rank lower and the rationale says so. ``scan=None`` ranks without the image. Equal scores
         are ordered by name (`resolution.ranked`)."""
-        parsed = parse(question, self.speller)
+        text = one_said_out(question)  # 'which rib is the top one': the top rib
+        parsed = parse(text, self.speller)
         if not any(t.isalnum() for t in parsed.raw):
             return self._abstain(question, "The question is empty, so there is nothing to look for.")
-        plain = expand(question)  # shorthand written out, for the encoder
+        plain = expand(text)  # shorthand and calques written out, for the encoder
         long = is_long(plain, self.options.clauses)
+        # 'is a fatty liver reversible if I change my diet?': an organ named, but no place asked for
+        request = "" if long else other_request(parsed)
+        if request:
+            return self._abstain(question, declined(request))
         evidence, excluded, asked, masks = self._evidence(parsed, scan, long)
         # a typo read as a word of a phrase that matched ('prostata'): the encoder reads it that way too
         matched = {word for item in evidence if item.kind in (NAME, CLUE, WEAK) for word in item.phrase.split()}
         plain = with_corrections(plain, [(word, fixed) for word, fixed in parsed.corrected if fixed in matched])
         # 'a sprained ankle': a part no target covers, and nothing named, clued or placed
         context = self.lexicon.relations(parsed) + self.lexicon.type_words(parsed, [])
-        part = "" if long else named_part(parsed, {start for start, _, _ in context})
-        if part and not any(item.kind in STRONG for item in evidence):
-            return self._abstain(question, uncovered(part), excluded)
+        part = None if long else named_part(parsed, {start for start, _, _ in context})
+        if part and not any(item.kind in STRONG and not part.holds(item.phrase) for item in evidence):
+            return self._abstain(question, uncovered(part.word), excluded)
         by_entry: dict[str, list[Evidence]] = {}
         for item in evidence:
             by_entry.setdefault(item.entry, []).append(item)
@@ -519,7 +576,7 @@ class Resolver:
         kinds = " or ".join(sorted(asked))
         moved = {}
         for name, score in scores.items():
-            if asked & set(self.kb.get(name).types):
+            if asked & self._kinds(name):
                 moved[name] = score
                 notes.setdefault(name, []).append(f"the question asks for a {kinds}")
             else:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, Optional
 
-import yaml
-
+from medsee_cli.reasoning import data
 from medsee_cli.reasoning.knowledge import KnowledgeBase
 from medsee_cli.reasoning.text import holds, phrase_key
 
@@ -118,8 +116,7 @@ class BodyRegions:
 
 
 def load_body_regions(kb: KnowledgeBase) -> BodyRegions:
-    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath(REGIONS_RESOURCE).read_text("utf-8")
-    return BodyRegions(kb, yaml.safe_load(text))
+    return BodyRegions(kb, data.read(REGIONS_RESOURCE))
 
 
 def scan_context(volume: Any, modality: str = "") -> ScanContext:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib import resources
 import numpy as np
-import yaml
 
+from medsee_cli.reasoning import data
 from medsee_cli.reasoning.knowledge import KnowledgeBase
 
 OUT_OF_SCOPE_RESOURCE = "out_of_scope.yaml"
@@ -29,20 +28,17 @@ RELATION_PHRASES = {"above": "above", "below": "below", "under": "under", "behin
 BROAD_TYPES = ("organ", "tube")  # a target's more telling kind word comes first when it has one
 
 
-def _data(name: str) -> dict:
-    return yaml.safe_load(resources.files("medsee_cli.reasoning").joinpath("data").joinpath(name).read_text("utf-8"))
-
-
 @functools.lru_cache(maxsize=1)
 def out_of_scope_examples() -> tuple[str, ...]:
-    groups = _data(OUT_OF_SCOPE_RESOURCE)["examples"]
+    groups = data.read(OUT_OF_SCOPE_RESOURCE)["examples"]
     return tuple(str(example) for examples in groups.values() for example in examples)
 
 
 @functools.lru_cache(maxsize=1)
 def lay_views() -> dict[str, tuple[str, ...]]:
     """Target name -> everyday descriptions of it (``data/views.yaml``), embedded as extra views."""
-    return {str(name): tuple(str(v) for v in views) for name, views in (_data(VIEWS_RESOURCE)["views"] or {}).items()}
+    return {str(name): tuple(str(v) for v in views)
+            for name, views in (data.read(VIEWS_RESOURCE)["views"] or {}).items()}
 
 
 def relation_view(kb: KnowledgeBase, entry) -> str:

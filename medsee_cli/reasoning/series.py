@@ -1,5 +1,6 @@
 """A member of an ordered series named by its place: 'the bottom vertebra', 'the last lumbar vertebra',
-'the top rib on the left', 'the fourth and fifth lumbar vertebrae'.
+'the top rib on the left', 'the fourth and fifth lumbar vertebrae', 'which rib is the very top one', and 'the
+spine of the neck, the seventh'.
 
 A union's members are listed from the head down (``knowledge.yaml``), so a place word (``data/series.yaml``:
 an end, or an ordinal) just before a union's name names that member; ordinals joined by 'and'/'or' name
@@ -12,10 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from importlib import resources
+import re
 
-import yaml
-
+from medsee_cli.reasoning import data
 from medsee_cli.reasoning.knowledge import KnowledgeBase
 from medsee_cli.reasoning.lexicon import CLUE, NAME, Match
 from medsee_cli.reasoning.text import Parsed, stem
@@ -23,17 +23,45 @@ from medsee_cli.reasoning.text import Parsed, stem
 SERIES_RESOURCE = "series.yaml"
 SKIPPED = frozenset({"the", "very"})  # 'the very last vertebra'
 JOINERS = frozenset({"and", "or", ","})  # 'the fourth and fifth ...'
+# 'which rib is the very top one', 'the lobe between the upper and lower ones': 'one' after a place word stands for
+# the thing the question opens with
+_OPENING_THING = re.compile(r"^\W*(?:which|what|the)\s+([a-z]{3,})\b", re.IGNORECASE)
+_PLACED_ONE = re.compile(r"\b([a-z]+)((?:\s+[a-z]+)?\s+)ones?\b", re.IGNORECASE)
+NOT_A_THING = frozenset({"is", "are", "was", "were", "does", "did", "can", "could", "should", "would", "will", "one"})
+RELATIVE_PLACES = frozenset({"upper", "lower", "middle"})  # a place among few ('the upper and lower ones')
 
 
 @functools.lru_cache(maxsize=1)
 def _places() -> dict[str, int]:
     """Stem of a place word -> index into a union's members (0 the first, -1 the last)."""
-    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath(SERIES_RESOURCE).read_text("utf-8")
-    raw = yaml.safe_load(text)
+    raw = data.read(SERIES_RESOURCE)
     places = {stem(str(w)): 0 for w in raw["first"]}
     places.update({stem(str(w)): -1 for w in raw["last"]})
     places.update({stem(str(w)): int(n) - 1 for w, n in raw["ordinals"].items()})
     return places
+
+
+@functools.lru_cache(maxsize=1)
+def _after_name() -> tuple[frozenset[str], dict[str, int]]:
+    """(words skipped between a series' name and a place after it, number word -> index after 'number')."""
+    raw = data.read(SERIES_RESOURCE)
+    numbers = {str(w): int(n) - 1 for w, n in raw["numbers"].items()}
+    numbers.update({str(n): n - 1 for n in range(1, 31)})
+    return frozenset(str(w) for w in raw["after_name_skips"]), numbers
+
+
+def _place_after(parsed: Parsed, end: int) -> list[tuple[int, int]]:
+    """(position, member index) of a place said just after a series' name ('the spine of the neck, the
+    seventh'; 'vertebra number seven'), or none."""
+    skips, numbers = _after_name()
+    i = end
+    while i < len(parsed.raw) and i < end + len(skips) and parsed.raw[i] in skips:
+        i += 1
+    if i >= len(parsed.raw) or i == end and parsed.raw[i] not in numbers:
+        return []
+    if parsed.raw[i - 1] == "number" and parsed.raw[i] in numbers:
+        return [(i, numbers[parsed.raw[i]])]
+    return [(i, _places()[parsed.stems[i]])] if parsed.stems[i] in _places() and i > end else []
 
 
 def _place_words(parsed: Parsed, start: int) -> list[tuple[int, int]]:
@@ -53,6 +81,26 @@ def _place_words(parsed: Parsed, start: int) -> list[tuple[int, int]]:
     return found
 
 
+def _places_one(word: str) -> bool:
+    """Whether a word says a place in a series: 'top', 'fifth', 'lower', or a superlative ('highest')."""
+    word = word.lower()
+    return stem(word) in _places() or word in RELATIVE_PLACES or len(word) > 5 and word.endswith("est")
+
+
+def one_said_out(text: str) -> str:
+    """``text`` with each 'one' after a place word (within two words) written as the thing the question opens
+    with ('which rib is the very top one' -> '... the very top rib', 'the biggest solid one'); the rest as is."""
+    opening = _OPENING_THING.match(text)
+    thing = opening.group(1) if opening else ""
+    if not thing or thing.lower() in NOT_A_THING:
+        return text
+
+    def said(found: re.Match) -> str:
+        words = [found.group(1)] + found.group(2).split()
+        return f"{found.group(1)}{found.group(2)}{thing}" if any(_places_one(w) for w in words) else found.group(0)
+    return _PLACED_ONE.sub(said, text)
+
+
 def _narrowest(kb: KnowledgeBase, whole: str, named: set[str]) -> str:
     """The smallest union named in the question that lies inside ``whole`` (``whole`` when none)."""
     inside = [name for name in named if name != whole and whole in kb.ancestors(name) and kb.get(name).members]
@@ -60,13 +108,13 @@ def _narrowest(kb: KnowledgeBase, whole: str, named: set[str]) -> str:
 
 
 def in_series(kb: KnowledgeBase, parsed: Parsed, matches: list[Match]) -> list[Match]:
-    """``matches`` with each union name after place words moved to the members they name, each match
-    starting at its place word."""
+    """``matches`` with each union name after place words (or before one: `_place_after`) moved to the members
+    they name, each match starting at its place word."""
     named = {m.entry for m in matches if m.kind in (NAME, CLUE)}
     out = []
     for match in matches:
         series = match.kind == NAME and len(kb.get(match.entry).members) > 2
-        places = _place_words(parsed, match.start) if series else []
+        places = (_place_words(parsed, match.start) or _place_after(parsed, match.end)) if series else []
         members = kb.get(_narrowest(kb, match.entry, named)).members if places else ()
         picked = [(at, members[index]) for at, index in places if -len(members) <= index < len(members)]
         if not picked:

@@ -6,10 +6,8 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 
-import yaml
-
+from medsee_cli.reasoning import data
 from medsee_cli.reasoning.shorthand import expand
 
 _APOSTROPHE = re.compile(r"[\u2019'`]")
@@ -21,10 +19,13 @@ HEDGES = frozenset({"sure", "certain", "know", "clear", "idea", "only", "just", 
 SIDES = frozenset({"left", "right"})
 NEGATION_REACH = 6
 # a result that says 'nothing there' negates what its clause named before it ('her pregnancy test was negative')
-RESULT_NEGATIONS = frozenset({"negative", "normal", "fine", "clear", "unremarkable"})
+RESULT_NEGATIONS = frozenset({"negative", "normal", "fine", "clear", "unremarkable", "okay", "ok", "alright"})
 RESULT_VERBS = frozenset({"was", "were", "is", "are", "been", "back", "looked", "look", "looks", "seemed"})
 # words that may stand between the verb and the result ('my womb is a normal shape', 'looked completely fine')
 RESULT_FILLERS = frozenset({"a", "all", "completely", "totally", "perfectly", "entirely", "quite"})
+# 'does it look okay?' asks whether it is normal: a question, not a result that says nothing is there (so does a
+# clause that ends with a question mark)
+QUESTION_AUXILIARIES = frozenset({"does", "do", "did", "will", "would", "could", "can"})
 
 
 def normalise(text: str) -> str:
@@ -135,8 +136,7 @@ def holds(stems: tuple[str, ...], key: tuple[str, ...]) -> bool:
 def english_words() -> frozenset[str]:
     """Our list of everyday words plus the whole words of the encoder's word-piece vocabulary
     (when the packaged encoder is installed): what counts as a real word, not a typo or noise."""
-    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath("common_words.yaml").read_text("utf-8")
-    words = set(str(yaml.safe_load(text)["words"]).split())
+    words = set(str(data.read("common_words.yaml")["words"]).split())
     from medsee_cli.reasoning.encoder import packaged_encoder_path
 
     folder = packaged_encoder_path()
@@ -155,8 +155,7 @@ def common_words() -> frozenset[str]:
 @functools.lru_cache(maxsize=1)
 def word_forms() -> tuple[dict[str, str], tuple[str, ...]]:
     """(stem -> canonical stem for words that mean the same, medical word beginnings)."""
-    text = resources.files("medsee_cli.reasoning").joinpath("data").joinpath("word_forms.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    raw = data.read("word_forms.yaml")
     same = {str(other): str(canonical) for canonical, others in raw["same_as"].items() for other in others}
     return same, tuple(str(p) for p in raw.get("prefixes") or ())
 
@@ -195,11 +194,52 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-class Speller:
-    """Maps a misspelt word to the closest knowledge-base word (conservatively)."""
+_SOUNDS = (("ph", "f"), ("ck", "k"), ("ce", "se"), ("ci", "si"), ("cy", "sy"), ("c", "k"), ("q", "k"), ("z", "s"))
 
-    def __init__(self, vocabulary: set[str]) -> None:
+
+def sound_key(word: str) -> str:
+    """A word's consonants as they sound, repeats merged: 'cyst' and 'sist' -> 'st', 'nodule' and 'noodle' -> 'ndl';
+    a last '-er' sounds as '-a' ('aorter': 'aorta')."""
+    word = word[:-2] + "a" if word.endswith("er") else word
+    for letters, sound in _SOUNDS:
+        word = word.replace(letters, sound)
+    consonants = [c for c in word if c not in "aeiouyhw"]
+    return "".join(c for i, c in enumerate(consonants) if i == 0 or c != consonants[i - 1])
+
+
+BY_EAR_MIN_CHARS = 5  # a word read by its sound alone, with no phrase around it, is at least this long
+
+
+def _first_sound(word: str) -> str:
+    for letters, sound in _SOUNDS:
+        word = word.replace(letters, sound)
+    return word[:1]
+
+
+def sounds_like(word: str, candidate: str) -> bool:
+    """Whether ``word`` is a slip for ``candidate`` that keeps its sound ('sist' for 'cyst', 'noodle' for
+    'nodule', as autocorrect and spelling by ear make them): the same consonant sounds, at most two edits."""
+    return (len(word) >= 4 and len(candidate) >= 4 and word != candidate
+            and sound_key(word) == sound_key(candidate) and edit_distance(word, candidate, 2) <= 2)
+
+
+class Speller:
+    """Maps a misspelt word to the closest knowledge-base word (conservatively); with ``pairs`` (the knowledge
+    base's phrases of two words), also a word that sounds like the one such a phrase has next to its neighbour
+    ('lung noodle': 'lung nodule'), even when it is a real word."""
+
+    def __init__(self, vocabulary: set[str], pairs: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
+                 ) -> None:
         self._vocab = vocabulary
+        self._by_sound: dict[str, list[str]] = {}
+        for word in sorted(vocabulary):
+            if len(word) >= 4 and word.isalpha():
+                self._by_sound.setdefault(sound_key(word), []).append(word)
+        self._after: dict[str, list[str]] = {}
+        self._before: dict[str, list[str]] = {}
+        for first, second in sorted(pairs):
+            self._after.setdefault(first, []).append(second)
+            self._before.setdefault(second, []).append(first)
         self._by_first: dict[str, list[str]] = {}
         for word in vocabulary:
             if len(word) >= 4 and word.isalpha():
@@ -224,10 +264,33 @@ class Speller:
             key = (distance, -len(candidate), not keyboard_slip(word, candidate), candidate)
             if key < best_key:
                 best, best_key = candidate, key
-        result = best if best_key[0] <= limit else word
+        result = best if best_key[0] <= limit else self._by_ear(word)
         self._cache[word] = result
         return result
 
+    def _by_ear(self, word: str) -> str:
+        """The nearest knowledge-base word that sounds like ``word`` and begins with its sound ('aorter': 'aorta'),
+        or ``word``; short words ('wees', 'mums') are left alone: too many words sound like them."""
+        key = sound_key(word)
+        if len(word) < BY_EAR_MIN_CHARS or len(key) < 2:
+            return word
+        heard = [c for c in self._by_sound.get(key, ())
+                 if sounds_like(word, c) and _first_sound(c) == _first_sound(word)]
+        return min(heard, key=lambda c: (edit_distance(word, c, 2), -len(c), c), default=word)
+
+
+    def in_context(self, raw: list[str], words: list[str]) -> list[str]:
+        """``words`` (``raw`` read one by one, `correct`) with each word written as no knowledge-base word,
+        next to one that is, read as the word that sounds like it in a two-word phrase with that neighbour
+        ('lung noodle' -> 'lung nodule', 'kidny sist' -> 'kidney cyst', before 'sist' is read as 'sits')."""
+        out = list(words)
+        for i, word in enumerate(raw):
+            if word in self._vocab or not word.isalpha():
+                continue
+            before = self._after.get(out[i - 1], []) if i > 0 else []
+            after = self._before.get(words[i + 1], []) if i + 1 < len(words) else []
+            out[i] = next((c for c in before + after if sounds_like(word, c)), out[i])
+        return out
 
     def known_fraction(self, words: tuple[str, ...], stems: tuple[str, ...]) -> float:
         """How many of the words are real words or knowledge-base words (keyboard mash scores low)."""
@@ -291,18 +354,14 @@ class Parsed:
             return False
         if word == "left" and before in ("has", "have", "had", "just", "was", "it", "he", "she", "they", "pain", "i", "we"):
             return False
-        return True
+        # 'crossing from left to right': a direction, not a side
+        return not (before == "from" and after == "to" or before == "to" and i >= 2 and self.raw[i - 2] in SIDES)
 
 
 def parse(question: str, speller: Speller | None = None) -> Parsed:
     raw = [part for word in tokens(question) for part in (speller.split(word) if speller else (word,))]
-    corrected = []
-    words = []
-    for word in raw:
-        fixed = speller.correct(word) if speller else word
-        if fixed != word:
-            corrected.append((word, fixed))
-        words.append(fixed)
+    words = speller.in_context(raw, [speller.correct(word) for word in raw]) if speller else list(raw)
+    corrected = [(word, fixed) for word, fixed in zip(raw, words) if fixed != word]
     negated = [False] * len(words)
     i = 0
     while i < len(words):
@@ -318,7 +377,10 @@ def parse(question: str, speller: Speller | None = None) -> Parsed:
             i += 1
     for i, word in enumerate(words):
         verb = i - 1 - (i >= 3 and words[i - 1] in RESULT_FILLERS)
-        if word in RESULT_NEGATIONS and verb >= 1 and words[verb] in RESULT_VERBS:
+        # 'does it look okay?', 'the uterus of my wife is normal size?': asked, not said
+        after = next((w for w in words[i + 1:] if w in BOUNDARIES), "")
+        asked = any(w in QUESTION_AUXILIARIES for w in words[max(0, verb - 2):verb]) or after == "?"
+        if word in RESULT_NEGATIONS and verb >= 1 and words[verb] in RESULT_VERBS and not asked:
             j = verb - 1
             while j >= 0 and j >= verb - NEGATION_REACH and words[j] not in BOUNDARIES:
                 negated[j] = True
