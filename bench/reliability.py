@@ -36,17 +36,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from ask_fullsize import resampled  # noqa: E402
 from field_of_view import zoomed  # noqa: E402
-from thin_slices import MEMBERS, labelled_data  # noqa: E402
+from thin_slices import MEMBERS, labelled_data, truth_of  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "reliability"
 CT_TARGETS = ("liver", "spleen", "kidneys", "kidney_left", "kidney_right", "gallbladder", "stomach", "pancreas",
               "aorta", "inferior_vena_cava", "vertebrae", "lungs", "urinary_bladder", "colon", "small_bowel",
               "duodenum", "hip", "liver_lesion", "kidney_lesion", "pancreatic_lesion", "brain_tumor",
               "breast_lesion")
-# targets whose "total" labels go by other names
-TRUTH_NAMES = {**MEMBERS, "lungs": ("lung_upper_lobe_left", "lung_lower_lobe_left", "lung_upper_lobe_right",
-                                    "lung_middle_lobe_right", "lung_lower_lobe_right"),
-               "hip": ("hip_left", "hip_right"), "kidney_lesion": ("kidney_cyst_left", "kidney_cyst_right")}
 BINS = (0.0, 0.3, 0.5, 0.65, 0.8, 0.9, 0.95, 0.99, 1.0001)
 RIGHT_DICE = 0.5
 
@@ -91,7 +87,8 @@ def ct_truth(label_file: Path, ids: dict[str, int]) -> dict:
     from medsee_cli.io import load_volume
 
     labels = np.asarray(load_volume(label_file).array())
-    return {t: np.isin(labels, [ids[m] for m in TRUTH_NAMES.get(t, (t,)) if m in ids]) for t in CT_TARGETS}
+    return {t: truth_of(labels, t, ids) if t in ids or t in MEMBERS else np.zeros(labels.shape, dtype=bool)
+            for t in CT_TARGETS}
 
 
 def scans(data: Path, ids: dict[str, int]) -> list[Scan]:

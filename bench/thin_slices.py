@@ -28,9 +28,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "thin_slices"
 TARGETS = ("liver", "spleen", "aorta", "kidneys", "stomach", "vertebrae")
+# targets whose "total" labels go by other names (kidney_lesion: the only kidney lesions it labels are cysts)
 MEMBERS = {"kidneys": ("kidney_left", "kidney_right"),
            "vertebrae": tuple(f"vertebrae_{p}{n}" for p, top in (("C", 7), ("T", 12), ("L", 5)) for n in range(1, top + 1))
-           + ("vertebrae_S1",)}
+           + ("vertebrae_S1",),
+           "lungs": ("lung_upper_lobe_left", "lung_lower_lobe_left", "lung_upper_lobe_right", "lung_middle_lobe_right",
+                     "lung_lower_lobe_right"),
+           "hip": ("hip_left", "hip_right"), "kidney_lesion": ("kidney_cyst_left", "kidney_cyst_right")}
 
 
 def thin(data: Path) -> tuple[Path, Path]:

@@ -13,44 +13,30 @@ from __future__ import annotations
 import functools
 
 from medsee_cli.reasoning import data
-from medsee_cli.reasoning.text import Parsed, phrase_key
+from medsee_cli.reasoning.text import Parsed, occurrences, phrase_key
 
 RESOURCE = "out_of_scope.yaml"
 
 
-Phrases = dict[str, list[tuple[tuple[str, ...], str]]]
+Phrases = dict[tuple[str, ...], str]
 
 
 @functools.lru_cache(maxsize=1)
 def _data() -> tuple[Phrases, Phrases]:
-    """(request phrases, looking words), each as first stem -> [(phrase key, what the request is about)]."""
+    """(request phrases, looking words): phrase key -> what the request is about ('' for looking words)."""
     raw = data.read(RESOURCE)
-    requests: Phrases = {}
-    for kind in raw["other_requests"]:
-        for word in kind["words"]:
-            key = phrase_key(str(word))
-            requests.setdefault(key[0], []).append((key, str(kind["about"])))
-    looking: Phrases = {}
-    for word in raw["looking_words"]:
-        key = phrase_key(str(word))
-        looking.setdefault(key[0], []).append((key, ""))
-    return requests, looking
-
-
-def _found(stems: tuple[str, ...], phrases: Phrases) -> list[tuple[int, int, str]]:
-    """(start, end, what it is about) of each phrase in ``stems``."""
-    return [(at, at + len(key), about) for at, first in enumerate(stems) for key, about in phrases.get(first, ())
-            if stems[at:at + len(key)] == key]
+    requests = {phrase_key(str(word)): str(kind["about"]) for kind in raw["other_requests"] for word in kind["words"]}
+    return requests, {phrase_key(str(word)): "" for word in raw["looking_words"]}
 
 
 def other_request(parsed: Parsed) -> str:
     """What the question asks about when it asks for something medsee does not answer ('the outlook or the
     chances of getting better'), or '' when it asks for nothing of the kind or also asks to be shown something."""
     requests, looking = _data()
-    found = [hit for hit in _found(parsed.stems, requests) if not parsed.negated[hit[0]]]
+    found = [hit for hit in occurrences(parsed.stems, requests) if not parsed.negated[hit[0]]]
     if not found:
         return ""
     inside = {i for start, end, _ in found for i in range(start, end)}
-    if any(not inside & set(range(start, end)) for start, end, _ in _found(parsed.stems, looking)):
+    if any(not inside & set(range(start, end)) for start, end, _ in occurrences(parsed.stems, looking)):
         return ""
     return max(found, key=lambda hit: (hit[1] - hit[0], -hit[0]))[2]  # the longest phrase says it best

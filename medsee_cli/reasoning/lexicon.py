@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from medsee_cli.reasoning import data
 from medsee_cli.reasoning.knowledge import KnowledgeBase
-from medsee_cli.reasoning.text import BOUNDARIES, SIDES, Parsed, phrase_key, stem, tokens, word_forms
+from medsee_cli.reasoning.text import BOUNDARIES, SIDES, Parsed, occurrences, phrase_key, stem, tokens, word_forms
 
 NAME, CLUE, WEAK = "name", "clue", "weak"
 WEIGHTS = {NAME: 1.0, CLUE: 0.75, WEAK: 0.45}
@@ -256,13 +256,7 @@ class Lexicon:
         return sorted(spans)
 
     def _occurrences(self, parsed: Parsed, keys: dict) -> list[tuple[int, int, str]]:
-        hits = []
-        for key, value in keys.items():
-            n = len(key)
-            for start in range(len(parsed.stems) - n + 1):
-                if parsed.stems[start:start + n] == key and not parsed.negated[start]:
-                    hits.append((start, start + n, value))
-        return sorted(hits)
+        return [hit for hit in occurrences(parsed.stems, keys) if not parsed.negated[hit[0]]]
 
     def type_words(self, parsed: Parsed, covered: list[Match]) -> list[tuple[int, int, str]]:
         """(start, end, kind) for words asking for a kind of thing ('bone', 'vessel'), not inside a

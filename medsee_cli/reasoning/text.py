@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from medsee_cli.reasoning import data
@@ -130,6 +130,12 @@ def phrase_key(text: str) -> tuple[str, ...]:
 def holds(stems: tuple[str, ...], key: tuple[str, ...]) -> bool:
     """Whether the phrase ``key`` (a `phrase_key`) occurs in the stemmed words ``stems``."""
     return any(stems[i:i + len(key)] == key for i in range(len(stems) - len(key) + 1))
+
+
+def occurrences(stems: tuple[str, ...], keys: Mapping[tuple[str, ...], str]) -> list[tuple[int, int, str]]:
+    """(start, end, value) of every place a phrase key of ``keys`` occurs in ``stems``, sorted."""
+    return sorted((start, start + len(key), value) for key, value in keys.items()
+                  for start in range(len(stems) - len(key) + 1) if stems[start:start + len(key)] == key)
 
 
 @functools.lru_cache(maxsize=1)

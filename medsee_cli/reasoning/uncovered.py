@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from medsee_cli.reasoning import data
-from medsee_cli.reasoning.text import Parsed, phrase_key
+from medsee_cli.reasoning.text import Parsed, occurrences, phrase_key
 
 RESOURCE = "out_of_scope.yaml"
 
@@ -53,8 +53,7 @@ def named_part(parsed: Parsed, context_starts: set[int]) -> Optional[Part]:
     bone between the shoulder and the elbow', 'the organ lying on the diaphragm'); ``context_starts``: where
     each relation phrase and kind word in the question starts."""
     parts, idioms = _data()
-    in_idiom = {i for key in idioms for start in range(len(parsed.stems) - len(key) + 1)
-                if parsed.stems[start:start + len(key)] == key for i in range(start, start + len(key))}
+    in_idiom = {i for start, end, _ in occurrences(parsed.stems, dict.fromkeys(idioms, "")) for i in range(start, end)}
     for key, word in sorted(parts.items(), key=lambda item: -len(item[0])):  # 'vocal cord' before 'cord'
         n = len(key)
         for start in range(len(parsed.stems) - n + 1):
