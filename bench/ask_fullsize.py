@@ -3,6 +3,11 @@ the size issue 13 measured), a question naming one structure; wall time, peak me
 and 3D Dice against the labels resampled the same way (nearest neighbour).
 
     .venv/bin/python bench/ask_fullsize.py [--repeats 3] [--question "where is the liver?"] [--runtime auto|torch|onnx]
+                                           [--bridge 7] [--bridge 0,7]
+
+With several ``--bridge`` values (mm; 0 = no bridging, `EngineOptions.bridge_mm`), each round runs
+every value in turn, so the values are timed side by side on a shared machine; medians per value
+and their ratio are printed.
 
 The resampled files are made once under bench/results/fullsize (not committed). Each run is a
 fresh `medsee ask --json` process; peak RSS is that process's (getrusage of the children).
@@ -52,7 +57,9 @@ def main() -> None:
     parser.add_argument("--target", default="liver", help="label name scored against the answer's first finding")
     parser.add_argument("--runtime", default="auto")
     parser.add_argument("--data", default=None)
+    parser.add_argument("--bridge", default="7", help="comma-separated --bridge values (mm), run in turn each round")
     args = parser.parse_args()
+    bridges = [float(b) for b in args.bridge.split(",")]
     from medsee_cli.io import load_volume
     from medsee_cli.io.data_root import data_root
 
@@ -62,26 +69,38 @@ def main() -> None:
     image, labels = resampled(root)
     ids = {name: int(k) for k, name in json.loads((root / "labelmap_total.json").read_text())["total"].items()}
     truth = np.asarray(load_volume(labels).array()) == ids[args.target]
-    walls, rows = [], []
-    for n in range(args.repeats):
-        out = OUT / f"ask_{n}"
+    walls: dict[float, list[float]] = {b: [] for b in bridges}
+    rows = []
+    for n, bridge in [(n, b) for n in range(args.repeats) for b in bridges]:
+        out = OUT / f"ask_{n}_bridge{bridge:g}"
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "medsee_cli", "ask", str(image), args.question, "--out", str(out),
-                               "--overwrite", "--json", "--image-runtime", args.runtime], capture_output=True, text=True)
+                               "--overwrite", "--json", "--image-runtime", args.runtime, "--bridge", str(bridge)],
+                              capture_output=True, text=True)
         wall = time.perf_counter() - started
         if done.returncode != 0:
             raise SystemExit(done.stderr.strip())
         document = json.loads(done.stdout)
         mask = np.asarray(load_volume(out / "mask.nii.gz").array()) == 1
         dice = 2 * (mask & truth).sum() / max(mask.sum() + truth.sum(), 1)
-        walls.append(wall)
+        walls[bridge].append(wall)
         found = document["findings"][0] if document["findings"] else {}
-        rows.append({"wall_s": round(wall, 1), "engine": document["engine"], "target": found.get("target"),
+        rows.append({"bridge_mm": bridge, "wall_s": round(wall, 1), "engine": document["engine"], "target": found.get("target"),
                      "pieces": found.get("measurements", {}).get("pieces"), "dice": round(float(dice), 3)})
         print(json.dumps(rows[-1]), flush=True)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"{args.question!r} on {SHAPE}: wall median {statistics.median(walls):.1f} s (min {min(walls):.1f}, "
-          f"max {max(walls):.1f}) over {len(walls)} runs; peak RSS {peak:.0f} MB")
+    for bridge, values in walls.items():
+        print(f"{args.question!r} on {SHAPE}, --bridge {bridge:g}: wall median {statistics.median(values):.1f} s "
+              f"(min {min(values):.1f}, max {max(values):.1f}) over {len(values)} runs")
+    if len(bridges) > 1:
+        base = statistics.median(walls[bridges[0]])
+        print("ratios of medians to --bridge %g: " % bridges[0]
+              + ", ".join(f"{b:g}: {statistics.median(walls[b]) / base:.2f}" for b in bridges[1:]))
+        first = {b: np.asarray(load_volume(OUT / f"ask_0_bridge{b:g}" / "mask.nii.gz").array()) == 1 for b in bridges}
+        print("Dice of the first round's masks to --bridge %g's: " % bridges[0] + ", ".join(
+            f"{b:g}: {2 * (first[b] & first[bridges[0]]).sum() / max(first[b].sum() + first[bridges[0]].sum(), 1):.4f}"
+            for b in bridges[1:]))
+    print(f"peak RSS of any run {peak:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 
 patient_a (3 mm, the grounding model's own patient) resampled along its slice axis to 1 mm
 slices, in-plane unchanged, so the model sees pictures like its training slices and what differs
-is only how many slices are read: `medsee segment` with `--read-spacing 0` (every slice) and the
-default (3.5 mm: every third 1 mm slice, the slices between drawn by shape interpolation). Per
-target: Dice between the two runs, and each run's Dice against the labels resampled the same way;
-wall time and slices run. With ``--fullsize`` the 512 x 512 x 300 CT of `bench/ask_fullsize.py`
+is only how many slices are read: `medsee segment` with `--read-spacing 0` (every slice), with
+`--bridge 0` (3.5 mm: every third 1 mm slice, the slices between drawn by shape interpolation) and
+the default (every third slice, and where the outlines of two read slices 6.7 mm apart agree the
+one between them is drawn too: bridged). Per target: each run's Dice against the labels resampled
+the same way, and between the runs; wall time and slices run. ``--no-every`` leaves out the
+every-slice run (the slowest). With ``--fullsize`` the 512 x 512 x 300 CT of `bench/ask_fullsize.py`
 is run instead (liver only: the target the issue measured).
 
     .venv/bin/python bench/thin_slices.py [--fullsize] [--targets liver,spleen,...]
@@ -57,12 +59,12 @@ def thin(data: Path) -> tuple[Path, Path]:
 
 
 def segment(image: Path, targets: tuple[str, ...], read_spacing: float, out: Path,
-            model: str = "") -> tuple[float, dict, dict[str, np.ndarray]]:
+            model: str = "", bridge: float = 7.0) -> tuple[float, dict, dict[str, np.ndarray]]:
     from medsee_cli.io import load_volume
 
     shutil.rmtree(out, ignore_errors=True)  # a batch re-run would skip the finished case
     command = [sys.executable, "-m", "medsee_cli", "segment", str(image), "--out", str(out), "--json",
-               "--read-spacing", str(read_spacing), "--format", "nifti,json"]
+               "--read-spacing", str(read_spacing), "--bridge", str(bridge), "--format", "nifti,json"]
     for target in targets:
         command += ["--target", target]
     if model:
@@ -103,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fullsize", action="store_true", help="the 512 x 512 x 300 CT of bench/ask_fullsize.py")
     parser.add_argument("--targets", default=None)
+    parser.add_argument("--no-every", action="store_true", help="leave out the every-slice run")
     parser.add_argument("--data", default=None)
     args = parser.parse_args()
     from medsee_cli.io import load_volume
@@ -121,17 +124,24 @@ def main() -> None:
         targets = tuple(args.targets.split(","))
     labels = np.asarray(load_volume(label_file).array())
     truth = {t: truth_of(labels, t, ids) for t in targets}
+    configs = {"every": (0.0, 0.0), "thin": (3.5, 0.0), "bridged": (3.5, 7.0)}
+    if args.no_every:
+        del configs["every"]
     runs = {}
-    for read_spacing in (0.0, 3.5):
-        wall, engine, masks = segment(image, targets, read_spacing, OUT / f"{image.name.split('.')[0]}_read{read_spacing:g}")
-        runs[read_spacing] = masks
-        print(json.dumps({"read_spacing_mm": read_spacing, "wall_s": round(wall, 1), "engine": engine}), flush=True)
-    print(f"{'target':12s} {'every/labels':>12s} {'thin/labels':>12s} {'thin/every':>11s}")
+    for name, (read_spacing, bridge) in configs.items():
+        wall, engine, masks = segment(image, targets, read_spacing, OUT / f"{image.name.split('.')[0]}_{name}",
+                                      bridge=bridge)
+        runs[name] = masks
+        print(json.dumps({"run": name, "read_spacing_mm": read_spacing, "bridge_mm": bridge, "wall_s": round(wall, 1),
+                          "engine": engine}), flush=True)
+    pairs = [(a, b) for a, b in (("thin", "every"), ("bridged", "every"), ("bridged", "thin")) if a in runs and b in runs]
+    print(f"{'target':12s} " + " ".join(f"{n + '/labels':>14s}" for n in runs) + " "
+          + " ".join(f"{a + '/' + b:>14s}" for a, b in pairs))
+    empty = np.zeros(labels.shape, dtype=bool)
     for t in targets:
-        every, sparse = runs[0.0].get(t), runs[3.5].get(t)
-        empty = np.zeros(labels.shape, dtype=bool)
-        every, sparse = (empty if every is None else every), (empty if sparse is None else sparse)
-        print(f"{t:12s} {dice(every, truth[t]):12.3f} {dice(sparse, truth[t]):12.3f} {dice(sparse, every):11.3f}")
+        got = {n: empty if runs[n].get(t) is None else runs[n][t] for n in runs}
+        print(f"{t:12s} " + " ".join(f"{dice(got[n], truth[t]):14.3f}" for n in runs) + " "
+              + " ".join(f"{dice(got[a], got[b]):14.3f}" for a, b in pairs))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from medsee_cli.cli.boundary import boundary, warning_line
+from medsee_cli.cli.engine_flags import Bridge, ReadSpacing
 from medsee_cli.errors import InputError, UsageError
 from medsee_cli.model.registry import DEFAULT_GROUNDING
 
@@ -48,10 +49,8 @@ def ask(
     image_runtime: Annotated[str, typer.Option(
         "--image-runtime", help="What runs the image encoder: auto (ONNX Runtime on a CPU at fp32, else torch), "
                                 "torch or onnx.")] = "auto",
-    read_spacing: Annotated[float, typer.Option(
-        "--read-spacing", min=0.0, metavar="MM",
-        help="Read slices at most this many mm apart (every n-th slice of a thin-slice series); the slices "
-                                "between are drawn by shape interpolation. 0 reads every slice.")] = 3.5,
+    read_spacing: ReadSpacing = 3.5,
+    bridge: Bridge = 7.0,
     series: Annotated[Optional[str], typer.Option(
         "--series", help="Series key or SeriesInstanceUID when IMAGE holds several series.")] = None,
     overwrite: Annotated[bool, typer.Option(
@@ -99,7 +98,8 @@ def ask(
 
     given = list(arguments or [])
     options = AskOptions(
-        out=out, model=model, engine=EngineOptions(device=device, runtime=image_runtime, read_spacing_mm=read_spacing),
+        out=out, model=model, engine=EngineOptions(device=device, runtime=image_runtime, read_spacing_mm=read_spacing,
+                                         bridge_mm=bridge),
         series=series, overwrite=overwrite, related=related,
         encoder=encoder, encoder_runtime=encoder_runtime, llm=llm or "", llm_model=llm_model,
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from medsee_cli.cli.boundary import boundary, error_line, warning_line
+from medsee_cli.cli.engine_flags import Bridge, ReadSpacing
 from medsee_cli.model.registry import DEFAULT_GROUNDING
 
 if TYPE_CHECKING:
@@ -39,10 +40,8 @@ def segment(
                                                       help="Slices per forward pass (default: 1 on CPU, 8 on CUDA).")] = None,
     skip_stride: Annotated[int, typer.Option("--skip-stride", min=1,
                                              help="Coarse pass over every N-th slice read (see --read-spacing); 1 runs them all.")] = 4,
-    read_spacing: Annotated[float, typer.Option(
-        "--read-spacing", min=0.0, metavar="MM",
-        help="Read slices at most this many mm apart (every n-th slice of a thin-slice series); the slices "
-                                "between are drawn by shape interpolation. 0 reads every slice.")] = 3.5,
+    read_spacing: ReadSpacing = 3.5,
+    bridge: Bridge = 7.0,
     formats: Annotated[Optional[list[str]], typer.Option(
         "--format", "-f", help="Files per case (repeatable or comma-separated): nifti, json, png, dicom-seg, rtstruct. "
         "Default: nifti, json, png, plus dicom-seg for DICOM sources.", show_default=False)] = None,
@@ -94,7 +93,8 @@ def segment(
     options = SegmentOptions(
         out=out, targets=tuple(target or ()), prompts=tuple(prompt or ()), model=model, overwrite=overwrite, formats=chosen,
         engine=EngineOptions(device=device, precision=precision, batch_size=batch_size, skip_stride=skip_stride,
-                             runtime=image_runtime, read_spacing_mm=read_spacing),
+                             runtime=image_runtime, read_spacing_mm=read_spacing,
+                             bridge_mm=bridge),
         execution=Execution(executor=executor, workers=workers, cases_at_once=cases_at_once, address=ray_address,
                             gpus_per_worker=gpus_per_worker))
     batch = BatchOptions(options, summary=summary, log=log, push=push)

@@ -7,10 +7,17 @@ jitter. The engine therefore reads slices at most ``EngineOptions.read_spacing_m
 between them from the signed distance maps of the two outlines blended linearly (shape-based
 interpolation, as "fill between slices" tools do). A target seen on one read slice and not on
 the next is not extended past the slice that showed it.
+
+Bridging: within a target's extent, consecutive thin slices barely change, so the engine reads
+even fewer. Between two read slices at most ``EngineOptions.bridge_mm`` apart whose outlines of
+every target plausible there agree (`agreement`, Dice >= ``bridge_agreement``), the read slices
+between are not run but drawn like the rest (`bisect_positions`); where outlines disagree, or a
+target appears or ends, the middle read slice is run, down to every read slice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -33,6 +40,48 @@ def read_slices(depth: int, step: int) -> np.ndarray:
     if picked.size and picked[-1] != depth - 1:
         picked = np.append(picked, depth - 1)
     return picked
+
+
+def bridge_positions(spacing_mm: float, step: int, bridge_mm: float) -> int:
+    """How many read positions apart two read slices may be for the ones between to be drawn
+    without being run (`bisect_positions`); 0 (no bridging) unless thin slices are read sparsely
+    (``step`` > 1) and that is at least two positions."""
+    if step <= 1 or bridge_mm <= 0 or not np.isfinite(spacing_mm) or spacing_mm <= 0:
+        return 0
+    positions = int(np.floor(bridge_mm / (step * spacing_mm) * 1.05))
+    return positions if positions >= 2 else 0
+
+
+def agreement(a: SliceHit, b: SliceHit) -> float:
+    """Dice of two outlines as they lie in the volume (``a`` and ``b`` on different slices)."""
+    i0, j0 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
+    i1, j1 = max(a.box[2], b.box[2]), max(a.box[3], b.box[3])
+    frame = (i0, j0, i1, j1)
+    both = int(np.count_nonzero(_on_frame(a, frame) & _on_frame(b, frame)))
+    return 2.0 * both / max(a.voxels + b.voxels, 1)
+
+
+def bisect_positions(ran: np.ndarray, done: np.ndarray, plausible: np.ndarray, tracks: Sequence[TargetTrack],
+                     bridge: int, agree: float) -> list[int]:
+    """The read positions to run next. For every two consecutive positions run (``ran``) with
+    positions between them not run yet, and a target plausible at either (``plausible``: (T, P)
+    bool): the middle one is wanted, unless they are at most ``bridge`` apart and every target
+    plausible there has outlines on both that agree (Dice >= ``agree``). ``done`` marks
+    positions never to run (already run, or where no target can lie)."""
+    wanted = []
+    run = [int(g) for g in np.flatnonzero(ran)]
+    for a, b in zip(run, run[1:]):
+        open_ = [g for g in range(a + 1, b) if not done[g]]
+        if not open_:
+            continue
+        targets = [t for t in range(len(tracks)) if plausible[t, a] or plausible[t, b]]
+        if not targets:
+            continue
+        if b - a <= bridge and all(a in tracks[t].hits and b in tracks[t].hits
+                                   and agreement(tracks[t].hits[a], tracks[t].hits[b]) >= agree for t in targets):
+            continue
+        wanted.append(min(open_, key=lambda g: (abs(2 * g - a - b), g)))
+    return wanted
 
 
 def _signed_distance(mask: np.ndarray) -> np.ndarray:
@@ -66,19 +115,30 @@ def between(first: SliceHit, last: SliceHit, slices: range) -> list[SliceHit]:
     return hits
 
 
-def spread(track: TargetTrack, read: np.ndarray, depth: int) -> TargetTrack:
+def drawn_spans(track: TargetTrack, bridge: int = 0) -> list[tuple[int, int]]:
+    """Pairs of read positions (g, h) of ``track``'s hits whose slices between are drawn: consecutive
+    read positions, or at most ``bridge`` apart with no position between them run (bridged)."""
+    found = sorted(track.hits)
+    return [(g, h) for g, h in zip(found, found[1:])
+            if h - g == 1 or (h - g <= bridge and bool(np.isnan(track.scores[g + 1:h]).all()))]
+
+
+def spread(track: TargetTrack, read: np.ndarray, depth: int, bridge: int = 0) -> TargetTrack:
     """``track`` ran on the read slices (its slice ``g`` is volume slice ``read[g]``) -> the same
-    target over all ``depth`` slices, the slices between two hits drawn by `between`. Scores of
-    drawn slices are blended from their two neighbours; slices neither read nor drawn stay NaN."""
+    target over all ``depth`` slices, the slices between two hits drawn by `between`: hits on
+    consecutive read slices, or at most ``bridge`` read positions apart with none run between
+    (bridged, `bisect_positions`). Scores of drawn slices are blended from their two neighbours;
+    slices neither read nor drawn stay NaN."""
     full = TargetTrack(track.name, depth)
     full.scores[read] = track.scores
     for g, hit in track.hits.items():
         full.hits[int(read[g])] = replace(hit, k=int(read[g]))
-    for g in range(len(read) - 1):
-        first, last = full.hits.get(int(read[g])), full.hits.get(int(read[g + 1]))
-        if first is None or last is None or last.k - first.k < 2:
+    for g, h in drawn_spans(track, bridge):
+        first, last = full.hits[int(read[g])], full.hits[int(read[h])]
+        if last.k - first.k < 2:
             continue
         for hit in between(first, last, range(first.k + 1, last.k)):
             full.hits[hit.k] = hit
             full.scores[hit.k] = hit.score
+            full.drawn.add(hit.k)
     return full

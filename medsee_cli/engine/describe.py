@@ -70,10 +70,12 @@ def trust(finding: Finding) -> str:
             f"{100 * finding.confidence:.0f}% of the time on real CT it never saw")
 
 
-def reading(step: int, spacing_mm: float) -> str:
+def reading(step: int, spacing_mm: float, bridged: int = 0) -> str:
     """How the slices were read, when not every slice was (`engine.between`); else ""."""
     if step <= 1:
         return ""
     nth = {2: "second", 3: "third"}.get(step, f"{step}th")
-    return (f"Outlined on every {nth} slice ({step * spacing_mm:.1f} mm apart); the slices between were drawn from "
-            f"their neighbours (--read-spacing 0 outlines every slice).")
+    skipped = (f"; {bridged} of those skipped where the outlines on either side agreed, --bridge 0 outlines them"
+               if bridged else "")
+    return (f"Outlined on every {nth} slice ({step * spacing_mm:.1f} mm apart{skipped}); the slices between were "
+            f"drawn from their neighbours (--read-spacing 0 outlines every slice).")

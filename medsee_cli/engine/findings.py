@@ -47,6 +47,7 @@ class Finding:
     # the share of findings with this score that were right on real CT the model never saw
     # (`model.grounding.confidence`); None where nobody measured it (MR, pictures, an unmeasured model)
     confidence: Optional[float] = None
+    drawn: frozenset[int] = frozenset()  # slices drawn from their neighbours, not run (`engine.between`)
 
     @cached_property
     def _measured_dict(self) -> dict[str, Any]:
@@ -96,13 +97,15 @@ class Finding:
     @property
     def slices(self) -> list[dict[str, Any]]:
         """medsee.ask/1 slice entries: ``{"index": k, "number": n, "table_mm": z, "box": [i_min, j_min,
-        i_max, j_max], "score"}`` (``index`` 0-based in the array; ``number`` as a viewer shows it;
-        ``table_mm`` ``None`` for a stack that is not axial)."""
+        i_max, j_max], "score", "drawn"}`` (``index`` 0-based in the array; ``number`` as a viewer shows it;
+        ``table_mm`` ``None`` for a stack that is not axial; ``drawn``: the outline was drawn from the
+        slices on either side, the model did not run on this slice)."""
         if self.measurement is None:
             return []
         numbering = self.numbering
         return [{"index": s.k, "number": numbering.number(s.k) if numbering else s.k + 1,
-                 "table_mm": numbering.table(s.k) if numbering else None, "box": list(s.box), "score": round(score, 4)}
+                 "table_mm": numbering.table(s.k) if numbering else None, "box": list(s.box), "score": round(score, 4),
+                 "drawn": s.k in self.drawn}
                 for s, score in zip(self.measurement.slices, self.slice_scores)]
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,7 +160,7 @@ def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: in
         doubts = concerns(region, measured.volume_ml, measured.side, placement, anatomy, hu)
     return Finding(target=track.name, present=True, score=float(np.mean(scores)) if scores else 0.0,
                    pieces=pieces, measurement=measured, slice_scores=scores, region=region, numbering=numbering,
-                   dropped=dropped, concerns=doubts)
+                   dropped=dropped, concerns=doubts, drawn=frozenset(track.drawn))
 
 
 def worth_running(placements: Sequence[Placement], anatomy: Optional[ScanAnatomy]) -> Optional[np.ndarray]:

@@ -14,8 +14,8 @@ class EngineOptions:
     """How a volume is streamed through the model.
 
     ``device``: ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
-    ``precision``: ``auto`` (bf16 on CUDA with bf16 support and on CPUs that compute bf16
-    natively, fp16 on MPS or older CUDA, else fp32), ``fp32``, ``bf16`` or ``fp16`` (autocast;
+    ``precision``: ``auto`` (bf16 on CUDA with bf16 support, fp16 on MPS or older CUDA; on a CPU
+    fp32 under ONNX Runtime, else bf16 where the CPU computes it natively, else fp32), ``fp32``, ``bf16`` or ``fp16`` (autocast;
     fp16 only on GPUs).
     ``batch_size``: slices per forward pass (``None``: 1 on CPU, where batching does not pay,
     8 on CUDA, 4 on MPS); halved and retried on out-of-memory.
@@ -34,13 +34,16 @@ class EngineOptions:
     ``read_spacing_mm``: slices are read at most this far apart (every n-th slice of a thin-slice
     series, n as large as keeps the gap within it); the slices between are drawn from their read
     neighbours by shape interpolation (`engine.between`). 0 reads every slice.
+    ``bridge_mm`` / ``bridge_agreement``: when thin slices are read sparsely, two read slices at
+    most ``bridge_mm`` apart whose outlines of every target plausible there agree (Dice >=
+    ``bridge_agreement``) are bridged: the read slices between are drawn, not run. 0 turns it off.
     ``refine``: re-segment each found box with the LiteMedSAM decoder (else the model's own mask).
     ``box_pad``: fraction a box grows by before refinement (tight boxes under-segment).
     ``min_component_voxels`` / ``min_component_slices``: 3D pieces smaller than this are
     dropped unless nothing bigger was found.
     ``threads``: torch intra-op threads for this process (CPU), when given.
-    ``runtime``: what runs the image encoder: ``auto`` (ONNX Runtime on a CPU when no
-    lower-precision autocast is chosen and the install step exported the encoder, else torch),
+    ``runtime``: what runs the image encoder: ``auto`` (ONNX Runtime in fp32 on a CPU when the
+    install step exported the encoder and no lower precision is named, else torch),
     ``torch``, or ``onnx`` (an error when it cannot; `medsee_cli.model.onnx_encoder`).
     """
 
@@ -54,6 +57,8 @@ class EngineOptions:
     skip_stride: int = 4
     fill_gaps: int = 2
     read_spacing_mm: float = 3.5
+    bridge_mm: float = 7.0
+    bridge_agreement: float = 0.8
     refine: bool = True
     box_pad: float = 0.1
     min_component_voxels: int = 20
@@ -73,8 +78,10 @@ class EngineOptions:
             raise ValueError("batch_size, prefetch_depth and skip_stride must be at least 1")
         if self.fill_gaps < 0:
             raise ValueError("fill_gaps must be >= 0")
-        if not self.read_spacing_mm >= 0:
-            raise ValueError("read_spacing_mm must be >= 0")
+        if not self.read_spacing_mm >= 0 or not self.bridge_mm >= 0:
+            raise ValueError("read_spacing_mm and bridge_mm must be >= 0")
+        if not 0.0 <= self.bridge_agreement <= 1.0:
+            raise ValueError("bridge_agreement must be within 0-1")
         if self.context_slices is not None and self.context_slices < 0:
             raise ValueError("context_slices must be >= 0")
         presence = 1.0 if self.presence_threshold is None else self.presence_threshold

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from medsee_cli.engine.batching import AdaptiveBatcher
-from medsee_cli.engine.between import read_slices, read_step, spread
+from medsee_cli.engine.between import bisect_positions, bridge_positions, drawn_spans, read_slices, read_step, spread
 from medsee_cli.engine.device import autocast_dtype, resolve_device, running
 from medsee_cli.engine.modality import prepare_options
 from medsee_cli.engine.options import EngineOptions
@@ -54,12 +54,13 @@ class EngineRun:
     modality: str  # the run's one modality decision (`effective_modality`): findings, boxes.json, preview
     runtime: str = "torch"  # what ran the image encoder: "onnx" or "torch"
     slice_step: int = 1  # slices read were this many apart; those between were drawn (`engine.between`)
+    slices_bridged: int = 0  # read slices not run because the outlines on both sides agreed (drawn instead)
 
     def stats(self) -> dict[str, Any]:
         return {"slices_total": self.slices_total, "slices_run": self.slices_run, "passes": self.passes,
                 "seconds": round(self.seconds, 3), "batch_size": self.batch_size, "device": self.device,
                 "precision": self.precision, "modality": self.modality, "runtime": self.runtime,
-                "slice_step": self.slice_step}
+                "slice_step": self.slice_step, "slices_bridged": self.slices_bridged}
 
 
 def coarse_indices(depth: int, stride: int, allowed: Optional[np.ndarray] = None) -> list[int]:
@@ -70,14 +71,16 @@ def coarse_indices(depth: int, stride: int, allowed: Optional[np.ndarray] = None
 
 
 def gap_slices(tracks: Sequence[TargetTrack], max_gap: int) -> dict[int, set[int]]:
-    """Slice -> targets (track indices) to re-run: at most ``max_gap`` hit-less slices between two hits."""
+    """Slice -> targets (track indices) to re-run: at most ``max_gap`` hit-less slices between two
+    hits (slices run without a hit; slices not run there were bridged and are drawn)."""
     wanted: dict[int, set[int]] = {}
     for t, track in enumerate(tracks):
         found = sorted(track.hits)
         for a, b in zip(found, found[1:]):
             if 1 < b - a <= max_gap + 1:
                 for k in range(a + 1, b):
-                    wanted.setdefault(k, set()).add(t)
+                    if not np.isnan(track.scores[k]):
+                        wanted.setdefault(k, set()).add(t)
     return wanted
 
 
@@ -135,6 +138,7 @@ class SliceEngine:
             raise ValueError(f"{len(names)} target names but {len(text_vectors)} text vectors")
         step = read_step(volume.spacing[2], self.options.read_spacing_mm) if depth > 2 else 1
         read = read_slices(depth, step)
+        bridge = bridge_positions(volume.spacing[2], step, self.options.bridge_mm)
         self._read = read
         self._position = {int(k): g for g, k in enumerate(read)}
         # every pass below runs over the read slices: position g is volume slice read[g]
@@ -146,6 +150,7 @@ class SliceEngine:
         self._modality = modality
         self._prepare_kwargs = prepare_options(volume, modality, self._view)
         done = np.zeros(len(read), dtype=bool)
+        ran = np.zeros(len(read), dtype=bool)
         if allowed is not None:
             allowed = np.asarray(allowed, dtype=bool)
             if allowed.shape != (depth,):
@@ -160,13 +165,16 @@ class SliceEngine:
             passes += 1
             counter.plan(LOCATING if passes == 1 else OUTLINING, len(todo))
             self._pass(volume, todo, vectors, tracks, counter)
-            done[todo] = True
+            done[todo] = ran[todo] = True
             if self.options.skip_stride == 1:
                 break
             scores = np.stack([t.scores for t in tracks]) if tracks else np.zeros((0, len(read)))
             bars = np.minimum(self.options.plausible_threshold, 0.5 * np.asarray(self._thresholds))[:, None]
-            plausible = np.asarray((np.nan_to_num(scores, nan=0.0) >= bars).any(axis=0))
-            todo = next_indices(done, plausible, self.options.skip_stride)
+            plausible = np.asarray(np.nan_to_num(scores, nan=0.0) >= bars)
+            if bridge:
+                todo = bisect_positions(ran, done, plausible, tracks, bridge, self.options.bridge_agreement)
+            else:
+                todo = next_indices(done, np.asarray(plausible.any(axis=0)), self.options.skip_stride)
         forced = gap_slices(tracks, self.options.fill_gaps) if self.options.fill_gaps else {}
         if allowed is not None:
             forced = {k: wanted for k, wanted in forced.items() if allowed[k]}
@@ -174,11 +182,12 @@ class SliceEngine:
             passes += 1
             counter.plan(OUTLINING, len(forced))
             self._pass(volume, sorted(forced), vectors, tracks, counter, forced)
+        bridged = {g for track in tracks for a, b in drawn_spans(track, bridge) for g in range(a + 1, b)}
         if step > 1:
-            tracks = tuple(spread(track, read, depth) for track in tracks)
+            tracks = tuple(spread(track, read, depth, bridge) for track in tracks)
         return EngineRun(tracks, depth, self.slices_run - before, passes, time.perf_counter() - started,
                          self.batcher.size, str(self.device), self.precision, modality,
-                         str(getattr(self.model, "runtime", "torch")), step)
+                         str(getattr(self.model, "runtime", "torch")), step, len(bridged))
 
     def _pass(self, volume: Volume, indices: list[int], vectors: torch.Tensor, tracks: Sequence[TargetTrack],
               counter: SliceCounter, forced: Optional[dict[int, set[int]]] = None) -> None:

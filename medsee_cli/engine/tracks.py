@@ -50,6 +50,7 @@ class TargetTrack:
     depth: int
     scores: np.ndarray = field(init=False)  # (K,) float32, NaN where the slice was not run
     hits: dict[int, SliceHit] = field(default_factory=dict)
+    drawn: set[int] = field(default_factory=set)  # slices whose hit was drawn from neighbours (`engine.between`), not run
 
     def __post_init__(self) -> None:
         self.scores = np.full(self.depth, np.nan, dtype=np.float32)

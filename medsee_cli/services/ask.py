@@ -185,7 +185,7 @@ class AskSession:
         lines += [f"{display_name(n).capitalize()}: not segmented ({why})." for n, why in skipped.items()]
         if numbering.note and any(f.present for f in findings):
             lines.append(f"Slice numbers count from 1 here, not InstanceNumbers: {numbering.note}.")
-        how_read = reading(run.slice_step, volume.spacing[2])
+        how_read = reading(run.slice_step, volume.spacing[2], run.slices_bridged)
         if how_read and any(f.present for f in findings):
             lines.append(how_read)
         lines.append(CAVEAT)

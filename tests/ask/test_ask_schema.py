@@ -37,7 +37,7 @@ def test_ask_document_and_outputs(tiny_model_dir, tiny_ct, tmp_path):
         assert finding["voxels"] > 0 and finding["volume_ml"] > 0
         assert set(finding["box_voxel"]) == {"min", "max"} and len(finding["box_mm"]["min"]) == 3
         assert {s["index"] for s in finding["slices"]} <= {0, 1}
-        assert set(finding["slices"][0]) == {"index", "number", "table_mm", "box", "score"}
+        assert set(finding["slices"][0]) == {"index", "number", "table_mm", "box", "score", "drawn"}
         assert [s["number"] for s in finding["slices"]] == [s["index"] + 1 for s in finding["slices"]]
         assert set(finding["measurements"]) == MEASUREMENT_KEYS and finding["measurements"]["target"] == finding["target"]
         assert finding["measurements"]["confidence"] is None  # a model nobody measured on real CT

@@ -43,7 +43,7 @@ def test_segment_command_writes_one_folder_per_case_and_goes_on_after_a_bad_inpu
     assert [c["ok"] for c in doc["cases"]] == [False, True]
     finding = doc["cases"][1]["findings"][0]  # measured and serialised as `ask --json` gives it
     assert set(finding) == FINDING_KEYS and set(finding["measurements"]) == MEASUREMENT_KEYS
-    assert all(set(s) == {"index", "number", "table_mm", "box", "score"} for s in finding["slices"])
+    assert all(set(s) == {"index", "number", "table_mm", "box", "score", "drawn"} for s in finding["slices"])
     assert doc["cases"][1]["slice_numbers"]["scheme"] == "1-based" and doc["cases"][0]["slice_numbers"] is None
     case = out / "tiny"
     for name in ("mask.nii.gz", "labels.json", "boxes.json", "preview.png", "provenance.json"):

@@ -40,4 +40,4 @@ def test_other_images_count_slices_from_1() -> None:
     assert [s["number"] for s in finding.slices] == [4, 5, 6, 7, 8]
     assert [s["index"] for s in finding.slices] == [3, 4, 5, 6, 7]
     assert slice_range(finding) == "slices 4-8 (table -122.5 to -112.5 mm)"
-    assert set(finding.slices[0]) == {"index", "number", "table_mm", "box", "score"}
+    assert set(finding.slices[0]) == {"index", "number", "table_mm", "box", "score", "drawn"}

@@ -31,3 +31,11 @@ def test_onnx_and_torch_find_the_same_liver(shared_data: Path) -> None:
     assert runtimes == {"onnx": "onnx", "torch": "torch"}
     a, b = masks["onnx"], masks["torch"]
     assert 2 * (a & b).sum() / (a.sum() + b.sum()) >= 0.99
+
+
+def test_auto_runs_the_encoder_under_onnx_runtime_in_fp32_on_any_cpu() -> None:
+    # also where the CPU computes bf16 natively: ONNX Runtime fp32 measured faster there than torch bf16
+    engine = open_engine("medsee-grounding-v1", EngineOptions(device="cpu"))
+    assert engine.model.runtime == "onnx" and engine.precision == "fp32"
+    named = open_engine("medsee-grounding-v1", EngineOptions(device="cpu", precision="bf16"))
+    assert named.model.runtime == "torch" and named.precision == "bf16"
