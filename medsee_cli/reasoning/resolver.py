@@ -27,6 +27,8 @@ from medsee_cli.reasoning.landmarks import (NEAR, asked_wholes, asks_for_one, de
                                             named_levels, related)
 from medsee_cli.reasoning.lexicon import CLUE, NAME, WEAK, WEIGHTS, Lexicon, Match
 from medsee_cli.reasoning.reading import Reading, similarities
+from medsee_cli.reasoning.rerank import RERANKED, Reranker, load_reranker
+from medsee_cli.reasoning.rerank_features import Candidate, Candidates
 from medsee_cli.reasoning.resolution import Hypothesis, Resolution, ranked, reported_score
 from medsee_cli.reasoning.scan import ScanContext, load_body_regions
 from medsee_cli.reasoning.semantic import BROAD_TYPES, SemanticIndex, index_texts
@@ -69,7 +71,9 @@ class ReasonerOptions:
 
     ``clauses``: when a question is long enough to be read clause by clause (`clauses`);
     ``masked_share``: the weight of the reading with landmarks masked (`reading`); ``off_side``: the
-    factor for an unpaired organ that usually lies on the other side than the one stated (`sides`)."""
+    factor for an unpaired organ that usually lies on the other side than the one stated (`sides`);
+    ``rerank``: let the learned re-ranker (`rerank`, with the encoder only) move one of the best few
+    hypotheses first."""
 
     knowledge: Optional[Path] = None
     encoder: str = "auto"
@@ -95,6 +99,7 @@ class ReasonerOptions:
     spread_weight: float = 1.15
     origin_factor: float = 0.4
     clauses: ClauseOptions = ClauseOptions()
+    rerank: bool = True
     threads: int = 0
     llm: str = ""
     llm_model: str = "default"
@@ -111,6 +116,26 @@ class Evidence:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class _Ranking:
+    """What `Resolver._ranking` found for one question: every target's score and the evidence, meaning and notes
+    behind it, and what holds for the whole question."""
+
+    scores: dict[str, float]
+    by_entry: dict[str, list[Evidence]]
+    lexical: dict[str, float]
+    semantic: dict[str, float]
+    reject: float
+    notes: dict[str, list[str]]
+    excluded: list[str]
+    corrected: tuple[tuple[str, str], ...]
+    said: set[str]
+    asked: set[str]
+    long: bool
+    named: bool
+    lump: bool  # a lesion word is in the question ('a lump', 'the tumour')
+
+
 class Resolver:
     def __init__(self, kb: KnowledgeBase, options: ReasonerOptions, encoder=None) -> None:
         self.kb = kb
@@ -121,6 +146,8 @@ class Resolver:
         self.encoder = encoder
         self.load_seconds = 0.0
         self.index: Optional[SemanticIndex] = None
+        # the learned re-ranker reads meaning features: it runs only with the encoder
+        self.reranker: Optional[Reranker] = load_reranker(options.rerank) if encoder is not None else None
         if encoder is not None:
             started = time.perf_counter()
             items = index_texts(kb)
@@ -450,7 +477,51 @@ class Resolver:
     def resolve(self, question: str, scan: Optional[ScanContext] = None) -> Resolution:
         """Rank targets for ``question``; with ``scan`` (the image in view), targets that cannot be in it
         rank lower and the rationale says so. ``scan=None`` ranks without the image. Equal scores
-        are ordered by name (`resolution.ranked`)."""
+        are ordered by name (`resolution.ranked`), unless the learned re-ranker (`rerank`) moves one
+        hypothesis up, which its rationale then says."""
+        found = self._ranking(question, scan)
+        if isinstance(found, Resolution):
+            return found
+        order = ranked(found.scores)  # equal scores by name: the stated tie rule (`resolution.ranked`)
+        top = max(found.scores.values())
+        order = [(name, score) for name, score in order if score >= self.options.keep_ratio * top]
+        moved = ""
+        if self.reranker is not None:
+            moved = self.reranker.first(self._candidates(found, order[: self.reranker.depth]))
+            if moved:
+                order = [item for item in order if item[0] == moved] + [item for item in order if item[0] != moved]
+        hypotheses = tuple(
+            Hypothesis(name, self.kb.get(name).code, reported_score(score),
+                       rationale(self.kb.get(name), found.by_entry.get(name, []), found.semantic.get(name),
+                                 tuple(found.notes.get(name, ())) + ((RERANKED,) if name == moved else ())))
+            for name, score in order[: self.options.max_targets])
+        backend = "lexical+encoder" if self.encoder is not None else "lexical"
+        answer = compose_answer(self.kb, hypotheses, found.excluded, found.corrected)
+        return Resolution(question, hypotheses, False, answer, tuple(found.excluded), backend,
+                          tuple(h.name for h in hypotheses if h.name in found.said))
+
+    def candidates(self, question: str, scan: Optional[ScanContext] = None, depth: int = 8) -> Optional[Candidates]:
+        """The resolver's best ``depth`` hypotheses for ``question`` with what the re-ranker reads of them (None
+        when the resolver abstains); for training and checking the re-ranker (`rerank`)."""
+        found = self._ranking(question, scan)
+        if isinstance(found, Resolution):
+            return None
+        order = ranked(found.scores)
+        top = max(found.scores.values())
+        return self._candidates(found, [item for item in order if item[1] >= self.options.keep_ratio * top][:depth])
+
+    def _candidates(self, found: "_Ranking", order: list[tuple[str, float]]) -> Candidates:
+        items = tuple(
+            Candidate(name, score, found.lexical.get(name, 0.0), tuple(found.by_entry.get(name, ())),
+                      found.semantic.get(name), tuple(found.notes.get(name, ())),
+                      bool(found.asked & self._kinds(name)), self.kb.get(name).kind == "lesion",
+                      bool(self.kb.get(name).members), tuple(self.kb.ancestors(name)))
+            for name, score in order)
+        return Candidates(items, found.reject, frozenset(found.asked), found.long, found.named, frozenset(found.said),
+                          found.lump)
+
+    def _ranking(self, question: str, scan: Optional[ScanContext]) -> "_Ranking | Resolution":
+        """Every target's score and what it rests on, or the abstention."""
         text = one_said_out(question)  # 'which rib is the top one': the top rib
         parsed = parse(text, self.speller)
         if not any(t.isalnum() for t in parsed.raw):
@@ -513,17 +584,9 @@ class Resolver:
             placed = self.regions.placed(parsed.stems)
             scores = self._in_scan(scores, ScanContext(regions=placed) if placed else None, notes,
                                    self.options.placed_region)
-        order = ranked(scores)  # equal scores by name: the stated tie rule (`resolution.ranked`)
-        top = max(scores.values())
-        hypotheses = tuple(
-            Hypothesis(name, self.kb.get(name).code, reported_score(score),
-                       rationale(self.kb.get(name), by_entry.get(name, []), semantic.get(name), notes.get(name, ())))
-            for name, score in order[: self.options.max_targets] if score >= self.options.keep_ratio * top)
-        backend = "lexical+encoder" if self.encoder is not None else "lexical"
-        answer = compose_answer(self.kb, hypotheses, excluded, parsed.corrected)
         said = {item.entry for item in evidence if item.kind in (NAME, "lesion", "spread")}  # named, not inferred
-        return Resolution(question, hypotheses, False, answer, tuple(excluded), backend,
-                          tuple(h.name for h in hypotheses if h.name in said))
+        return _Ranking(scores, by_entry, lexical, semantic, reject, notes, excluded, tuple(parsed.corrected), said,
+                        asked, long, named, bool(self.lexicon.lesion_words(parsed, [])))
 
     def _combine(self, lexical: dict[str, float], semantic: dict[str, float], reject: float, named: bool,
                  blocked: set[str], anchored: set[str], lump: bool = False) -> dict[str, float]:
