@@ -4,7 +4,9 @@
 target's finding (present with its printed confidence, or absent) is scored against the labels:
 a reported finding is *right* when its 3D Dice with the truth is at least 0.5, and a *false
 finding* when the target is not in the scan at all. Reported findings are binned by their
-printed confidence; a calibrated confidence would be right as often as it says.
+printed confidence; a calibrated confidence would be right as often as it says. The map is fitted
+on the findings the anatomy guard did not doubt; the doubted ones are counted apart
+(`ConfidenceMap.doubted_share`).
 
 Scans (all the real labelled ones here; one CT patient only, so read the table as that):
 - patient_a slices 86-95, the block held out of training (a 10-slice volume);
@@ -221,21 +223,25 @@ def main() -> None:
     crossed = []
     for k, (scan, rows) in enumerate(held):
         others = [r for j, (_, found) in enumerate(held) if j != k for r in found]
-        mapping = fit([r.score for r in others], [r.right for r in others], "")
-        crossed += [(mapping(r.score), r) for r in rows]
+        mapping = fit([r.score for r in others], [r.right for r in others], "", doubted=[r.doubtful for r in others])
+        crossed += [(given, r) for r in rows if (given := mapping.of(r.score, r.doubtful)) is not None]
     print("\nheld out, by the confidence a map fitted on the other scans gives (leave one scan out):")
     print("\n".join(table(crossed)))
     measured_on = (f"{len(pooled)} findings of medsee segment with every target on {len(held)} real scans and "
                    f"pictures it was not trained on ({'; '.join(scan.name for scan, _ in held)}); right = 3D Dice >= "
-                   f"{RIGHT_DICE} (bench/reliability.py)")
-    mapping = fit([r.score for r in pooled], [r.right for r in pooled], measured_on)
-    print(f"\nmap on every held-out finding: slope {mapping.slope:.3f}, intercept {mapping.intercept:.3f}; "
+                   f"{RIGHT_DICE}; the {sum(r.doubtful for r in pooled)} the anatomy guard doubted counted apart "
+                   f"(bench/reliability.py)")
+    mapping = fit([r.score for r in pooled], [r.right for r in pooled], measured_on, doubted=[r.doubtful for r in pooled])
+    print(f"\nmap on every held-out finding the anatomy guard did not doubt ({mapping.findings}): slope "
+          f"{mapping.slope:.3f}, intercept {mapping.intercept:.3f}; "
           + ", ".join(f"score {s} -> {mapping(s):.2f}" for s in (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)))
+    print(f"doubted by the anatomy guard: {mapping.doubted} findings, {mapping.doubted_right} right; their "
+          f"confidence {mapping.doubted_share() or float('nan'):.2f}")
     if trained:
         print(f"\ntrained on ({sum(not scan.held_out for scan, _ in every)} scan), by the model score:")
         print("\n".join(table([(r.score, r) for r in trained])))
         print("by that map's confidence:")
-        print("\n".join(table([(mapping(r.score), r) for r in trained])))
+        print("\n".join(table([(given, r) for r in trained if (given := mapping.of(r.score, r.doubtful)) is not None])))
     if args.write:
         from dataclasses import replace
 

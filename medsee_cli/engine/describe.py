@@ -63,10 +63,12 @@ def describe(finding: Finding, display: str) -> str:
 
 
 def trust(finding: Finding) -> str:
-    """The model's score and, where it was measured, how often findings scored like it were right."""
+    """The model's score and, where it was measured, how often findings like it were right (scored
+    like it, or, for one the anatomy guard doubts, doubted like it)."""
     if finding.confidence is None:
-        return f"model score {finding.score:.2f}, not calibrated for this kind of scan"
-    return (f"model score {finding.score:.2f}: findings scored like this were right about "
+        return f"model score {finding.score:.2f}, not calibrated for this kind of {'finding' if finding.concerns else 'scan'}"
+    alike = "findings the anatomy guard doubted" if finding.concerns else "findings scored like this"
+    return (f"model score {finding.score:.2f}: {alike} were right about "
             f"{100 * finding.confidence:.0f}% of the time on real CT it never saw")
 
 

@@ -199,7 +199,8 @@ def find(engine: SliceEngine, volume: Volume, names: list[str], text_vectors: np
 
 def with_confidence(found: list[Finding], calibration: Optional[ConfidenceMap], modality: str) -> list[Finding]:
     """Each present finding with its ``confidence``: ``calibration`` of its score, on CT (what the map
-    was measured on) and only where the model has one."""
+    was measured on) and only where the model has one; for a finding the anatomy guard doubts, the
+    share of doubted findings that were right (`ConfidenceMap.doubted_share`; none where unmeasured)."""
     if calibration is None or modality != "CT":
         return found
-    return [replace(f, confidence=calibration(f.score)) if f.present else f for f in found]
+    return [replace(f, confidence=calibration.of(f.score, bool(f.concerns))) if f.present else f for f in found]

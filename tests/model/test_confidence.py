@@ -59,3 +59,20 @@ def test_ct_findings_say_how_often_such_scores_were_right_and_others_say_they_ar
     for finding in (mr, unmeasured):
         assert finding.confidence is None and finding.measurements()["confidence"] is None
         assert describe(finding, "liver").endswith(f"(model score {found.score:.2f}, not calibrated for this kind of scan).")
+
+
+def test_a_finding_the_guard_doubts_gets_the_share_of_doubted_findings_that_were_right() -> None:
+    measured_apart = replace(MAP, doubted=7, doubted_right=0)
+    assert measured_apart.doubted_share() == pytest.approx(1 / 9)  # none of 7: about 11%, not never
+    assert MAP.doubted_share() is None  # a map that measured no doubted finding
+    assert ConfidenceMap.from_dict(measured_apart.to_dict()) == measured_apart
+    older = {k: v for k, v in MAP.to_dict().items() if not k.startswith("doubted")}
+    assert ConfidenceMap.from_dict(older) == MAP  # config.json written before the split still loads
+    found = replace(measured(volume_with(None), track_from(blob(), score=0.99)), concerns=("its mean -188 HU ...",))
+    (doubted,) = with_confidence([found], measured_apart, "CT")
+    assert doubted.confidence == pytest.approx(1 / 9) and 1 / 9 < MAP(found.score)
+    assert (f"(model score {found.score:.2f}: findings the anatomy guard doubted were right about 11% of the time "
+            "on real CT it never saw; but doubtful: its mean -188 HU ...)") in describe(doubted, "liver")
+    (unmeasured,) = with_confidence([found], MAP, "CT")
+    assert unmeasured.confidence is None
+    assert f"(model score {found.score:.2f}, not calibrated for this kind of finding; but doubtful" in describe(unmeasured, "liver")
