@@ -61,14 +61,11 @@ def main() -> None:
     args = parser.parse_args()
     bridges = [float(b) for b in args.bridge.split(",")]
     from medsee_cli.io import load_volume
-    from medsee_cli.io.data_root import data_root
+    from thin_slices import labelled_data, truth_of  # the one reader of the label map (bench/thin_slices.py)
 
-    root = data_root(args.data)
-    if root is None:
-        raise SystemExit("the shared data folder was not found (give --data or set MEDSEE_DATA)")
+    root, ids = labelled_data(args.data)
     image, labels = resampled(root)
-    ids = {name: int(k) for k, name in json.loads((root / "labelmap_total.json").read_text())["total"].items()}
-    truth = np.asarray(load_volume(labels).array()) == ids[args.target]
+    truth = truth_of(np.asarray(load_volume(labels).array()), args.target, ids)
     walls: dict[float, list[float]] = {b: [] for b in bridges}
     rows = []
     for n, bridge in [(n, b) for n in range(args.repeats) for b in bridges]:

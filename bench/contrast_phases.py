@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from thin_slices import MEMBERS, dice, segment  # noqa: E402
+from thin_slices import dice, labelled_data, segment, truth_of  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "contrast_phases"
 TARGETS = ("liver", "spleen", "kidneys", "aorta", "inferior_vena_cava", "stomach", "pancreas")
@@ -56,11 +56,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args()
     targets = tuple(args.targets.split(","))
-    names = {int(k): v for k, v in json.loads((args.data / "labelmap_total.json").read_text())["total"].items()}
+    _, ids = labelled_data(str(args.data))
+    names = {i: n for n, i in ids.items()}
     from medsee_cli.io import load_volume
 
     labels = np.rint(np.asarray(load_volume(args.data / "ct" / "patient_a" / "labels_total.nii.gz").array())).astype(np.int32)
-    truth = {t: np.isin(labels, [i for i, n in names.items() if n in (t,) + MEMBERS.get(t, ())]) for t in targets}
+    truth = {t: truth_of(labels, t, ids) for t in targets}
     stored = args.data / "ct" / "patient_a" / "ct.nii.gz"
     images = {"as stored": stored} | {p: phase_copy(stored, labels, names, p) for p in PHASES[1:]}
     from medsee_cli.model.registry import DEFAULT_GROUNDING
