@@ -68,6 +68,11 @@ def rationale(entry: Entry, evidence: Sequence[Any], similarity: Optional[float]
     return text[0].upper() + text[1:] + "."
 
 
+# a hypothesis scored under this share of the best is not named as worth checking beside it ("is there a brain
+# tumour?" on a head MR: the pancreatic lesion at 0.31 beside the brain tumour at 0.84)
+RELATED_SHARE = 0.5
+
+
 def compose_answer(kb: KnowledgeBase, hypotheses: Sequence[Any], excluded: Sequence[str],
                    corrected: Sequence[tuple[str, str]]) -> str:
     """A short explanation naming what will be looked for and why, without clinical certainty."""
@@ -75,7 +80,8 @@ def compose_answer(kb: KnowledgeBase, hypotheses: Sequence[Any], excluded: Seque
     why = hypotheses[0].rationale.rstrip(".")
     why = why[0].lower() + why[1:]
     parts = [f"I would look for {top.description}.", f"Why: {why}."]
-    others = [kb.get(h.name).display for h in hypotheses[1:3]]
+    best = max(h.score for h in hypotheses)
+    others = [kb.get(h.name).display for h in hypotheses[1:3] if h.score >= RELATED_SHARE * best]
     if others:
         parts.append("Also worth checking: " + " and ".join(f"the {o}" for o in others) + ".")
     if excluded:
