@@ -8,7 +8,9 @@ slices where a target was found, with that target's gate open. A small target on
 
 Thin slices: the passes run over the slices read (at most ``read_spacing_mm`` apart; every slice
 of a 3 mm series, every third of a 1.1 mm one) and the slices between are drawn from their read
-neighbours afterwards (`engine.between`).
+neighbours afterwards (`engine.between`). There, after the coarse pass, each pass runs the middle
+read slice between two run ones where a target appears, ends or changes shape, and none where two
+read slices up to ``bridge_mm`` apart agree (`between.bisect_positions`), instead of every neighbour.
 """
 
 from __future__ import annotations
