@@ -28,17 +28,38 @@ class Reading:
     masked_share: float = 0.3
 
 
+@dataclass(frozen=True)
+class Vectors:
+    """The question's vectors as read: the whole, the one with landmarks masked (None without), and for a long
+    question its clauses and their weights (`clause_roles.clause_factors`); for the re-ranker's features."""
+
+    whole: np.ndarray
+    masked: Any = None
+    parts: Any = None
+    factors: Any = None
+
+
 def similarities(index: SemanticIndex, encoder: Any, reading: Reading) -> tuple[dict[str, float], float]:
     """(similarity per target, similarity to the out-of-scope examples) for one question."""
+    scores, reject, _ = read(index, encoder, reading)
+    return scores, reject
+
+
+def read(index: SemanticIndex, encoder: Any, reading: Reading) -> tuple[dict[str, float], float, Vectors]:
+    """`similarities`, and the vectors they came from."""
     if reading.long:
         spans = clause_spans(reading.plain)
         factors = np.array(clause_factors([phrase_key(reading.plain[a:b]) for a, b in spans], long=True))
         whole, parts = encoder.encode_parts(reading.plain, spans)
-        return pooled_scores(index, whole, parts, factors)
+        scores, reject = pooled_scores(index, whole, parts, factors)
+        return scores, reject, Vectors(whole, parts=parts, factors=factors)
     if not reading.masked_view:
-        return index.scores(encoder.encode([reading.plain])[0])
+        vector = encoder.encode([reading.plain])[0]
+        scores, reject = index.scores(vector)
+        return scores, reject, Vectors(vector)
     whole, described = encoder.encode([reading.plain, reading.masked_view])
     scores, reject = index.scores(whole)
     other, _ = index.scores(described)
     share = reading.masked_share
-    return {name: (1 - share) * score + share * other[name] for name, score in scores.items()}, reject
+    blended = {name: (1 - share) * score + share * other[name] for name, score in scores.items()}
+    return blended, reject, Vectors(whole, masked=described)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Sequence
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -26,9 +26,10 @@ from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
 from medsee_cli.reasoning.landmarks import (NEAR, asked_wholes, asks_for_one, descendants, find_anchors, masked,
                                             named_levels, related)
 from medsee_cli.reasoning.lexicon import CLUE, NAME, WEAK, WEIGHTS, Lexicon, Match
-from medsee_cli.reasoning.reading import Reading, similarities
+from medsee_cli.reasoning.reading import Reading, read
 from medsee_cli.reasoning.rerank import RERANKED, Reranker, load_reranker
 from medsee_cli.reasoning.rerank_features import Candidate, Candidates
+from medsee_cli.reasoning.rerank_views import ViewIndex
 from medsee_cli.reasoning.resolution import Hypothesis, Resolution, ranked, reported_score
 from medsee_cli.reasoning.scan import ScanContext, load_body_regions
 from medsee_cli.reasoning.semantic import BROAD_TYPES, SemanticIndex, index_texts
@@ -114,6 +115,8 @@ class Evidence:
     kind: str
     phrase: str
     note: str = ""
+    demoted: float = 1.0  # what its clause's role, or being named in a cause or as an origin, took off (re-ranker)
+    start: int = -1  # the word it was found at, where one was (re-ranker)
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class _Ranking:
     long: bool
     named: bool
     lump: bool  # a lesion word is in the question ('a lump', 'the tumour')
+    vectors: Any = None  # the question's readings (`reading.Vectors`), for the re-ranker's features
+    words: int = 0
 
 
 class Resolver:
@@ -146,6 +151,7 @@ class Resolver:
         self.encoder = encoder
         self.load_seconds = 0.0
         self.index: Optional[SemanticIndex] = None
+        self._views: Optional[ViewIndex] = None  # built on first use (`_candidates`)
         # the learned re-ranker reads meaning features: it runs only with the encoder
         self.reranker: Optional[Reranker] = load_reranker(options.rerank) if encoder is not None else None
         if encoder is not None:
@@ -265,7 +271,7 @@ class Resolver:
                     continue
                 for name in self._sided(self.kb.get(target), side):
                     evidence.append(Evidence(name, strength * roles.weight[landmark.start], "relation", landmark.phrase,
-                                             anchor.relation))
+                                             anchor.relation, roles.weight[landmark.start], landmark.start))
         for match in active:
             entry = self.kb.get(match.entry)
             side = self._side_for(parsed, match)
@@ -290,6 +296,7 @@ class Resolver:
                 weight, kind = LANDMARK_WEIGHT, LANDMARK
                 kind_landmarks.append(match)
             # 'she had breast cancer ten years ago': the history; in a long story, what is not the worry now
+            before = weight
             weight *= roles.weight[match.start]
             if sites and (match.start, match.end) not in site_spans or match in origins:
                 weight *= self.options.origin_factor  # where the cancer came from, not where it is now
@@ -299,10 +306,12 @@ class Resolver:
                 # 'fluid round the lungs from her heart failure': the cause; but a lump named in the cause
                 # ('headaches because of a growth on the brain') is what the question asks about
                 weight *= self.options.origin_factor
+            demoted = weight / before if before else 1.0
             if match.kind == NAME and lesion_hits and entry.kind != "lesion" and match not in origins:
                 lesion = self._lesion_for(match, lesion_hits, side)
                 if lesion:
-                    evidence.append(Evidence(lesion, weight + 0.05, "lesion", match.phrase, lesion_hits[0][1]))
+                    evidence.append(Evidence(lesion, weight + 0.05, "lesion", match.phrase, lesion_hits[0][1], demoted,
+                                             match.start))
                     weight *= 0.5
             elif entry.kind != "lesion" and lesion_organs & set(self.kb.ancestors(match.entry)):
                 weight *= 0.5  # 'HCC in a cirrhotic liver': the liver is where the lesion named is
@@ -312,7 +321,7 @@ class Resolver:
                 other = self._counterpart(entry)
                 names += [other] if other and match.phrase in self.kb.get(other).names() else []
             for name in names:
-                evidence.append(Evidence(name, weight, kind, match.phrase))
+                evidence.append(Evidence(name, weight, kind, match.phrase, "", demoted, match.start))
         evidence += self._near_landmarks(parsed, kind_landmarks, asked)
         evidence += self._context(evidence)
         evidence += (self._placed_lesion(parsed, evidence, active, landmarks, lesion_hits)
@@ -469,10 +478,11 @@ class Resolver:
         return blocked
 
     # -- scoring ----------------------------------------------------------------------------
-    def _semantic(self, reading: Reading) -> tuple[dict[str, float], float]:
+    def _semantic(self, reading: Reading) -> tuple[dict[str, float], float, Any]:
+        """(similarity per target, to the out-of-scope examples, the readings (`reading.Vectors`))."""
         if self.encoder is None or self.index is None:
-            return {}, -1.0
-        return similarities(self.index, self.encoder, reading)
+            return {}, -1.0, None
+        return read(self.index, self.encoder, reading)
 
     def resolve(self, question: str, scan: Optional[ScanContext] = None) -> Resolution:
         """Rank targets for ``question``; with ``scan`` (the image in view), targets that cannot be in it
@@ -511,14 +521,21 @@ class Resolver:
         return self._candidates(found, [item for item in order if item[1] >= self.options.keep_ratio * top][:depth])
 
     def _candidates(self, found: "_Ranking", order: list[tuple[str, float]]) -> Candidates:
+        meanings: list[dict[str, float]] = [{} for _ in order]
+        if found.vectors is not None and self.index is not None:
+            if self._views is None:
+                self._views = ViewIndex(self.kb, self.index)
+            meanings = self._views.meanings([name for name, _ in order], found.vectors)
         items = tuple(
             Candidate(name, score, found.lexical.get(name, 0.0), tuple(found.by_entry.get(name, ())),
                       found.semantic.get(name), tuple(found.notes.get(name, ())),
                       bool(found.asked & self._kinds(name)), self.kb.get(name).kind == "lesion",
-                      bool(self.kb.get(name).members), tuple(self.kb.ancestors(name)))
-            for name, score in order)
+                      bool(self.kb.get(name).members), tuple(self.kb.ancestors(name)), meaning,
+                      self.kb.get(name).organ, frozenset(target for _, target in self.kb.get(name).relations),
+                      bool(found.asked & set(self.kb.get(name).types)))
+            for (name, score), meaning in zip(order, meanings))
         return Candidates(items, found.reject, frozenset(found.asked), found.long, found.named, frozenset(found.said),
-                          found.lump)
+                          found.lump, found.words)
 
     def _ranking(self, question: str, scan: Optional[ScanContext]) -> "_Ranking | Resolution":
         """Every target's score and what it rests on, or the abstention."""
@@ -546,8 +563,8 @@ class Resolver:
             by_entry.setdefault(item.entry, []).append(item)
         lexical = {name: 1.0 - float(np.prod([1.0 - 0.85 * min(e.weight, 1.1) / 1.1 for e in items]))
                    for name, items in by_entry.items()}
-        semantic, reject = self._semantic(Reading(plain, long, masked(parsed, masks) if masks and not long else "",
-                                                  self.options.masked_share))
+        semantic, reject, vectors = self._semantic(
+            Reading(plain, long, masked(parsed, masks) if masks and not long else "", self.options.masked_share))
         blocked = self._blocked(excluded)
         named = any(item.kind in ("name", "relation", "lesion", "spread", "scan_lesion", LANDMARK) for item in evidence)
         if named and not long and self._asks_something_else(parsed, semantic, reject):
@@ -586,7 +603,7 @@ class Resolver:
                                    self.options.placed_region)
         said = {item.entry for item in evidence if item.kind in (NAME, "lesion", "spread")}  # named, not inferred
         return _Ranking(scores, by_entry, lexical, semantic, reject, notes, excluded, tuple(parsed.corrected), said,
-                        asked, long, named, bool(self.lexicon.lesion_words(parsed, [])))
+                        asked, long, named, bool(self.lexicon.lesion_words(parsed, [])), vectors, len(parsed.raw))
 
     def _combine(self, lexical: dict[str, float], semantic: dict[str, float], reject: float, named: bool,
                  blocked: set[str], anchored: set[str], lump: bool = False) -> dict[str, float]:

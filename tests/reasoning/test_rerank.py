@@ -88,3 +88,13 @@ def test_a_moved_hypothesis_says_so_and_keeps_its_own_reasons(full, plain) -> No
 
 def test_the_phrase_only_resolver_has_no_reranker(lexical) -> None:
     assert lexical.reranker is None
+
+
+def test_the_meaning_is_read_apart_and_a_candidate_against_the_first(full) -> None:
+    found = full.candidates("the gland in front of the windpipe", depth=8)
+    assert found is not None and all(c.meanings for c in found.items)
+    assert {"whole", "masked", "view_description", "view_name"} <= set(found.items[0].meanings)
+    whole = Candidate("liver", 0.8, 0.5, (), 0.6, (), False, False, False, ("liver",))
+    part = Candidate("liver_segment", 0.6, 0.2, (), 0.5, (), False, False, False, ("liver_segment", "liver"))
+    rows = feature_rows(Candidates((whole, part), reject=0.1))
+    assert rows[1, FEATURES.index("part_of_first")] == 1.0 and rows[0, FEATURES.index("part_of_first")] == 0.0
