@@ -90,7 +90,8 @@ def write_findings(volume: Any, findings: list[Any], out: Path, overwrite: bool,
         findings[value - 1].region.paint(labelmap, value)
     table = LabelTable(tuple(Label(value=n, name=f.target, score=round(f.score, 4) if f.present else 0.0,
                                    confidence=f.measurements()["confidence"] if f.present else None,
-                                   volume_ml=f.volume_ml if f.present else None)
+                                   volume_ml=f.volume_ml if f.present else None,
+                                   drawn=tuple(sorted(f.drawn)) if f.present else ())
                              for n, f in enumerate(findings, start=1)))
     if formats is None:
         chosen = [f for f in DEFAULT_FORMATS if f not in DICOM_FORMATS]

@@ -8,7 +8,8 @@ not centres), so they stay correct for oblique or flipped grids. ``modality`` is
 decision (`medsee_cli.measure.effective_modality`): CT intensities are in HU. Each slice entry
 gives the array index ``k`` and the slice's number as a viewer shows it (``number``: DICOM
 InstanceNumber, else counted from 1) and its table position ``table_mm`` (`io.slice_numbers`;
-``slice_numbers`` at the top says which numbering applies).
+``slice_numbers`` at the top says which numbering applies), and ``drawn``: whether medsee drew that
+outline from the slices around it instead of running the model there (thin slices, `engine.between`).
 """
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ def measure_targets(volume: Volume, labelmap: np.ndarray, table: LabelTable, mod
                           centroid_mm=None, side="", intensity=None, slices=[])
         else:
             values = measured.to_dict()
+            drawn = set(label.drawn)
             for entry in values["slices"]:  # the numbers a viewer shows beside the array index k
                 entry["number"], entry["table_mm"] = numbering.number(entry["k"]), numbering.table(entry["k"])
+                entry["drawn"] = entry["k"] in drawn
             record.update(voxel_count=values.pop("voxels"), **values)
         records.append(record)
     return records

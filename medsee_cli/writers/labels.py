@@ -50,6 +50,7 @@ class Label:
     score: Optional[float] = None
     confidence: Optional[float] = None  # how often findings with this score were right on real CT (if measured)
     volume_ml: Optional[float] = None  # the finding's own volume (overlaps included)
+    drawn: tuple[int, ...] = ()  # slices (k) whose outline medsee drew from the slices around them, not run (boxes.json)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"value": self.value, "name": self.name}

@@ -148,3 +148,20 @@ def test_preview_caption_gives_the_finding_s_own_volume_when_known(monkeypatch) 
     preview.render_preview(volume, lm, LabelTable((Label(1, "duct"),)), "CT")
     preview.render_preview(volume, lm, LabelTable((Label(1, "duct", volume_ml=1.25),)), "CT")
     assert captions == ["duct  0.8 mL  slice 1", "duct  1.2 mL  slice 1"]
+
+
+def test_boxes_say_which_slices_medsee_drew_instead_of_running_the_model(ct_series) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from medsee_cli.writers.boxes import boxes_document
+
+    lm = blobs(ct_series.spatial_shape)
+    liver_slices = sorted({int(k) for k in np.nonzero(lm == 1)[2]})
+    drawn = tuple(liver_slices[1:-1:2])  # every other slice inside the liver's run, as bridging would leave
+    labels = table3()
+    table = LabelTable((replace(labels.get(1), drawn=drawn),) + tuple(labels)[1:])
+    document = boxes_document(ct_series, lm, table, "CT", intensities=False)
+    liver, spleen, _ = document["targets"]
+    assert [e["k"] for e in liver["slices"] if e["drawn"]] == list(drawn)
+    assert not any(e["drawn"] for e in spleen["slices"])  # a label nobody drew (or another tool's mask)
+    assert "drawn" not in table.get(1).to_json()  # labels.json stays the label table
