@@ -52,11 +52,15 @@ def bridge_positions(spacing_mm: float, step: int, bridge_mm: float) -> int:
     return positions if positions >= 2 else 0
 
 
+def _frame(a: SliceHit, b: SliceHit, margin: int = 0) -> tuple[int, int, int, int]:
+    """The box holding both outlines, grown by ``margin`` voxels (not below index 0)."""
+    return (max(0, min(a.box[0], b.box[0]) - margin), max(0, min(a.box[1], b.box[1]) - margin),
+            max(a.box[2], b.box[2]) + margin, max(a.box[3], b.box[3]) + margin)
+
+
 def agreement(a: SliceHit, b: SliceHit) -> float:
     """Dice of two outlines as they lie in the volume (``a`` and ``b`` on different slices)."""
-    i0, j0 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
-    i1, j1 = max(a.box[2], b.box[2]), max(a.box[3], b.box[3])
-    frame = (i0, j0, i1, j1)
+    frame = _frame(a, b)
     both = int(np.count_nonzero(_on_frame(a, frame) & _on_frame(b, frame)))
     return 2.0 * both / max(a.voxels + b.voxels, 1)
 
@@ -102,9 +106,7 @@ def _on_frame(hit: SliceHit, frame: tuple[int, int, int, int]) -> np.ndarray:
 def between(first: SliceHit, last: SliceHit, slices: range) -> list[SliceHit]:
     """The hits of ``slices`` (strictly between ``first.k`` and ``last.k``), each outline the zero
     level of the two outlines' signed distances blended by position; scores blended alike."""
-    a, b = first.box, last.box
-    # a margin of one voxel so a shape touching its box edge still has an outside there
-    frame = (max(0, min(a[0], b[0]) - 1), max(0, min(a[1], b[1]) - 1), max(a[2], b[2]) + 1, max(a[3], b[3]) + 1)
+    frame = _frame(first, last, margin=1)  # so a shape touching its box edge still has an outside there
     near, far = _signed_distance(_on_frame(first, frame)), _signed_distance(_on_frame(last, frame))
     hits = []
     for k in slices:

@@ -120,11 +120,16 @@ class Finding:
         return self.to_dict() | {"measurements": self.measurements(), "concerns": list(self.concerns),
                                  "dropped": [d.to_dict() for d in self.dropped]}
 
+    @property
+    def reported_confidence(self) -> Optional[float]:
+        """``confidence`` as every output gives it (3 decimals; None where not measured or not found)."""
+        return None if self.confidence is None or not self.present else round(self.confidence, 3)
+
     def measurements(self) -> dict[str, Any]:
         """What else was measured (size, centre, side, score, confidence, pieces, intensity)."""
         return {"target": self.target, "size_mm": self.size_mm, "centroid_mm": self.centroid_mm, "side": self.side,
                 "score": round(self.score, 4),
-                "confidence": None if self.confidence is None else round(self.confidence, 3),
+                "confidence": self.reported_confidence,
                 "pieces": self.pieces, "intensity": self.intensity}
 
 

@@ -20,7 +20,7 @@ def open_engine(spec: str = DEFAULT_GROUNDING, options: EngineOptions = EngineOp
     encoder runtime. Device, precision and runtime are resolved once, here and by the engine
     (`EngineOptions`): on a CPU, ``auto`` runs the encoder under ONNX Runtime in fp32 unless a
     lower precision is asked for by name, also where the CPU computes bf16 natively (measured
-    there: 0.48 s per slice under ONNX Runtime fp32 vs 0.53 s torch bf16 and 1.3 s torch fp32,
+    there: 0.49 s per slice under ONNX Runtime fp32 vs 0.55 s torch bf16 and 1.09 s torch fp32,
     `bench/encoder_runtime.py`); where the encoder cannot be opened, torch at ``auto`` precision."""
     from medsee_cli.engine.device import autocast_dtype, resolve_device
 

@@ -152,7 +152,6 @@ class SliceEngine:
         self._modality = modality
         self._prepare_kwargs = prepare_options(volume, modality, self._view)
         done = np.zeros(len(read), dtype=bool)
-        ran = np.zeros(len(read), dtype=bool)
         if allowed is not None:
             allowed = np.asarray(allowed, dtype=bool)
             if allowed.shape != (depth,):
@@ -167,13 +166,14 @@ class SliceEngine:
             passes += 1
             counter.plan(LOCATING if passes == 1 else OUTLINING, len(todo))
             self._pass(volume, todo, vectors, tracks, counter)
-            done[todo] = ran[todo] = True
+            done[todo] = True
             if self.options.skip_stride == 1:
                 break
             scores = np.stack([t.scores for t in tracks]) if tracks else np.zeros((0, len(read)))
             bars = np.minimum(self.options.plausible_threshold, 0.5 * np.asarray(self._thresholds))[:, None]
             plausible = np.asarray(np.nan_to_num(scores, nan=0.0) >= bars)
             if bridge:
+                ran = done if allowed is None else done & allowed  # done: run, or where nothing is to run
                 todo = bisect_positions(ran, done, plausible, tracks, bridge, self.options.bridge_agreement)
             else:
                 todo = next_indices(done, np.asarray(plausible.any(axis=0)), self.options.skip_stride)

@@ -7,46 +7,28 @@ for the hypotheses the re-ranker reads only.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
-from medsee_cli.reasoning.knowledge import KnowledgeBase
-from medsee_cli.reasoning.semantic import REJECT, SemanticIndex, index_texts, lay_views, relation_view
+from medsee_cli.reasoning.semantic import REJECT, SemanticIndex
 
 VIEW_KINDS = ("description", "name", "clue", "lay")  # 'clue': its clue phrases and sentence; 'lay': lay, relation
 MEANINGS = ("whole", "masked", "clause_focus", "clause_last", "clause_max", *(f"view_{k}" for k in VIEW_KINDS))
 
 
-def _view_kind(kb: KnowledgeBase, text: str, owner: str) -> str:
-    entry = kb.get(owner)
-    if text == f"{entry.display}: {entry.description}":
-        return "description"
-    if text.startswith(f"{entry.display}, looked at for ") or text in entry.clues or text in entry.weak_clues:
-        return "clue" if text not in entry.names() else "name"
-    if text == relation_view(kb, entry) or text in lay_views().get(owner, ()):
-        return "lay"
-    return "name"
-
-
 class ViewIndex:
-    """Per target: the rows of `SemanticIndex.vectors` that hold its texts, their weights and view kinds."""
+    """Per target: the rows of `SemanticIndex.vectors` that hold its texts and their view kinds
+    (`IndexText.view`)."""
 
-    def __init__(self, kb: KnowledgeBase, index: SemanticIndex) -> None:
-        items = index_texts(kb)
-        order = sorted(range(len(items)), key=lambda i: (items[i].owner, i))  # as `SemanticIndex` orders its rows
+    def __init__(self, index: SemanticIndex) -> None:
         self.index = index
-        self.rows: dict[str, np.ndarray] = {}
-        self.kinds: dict[str, np.ndarray] = {}
         grouped: dict[str, list[tuple[int, int]]] = {}
-        for at, i in enumerate(order):
-            item = items[i]
-            if item.owner != REJECT:
-                kind = VIEW_KINDS.index(_view_kind(kb, item.text, item.owner))
-                grouped.setdefault(item.owner, []).append((at, kind))
-        for owner, rows in grouped.items():
-            self.rows[owner] = np.array([r for r, _ in rows])
-            self.kinds[owner] = np.array([k for _, k in rows])
+        for row, (owner, view) in enumerate(zip(index.owners, index.views)):
+            if owner != REJECT:
+                grouped.setdefault(owner, []).append((row, VIEW_KINDS.index(view)))
+        self.rows: dict[str, np.ndarray] = {owner: np.array([r for r, _ in rows]) for owner, rows in grouped.items()}
+        self.kinds: dict[str, np.ndarray] = {owner: np.array([k for _, k in rows]) for owner, rows in grouped.items()}
 
     def meanings(self, names: list[str], vectors: Any) -> list[dict[str, float]]:
         """Per name, its similarity (as `SemanticIndex.scores` weighs it) to each reading in ``vectors``
@@ -81,6 +63,3 @@ class ViewIndex:
             out.append(found)
         return out
 
-
-def view_index(kb: KnowledgeBase, index: Optional[SemanticIndex]) -> Optional[ViewIndex]:
-    return ViewIndex(kb, index) if index is not None else None

@@ -524,7 +524,7 @@ class Resolver:
         meanings: list[dict[str, float]] = [{} for _ in order]
         if found.vectors is not None and self.index is not None:
             if self._views is None:
-                self._views = ViewIndex(self.kb, self.index)
+                self._views = ViewIndex(self.index)
             meanings = self._views.meanings([name for name, _ in order], found.vectors)
         items = tuple(
             Candidate(name, score, found.lexical.get(name, 0.0), tuple(found.by_entry.get(name, ())),

@@ -67,27 +67,29 @@ class IndexText:
     text: str
     owner: str
     weight: float
+    view: str = ""  # which view of its owner: description, clue, lay (everyday or relation view), name; "" elsewhere
 
 
 def index_texts(kb: KnowledgeBase) -> tuple[IndexText, ...]:
     """Everything the index embeds, in a fixed order (the embedding cache is keyed on it)."""
     items: list[IndexText] = []
     for entry in kb.entries:
-        items.append(IndexText(f"{entry.display}: {entry.description}", entry.name, PHRASE_WEIGHTS["description"]))
+        items.append(IndexText(f"{entry.display}: {entry.description}", entry.name, PHRASE_WEIGHTS["description"],
+                               "description"))
         if entry.clues:
             items.append(IndexText(f"{entry.display}, looked at for " + ", ".join(entry.clues[:14]), entry.name,
-                                   PHRASE_WEIGHTS["description"]))
+                                   PHRASE_WEIGHTS["description"], "clue"))
         relation = relation_view(kb, entry)
         if relation:
-            items.append(IndexText(relation, entry.name, PHRASE_WEIGHTS["relation"]))
+            items.append(IndexText(relation, entry.name, PHRASE_WEIGHTS["relation"], "lay"))
         for view in lay_views().get(entry.name, ()):
-            items.append(IndexText(view, entry.name, PHRASE_WEIGHTS["view"]))
+            items.append(IndexText(view, entry.name, PHRASE_WEIGHTS["view"], "lay"))
         seen = set()
         for kind, phrases in (("name", entry.names()), ("clue", entry.clues), ("weak", entry.weak_clues)):
             for phrase in phrases:
                 if phrase not in seen and _phrase_worth_embedding(phrase):
                     seen.add(phrase)
-                    items.append(IndexText(phrase, entry.name, PHRASE_WEIGHTS[kind]))
+                    items.append(IndexText(phrase, entry.name, PHRASE_WEIGHTS[kind], "name" if kind == "name" else "clue"))
     items.extend(IndexText(example, REJECT, 1.0) for example in out_of_scope_examples())
     return tuple(items)
 
@@ -97,6 +99,8 @@ class SemanticIndex:
         # rows grouped by owner, so the best row per target is one maximum.reduceat
         order = sorted(range(len(items)), key=lambda i: (items[i].owner, i))
         owners = [items[i].owner for i in order]
+        self.owners = owners  # per row, in the rows' order
+        self.views = [items[i].view for i in order]  # per row: which view of its owner (`IndexText.view`)
         self.vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32)[order])
         self.weights = np.array([items[i].weight for i in order], dtype=np.float32)
         self._starts = np.array([i for i, owner in enumerate(owners) if i == 0 or owners[i - 1] != owner])

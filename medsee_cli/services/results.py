@@ -89,7 +89,7 @@ def write_findings(volume: Any, findings: list[Any], out: Path, overwrite: bool,
     for _, value in sorted(found, reverse=True):
         findings[value - 1].region.paint(labelmap, value)
     table = LabelTable(tuple(Label(value=n, name=f.target, score=round(f.score, 4) if f.present else 0.0,
-                                   confidence=f.measurements()["confidence"] if f.present else None,
+                                   confidence=f.reported_confidence,
                                    volume_ml=f.volume_ml if f.present else None,
                                    drawn=tuple(sorted(f.drawn)) if f.present else ())
                              for n, f in enumerate(findings, start=1)))
