@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from medsee_cli.errors import InputError
+from medsee_cli.io.load import PICTURE_SUFFIXES
 
-PNG_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 
@@ -44,7 +44,7 @@ def read_slice(path: Path, *, png_hu_offset: float | None = None) -> Slice2D:
     if not path.is_file():
         raise InputError(str(path), "no such file")
     kind = _suffix(path)
-    if kind in PNG_SUFFIXES:
+    if kind in PICTURE_SUFFIXES:
         array = _read_picture(path)
         if png_hu_offset is not None and array.ndim == 2:
             array = array.astype(np.float32) - float(png_hu_offset)
@@ -62,7 +62,7 @@ def read_mask(path: Path) -> np.ndarray:
     if not path.is_file():
         raise InputError(str(path), "no such mask file")
     kind = _suffix(path)
-    if kind in PNG_SUFFIXES:
+    if kind in PICTURE_SUFFIXES:
         array = _read_picture(path)
     elif kind in NIFTI_SUFFIXES:
         array, _, _ = _read_nifti_2d(path)

@@ -11,6 +11,9 @@ from medsee_cli.io.itk import is_itk, read_itk
 from medsee_cli.io.nifti import is_nifti, read_nifti
 from medsee_cli.io.volume import Volume
 
+# 2D pictures: no geometry (pixel size, orientation, position), so no volume; `medsee eval` scores them
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
 
 def load_volume(source: str | os.PathLike[str], *, series: str | None = None) -> Volume:
     """Open a NIfTI / NRRD / MetaImage file, a DICOM file, series folder or zip.
@@ -25,6 +28,9 @@ def load_volume(source: str | os.PathLike[str], *, series: str | None = None) ->
         return read_nifti(path)
     if path.is_file() and is_itk(path):
         return read_itk(path)
+    if path.is_file() and path.suffix.lower() in PICTURE_SUFFIXES:
+        raise InputError(str(path), "a 2D picture without geometry: ask and segment read DICOM, NIfTI, NRRD and "
+                                    "MetaImage; pictures are scored with medsee eval")
     if path.is_dir() or zipfile.is_zipfile(path) or path.is_file():
         from medsee_cli.io.dicom.reader import read_dicom_volume
 

@@ -151,3 +151,15 @@ def test_a_4d_nifti_reports_its_volumes_without_reading_voxels(shared_data: Path
     volume = load_volume(shared_data / "dicom/dcm_qa_ge/Ref/Ax_DWI_TENSOR_R2_1.nii")
     assert volume.n_volumes == 7 and volume.spatial_shape == (256, 256, 2)
     assert load_volume(shared_data / "ct/patient_a/ct.nii.gz").n_volumes == 1
+
+
+@pytest.mark.parametrize("name", ["slice.png", "Slice 01.JPG", "scan.tiff"])
+def test_a_2d_picture_is_turned_away_with_where_pictures_go(tmp_path: Path, shared_data: Path, name: str) -> None:
+    from PIL import Image
+
+    # a real CT slice (DeepLesion, 8-bit windowed) saved as a picture: no pixel size, orientation or position
+    slab = np.asarray(load_volume(shared_data / "ct" / "lesions_deeplesion" / "case_000002_03_01_035-047_image.nii.gz").array())
+    picture = tmp_path / name
+    Image.fromarray(np.ascontiguousarray(slab[:, :, 6]).astype(np.uint8)).save(picture)
+    with pytest.raises(InputError, match="a 2D picture without geometry: .* pictures are scored with medsee eval"):
+        load_volume(picture)

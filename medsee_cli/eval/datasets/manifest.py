@@ -30,7 +30,8 @@ import numpy as np
 
 from medsee_cli.errors import InputError
 from medsee_cli.eval.datasets.records import as_box, read_records, require, resolve
-from medsee_cli.eval.imaging import PNG_SUFFIXES, mask_from, read_grid, read_mask, read_slice, read_volume
+from medsee_cli.io.load import PICTURE_SUFFIXES
+from medsee_cli.eval.imaging import mask_from, read_grid, read_mask, read_slice, read_volume
 from medsee_cli.eval.items import Dataset, EvalItem, Sample, plane_affine, plane_of, safe_id
 from medsee_cli.io.plane_view import display_affine
 from medsee_cli.eval.options import EvalOptions
@@ -42,7 +43,7 @@ def _is_2d(path: Path, record: dict[str, Any]) -> bool:
     if record.get("ndim") is not None:
         return int(record["ndim"]) == 2
     name = path.name.lower()
-    if name.endswith(PNG_SUFFIXES) or name.endswith(".dcm"):
+    if name.endswith(PICTURE_SUFFIXES) or name.endswith(".dcm"):
         return True
     if name.endswith(".npy"):
         return np.load(path, mmap_mode="r", allow_pickle=False).ndim == 2
@@ -52,7 +53,7 @@ def _is_2d(path: Path, record: dict[str, Any]) -> bool:
 def _target_array(mask: Path | None, labels: Path | None, label: Any, two_d: bool) -> np.ndarray:
     path = mask if mask is not None else labels
     assert path is not None
-    if two_d and path.name.lower().endswith(PNG_SUFFIXES + (".dcm",)):
+    if two_d and path.name.lower().endswith(PICTURE_SUFFIXES + (".dcm",)):
         array = read_mask(path) if mask is not None else read_slice(path).array
     elif path.name.lower().endswith(".npy"):
         array = np.load(path, allow_pickle=False)
