@@ -48,9 +48,14 @@ class Axial:
         return ijk
 
 
+def axial_axis(affine: np.ndarray) -> int:
+    """The volume axis closest to the patient's inferior-superior direction: its slices are axial."""
+    return int(np.argmax(np.abs(np.asarray(affine, dtype=float)[2, :3])))
+
+
 def axial(volume: Any) -> Axial:
     affine = np.asarray(volume.affine, dtype=float)
-    axis = int(np.argmax(np.abs(affine[2, :3])))
+    axis = axial_axis(affine)
     data = np.asarray(volume.array())
     if data.ndim > 3:
         data = data[..., 0]

@@ -20,7 +20,9 @@ class Placement:
     only flagged: situs inversus exists); ``pieces``: 1 keeps the largest piece (a single organ),
     0 any number; ``per_side``: one piece on each side (the two kidneys); ``volume_ml``: the range
     outside which a finding is flagged as implausible; ``hu``: the range of mean Hounsfield units
-    on CT outside which it is flagged (air-filled lungs, solid organs that are not air or fat)."""
+    on CT outside which it is flagged (air-filled lungs, solid organs that are not air or fat);
+    ``within``: the organ a lesion lies in, ``not_within``: organs beside it that the lesion is
+    not (`anatomy.host`: a piece lying mostly outside the one or inside the others is dropped)."""
 
     regions: frozenset[str] = frozenset()
     in_trunk: bool = False
@@ -30,6 +32,13 @@ class Placement:
     per_side: bool = False
     volume_ml: Optional[tuple[float, float]] = None
     hu: Optional[tuple[float, float]] = None
+    within: str = ""
+    not_within: tuple[str, ...] = ()
+
+    @property
+    def companions(self) -> tuple[str, ...]:
+        """The other targets whose outlines this one's finding is held to (`anatomy.host`)."""
+        return ((self.within,) if self.within else ()) + self.not_within
 
     def __post_init__(self) -> None:
         if self.side and self.side not in SIDES or self.usual_side and self.usual_side not in SIDES:

@@ -10,7 +10,7 @@ entry carries the 0-based array index ``index`` and the numbers a viewer shows f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Optional
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from medsee_cli.anatomy.guard import Dropped, concerns, guard, slices_to_run
+from medsee_cli.anatomy.host import hold_to_host
 from medsee_cli.anatomy.placement import ANYWHERE, Placement
 from medsee_cli.anatomy.scan_anatomy import ScanAnatomy, scan_anatomy
 from medsee_cli.engine.components import TOO_SMALL, assemble, keep_consistent
@@ -135,10 +136,12 @@ class Finding:
 
 def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: int = 20,
             min_slices: int = 2, numbering: Optional[SliceNumbers] = None,
-            placement: Placement = ANYWHERE, anatomy: Optional[ScanAnatomy] = None) -> Finding:
+            placement: Placement = ANYWHERE, anatomy: Optional[ScanAnatomy] = None,
+            outlines: Mapping[str, RegionMask] = {}) -> Finding:
     """The finding for one target track: assembled, held to its ``placement`` by the anatomy guard
-    (on ``anatomy``, the volume's `scan_anatomy`, worked out here when needed and not given),
-    cleaned and measured on ``volume``'s grid.
+    (on ``anatomy``, the volume's `scan_anatomy`, worked out here when needed and not given) and,
+    for a lesion, to the ``outlines`` of its organ and neighbours found in the same run
+    (`anatomy.host`), cleaned and measured on ``volume``'s grid.
 
     ``modality`` is the run's one decision (``EngineRun.modality``, from `effective_modality`).
     A volume thinner than ``min_slices`` (a single 2D slice) asks for no more slices than it has.
@@ -150,6 +153,9 @@ def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: in
         anatomy = anatomy if anatomy is not None else scan_anatomy(volume)
         guarded = guard(region, placement, anatomy)
         region, dropped = guarded.region, guarded.dropped
+        if region is not None and placement.companions:
+            region, elsewhere = hold_to_host(region, placement, outlines, anatomy.affine, anatomy.shape)
+            dropped += elsewhere
     if region is not None:
         region, pieces, lost = keep_consistent(region, min_voxels, min(min_slices, volume.spatial_shape[2]))
         if lost:  # every drop is said: all a target's pieces may be this small (an aorta "found" as 9 voxels)
@@ -183,23 +189,44 @@ def worth_running(placements: Sequence[Placement], anatomy: Optional[ScanAnatomy
 
 
 def find(engine: SliceEngine, volume: Volume, names: list[str], text_vectors: np.ndarray,
-         progress: Progress = silent, placements: Optional[Sequence[Placement]] = None) -> tuple[list[Finding], EngineRun]:
+         progress: Progress = silent, placements: Optional[Sequence[Placement]] = None,
+         shown: Optional[int] = None, refined: Optional[int] = None) -> tuple[list[Finding], EngineRun]:
     """Stream ``volume`` once for all ``names`` and measure each target's finding with the
     engine's component rules and the run's one modality decision (``run.modality``);
     ``placements`` (one per name; default: anywhere) are what the anatomy guard holds each
     finding to, and the engine runs only the slices where it could keep something
-    (`worth_running`: a liver question skips the pelvis); ``progress`` hears of the engine's passes and batches (`engine.progress`)."""
+    (`worth_running`: a liver question skips the pelvis); ``progress`` hears of the engine's passes and batches (`engine.progress`).
+    ``shown``: only the first so many names are findings to report, and they alone decide which
+    slices run; the rest are companions (a lesion's organ and neighbours, `anatomy.host`) looked for
+    on those slices and used only to check the findings (default: every name is shown). ``refined``:
+    only the first so many are outlined by LiteMedSAM, the rest by the head's coarse mask (the
+    neighbours a lesion is checked against need no more; default: all)."""
     placements = list(placements) if placements is not None else [ANYWHERE] * len(names)
     if len(placements) != len(names):
         raise ValueError(f"{len(names)} target names but {len(placements)} placements")
+    shown = len(names) if shown is None else shown
     anatomy = scan_anatomy(volume) if any(p != ANYWHERE for p in placements) else None
-    run = engine.run(volume, names, text_vectors, progress, worth_running(placements, anatomy))
+    run = engine.run(volume, names, text_vectors, progress, worth_running(placements[:shown], anatomy),
+                     deciding=shown, refined=refined)
     options = engine.options
     numbering = slice_numbers(volume)
-    found = [finding(volume, track, modality=run.modality, min_voxels=options.min_component_voxels,
-                     min_slices=options.min_component_slices, numbering=numbering, placement=placement,
-                     anatomy=anatomy) for track, placement in zip(run.tracks, placements)]
-    return with_confidence(found, engine.model.confidence_map, run.modality), run
+
+    def measured(n: int, outlines: Mapping[str, RegionMask] = {}) -> Finding:
+        return finding(volume, run.tracks[n], modality=run.modality, min_voxels=options.min_component_voxels,
+                       min_slices=options.min_component_slices, numbering=numbering, placement=placements[n],
+                       anatomy=anatomy, outlines=outlines)
+
+    # first every target that is not held to others; then the lesions, held to what those found
+    found: dict[int, Finding] = {n: measured(n) for n, p in enumerate(placements) if not p.companions}
+    outlines = trusted_outlines(found.values())
+    found |= {n: measured(n, outlines) for n, p in enumerate(placements) if p.companions and n < shown}
+    return with_confidence([found[n] for n in range(shown)], engine.model.confidence_map, run.modality), run
+
+
+def trusted_outlines(found: Iterable[Finding]) -> dict[str, RegionMask]:
+    """The outlines a lesion may be held to (`anatomy.host`): findings that stand and that the anatomy
+    guard does not doubt, by target."""
+    return {f.target: f.region for f in found if f.present and f.region is not None and not f.concerns}
 
 
 def with_confidence(found: list[Finding], calibration: Optional[ConfidenceMap], modality: str) -> list[Finding]:

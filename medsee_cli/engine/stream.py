@@ -128,12 +128,18 @@ class SliceEngine:
         return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
 
     def run(self, volume: Volume, names: Sequence[str], text_vectors: np.ndarray,
-            progress: Progress = silent, allowed: Optional[np.ndarray] = None) -> EngineRun:
+            progress: Progress = silent, allowed: Optional[np.ndarray] = None,
+            deciding: Optional[int] = None, refined: Optional[int] = None) -> EngineRun:
         """``text_vectors``: (T, D) float32, row n = what the model looks for as ``names[n]``
         (the caller encodes the target texts; the engine and the model hold no text encoder).
         ``progress`` hears of each pass (the first is "locating", later ones "outlining") and
         of each batch run (`engine.progress`). ``allowed``: (K,) bool, the only slices worth
-        running (where none of the targets can lie, nothing is run; default: every slice)."""
+        running (where none of the targets can lie, nothing is run; default: every slice).
+        ``deciding``: only the first so many targets decide which slices are run; the rest are
+        looked for on those slices alone (companions an answer is checked against; default: all).
+        ``refined``: only the first so many targets are outlined by LiteMedSAM's refinement, the rest
+        by the grounding head's coarse mask (default: all); a companion among them only on slices
+        where a deciding target was found."""
         started = time.perf_counter()
         depth = volume.spatial_shape[2]
         if len(text_vectors) != len(names):
@@ -145,6 +151,9 @@ class SliceEngine:
         self._position = {int(k): g for g, k in enumerate(read)}
         # every pass below runs over the read slices: position g is volume slice read[g]
         tracks = tuple(TargetTrack(name, len(read)) for name in names)
+        leading = tracks[:deciding] if deciding is not None else tracks
+        self._deciding = len(leading)
+        self._refined = len(tracks) if refined is None else refined
         self._thresholds = [self.threshold_for(name) for name in names]
         vectors = torch.as_tensor(np.asarray(text_vectors, dtype=np.float32)).to(self.device)
         self._view = plane_view(volume.affine)
@@ -169,22 +178,22 @@ class SliceEngine:
             done[todo] = True
             if self.options.skip_stride == 1:
                 break
-            scores = np.stack([t.scores for t in tracks]) if tracks else np.zeros((0, len(read)))
-            bars = np.minimum(self.options.plausible_threshold, 0.5 * np.asarray(self._thresholds))[:, None]
+            scores = np.stack([t.scores for t in leading]) if leading else np.zeros((0, len(read)))
+            bars = np.minimum(self.options.plausible_threshold, 0.5 * np.asarray(self._thresholds[:len(leading)]))[:, None]
             plausible = np.asarray(np.nan_to_num(scores, nan=0.0) >= bars)
             if bridge:
                 ran = done if allowed is None else done & allowed  # done: run, or where nothing is to run
-                todo = bisect_positions(ran, done, plausible, tracks, bridge, self.options.bridge_agreement)
+                todo = bisect_positions(ran, done, plausible, leading, bridge, self.options.bridge_agreement)
             else:
                 todo = next_indices(done, np.asarray(plausible.any(axis=0)), self.options.skip_stride)
-        forced = gap_slices(tracks, self.options.fill_gaps) if self.options.fill_gaps else {}
+        forced = gap_slices(leading, self.options.fill_gaps) if self.options.fill_gaps else {}
         if allowed is not None:
             forced = {k: wanted for k, wanted in forced.items() if allowed[k]}
         if forced:
             passes += 1
             counter.plan(OUTLINING, len(forced))
             self._pass(volume, sorted(forced), vectors, tracks, counter, forced)
-        bridged = {g for track in tracks for a, b in drawn_spans(track, bridge) for g in range(a + 1, b)}
+        bridged = {g for track in leading for a, b in drawn_spans(track, bridge) for g in range(a + 1, b)}
         if step > 1:
             tracks = tuple(spread(track, read, depth, bridge) for track in tracks)
         return EngineRun(tracks, depth, self.slices_run - before, passes, time.perf_counter() - started,
@@ -223,21 +232,25 @@ class SliceEngine:
             presence = torch.sigmoid(grounding.presence_logits.float()).cpu().numpy()
             for i in range(stop - start):
                 g = self._position[batch.indices[start + i]]
+                found_here = False  # a deciding target was found on this slice (they come first)
                 for t in (range(presence.shape[1]) if forced is None else sorted(forced[g])):
                     score = float(presence[i, t])
                     hit = None
                     if forced is not None or score >= self._thresholds[t]:
-                        mask = self._slice_mask(features, i, grounding, t, batch.geometries[start + i])
+                        # a companion is refined only where a deciding target was found: elsewhere its coarse mask does
+                        refine = self.options.refine and t < self._refined and (t < self._deciding or found_here)
+                        mask = self._slice_mask(features, i, grounding, t, batch.geometries[start + i], refine)
                         hit = SliceHit.from_mask(g, score, self._view.from_display(mask))
+                        found_here |= t < self._deciding
                     records.append((g, t, score, hit))
         return records
 
-    def _slice_mask(self, features: Any, i: int, grounding: Any, t: int, geometry: Any) -> np.ndarray:
+    def _slice_mask(self, features: Any, i: int, grounding: Any, t: int, geometry: Any, refine: bool) -> np.ndarray:
         """The final (rows, cols) mask of target ``t`` on item ``i``: the model's reference
         refinement (a padded box per coarse-mask piece -> LiteMedSAM, clipped to the grown
-        coarse mask), or the upsampled coarse mask when ``refine`` is off."""
+        coarse mask), or the upsampled coarse mask without ``refine``."""
         coarse = grounding.mask_logits[i, t].float()
-        if self.options.refine:
+        if refine:
             from medsee_cli.model.grounding.pipeline import RefineOptions, refine_mask
 
             logits, _ = refine_mask(self.model, features, i, coarse, float("inf"),

@@ -36,7 +36,8 @@ def placement_of(name: str) -> Placement:
                      usual_side=str(facts.get("usual_side") or ""), pieces=int(facts.get("pieces") or 0),
                      per_side=bool(facts.get("per_side")),
                      volume_ml=(float(volume[0]), float(volume[1])) if volume else None,
-                     hu=(float(hu[0]), float(hu[1])) if hu else None)
+                     hu=(float(hu[0]), float(hu[1])) if hu else None, within=str(facts.get("within") or ""),
+                     not_within=tuple(str(n) for n in facts.get("not_within") or ()))
 
 
 def usual_side(name: str) -> str:
