@@ -26,6 +26,7 @@ from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
 from medsee_cli.reasoning.landmarks import (NEAR, asked_wholes, asks_for_one, descendants, find_anchors, masked,
                                             named_levels, related)
 from medsee_cli.reasoning.lexicon import CLUE, NAME, WEAK, WEIGHTS, Lexicon, Match
+from medsee_cli.reasoning.neighbours import Said, by_neighbours, said_out, step_words
 from medsee_cli.reasoning.reading import Reading, read
 from medsee_cli.reasoning.rerank import RERANKED, Reranker, load_reranker
 from medsee_cli.reasoning.rerank_features import Candidate, Candidates
@@ -33,11 +34,11 @@ from medsee_cli.reasoning.rerank_views import ViewIndex
 from medsee_cli.reasoning.resolution import Hypothesis, Resolution, ranked, reported_score
 from medsee_cli.reasoning.scan import ScanContext, load_body_regions
 from medsee_cli.reasoning.semantic import BROAD_TYPES, SemanticIndex, index_texts
-from medsee_cli.reasoning.series import in_series, one_said_out
+from medsee_cli.reasoning.series import ends_said, in_series, one_said_out
 from medsee_cli.reasoning.shorthand import expand
 from medsee_cli.reasoning.sides import hold_to_pair, lend_to_side, off_side
 from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse, phrase_key, with_corrections
-from medsee_cli.reasoning.uncovered import named_part
+from medsee_cli.reasoning.uncovered import kind_vocabulary, named_part, part_words
 
 
 CONTEXT_WEIGHT = 0.6
@@ -146,12 +147,15 @@ class Resolver:
         self.kb = kb
         self.options = options
         self.lexicon = Lexicon(kb)
-        self.speller = Speller(self.lexicon.vocabulary, self.lexicon.pairs)
+        # a part no target covers and a step along a series are read as written ('scaphoid' is no typo of
+        # 'scapula', 'caudal' none of 'cauda'): `uncovered`, `neighbours`
+        self.speller = Speller(self.lexicon.vocabulary, self.lexicon.pairs, part_words() | step_words())
         self.regions = load_body_regions(kb)
         self.encoder = encoder
         self.load_seconds = 0.0
         self.index: Optional[SemanticIndex] = None
         self._views: Optional[ViewIndex] = None  # built on first use (`_candidates`)
+        self._kind_vocabulary: Optional[dict[str, frozenset[str]]] = None  # built on first use (`_lies_in`)
         # the learned re-ranker reads meaning features: it runs only with the encoder
         self.reranker: Optional[Reranker] = load_reranker(options.rerank) if encoder is not None else None
         if encoder is not None:
@@ -206,10 +210,16 @@ class Resolver:
         return next(iter(sides)) if len(sides) == 1 else ""
 
     def _evidence(self, parsed: Parsed, scan: Optional[ScanContext] = None, long: bool = False
-                  ) -> tuple[list[Evidence], list[str], set[str], list[tuple[int, int]]]:
-        """(evidence, excluded targets, kinds asked for, landmark and cause spans). ``long``: the question
+                  ) -> tuple[list[Evidence], list[str], set[str], list[tuple[int, int]], tuple[Said, ...]]:
+        """(evidence, excluded targets, kinds asked for, landmark and cause spans, the words that name a member of a
+        series by counting with the member's name, for the encoder: `neighbours.said_out`). ``long``: the question
         is read clause by clause (`clauses.is_long`)."""
-        matches = in_series(self.kb, parsed, self.lexicon.find(parsed))  # "the bottom vertebra", "the fifth rib"
+        phrases = self.lexicon.find(parsed)
+        matches = in_series(self.kb, parsed, phrases)  # "the bottom vertebra", "the fifth rib"
+        relations = self.lexicon.relations(parsed)
+        # "the vertebra just above L1": T12
+        counted = by_neighbours(self.kb, parsed, matches, self.lexicon.type_words(parsed, matches), relations)
+        matches = counted.matches
         negated = [m for m in matches if any(parsed.negated[m.start:m.end])]
         # the generic lesion is chosen below, when no organ says whose lesion it is
         active = [m for m in matches if m not in negated and m.entry != GENERIC_LESION]
@@ -230,7 +240,6 @@ class Resolver:
         outside_cause = any(not in_cause(m) for m in active)
         site_spans = {(s, e) for s, e, _, _ in sites}
         roles = ClauseRoles.of(parsed, long)
-        relations = self.lexicon.relations(parsed)
         # 'the fat above the muscles': a kind word right after a relation phrase is a landmark, not what is asked
         placed = {end + (end < len(parsed.raw) and parsed.stems[end] == "the") for _, end, _ in relations}
         asked = {kind for s, e, kind in kind_words if (s, e) not in site_spans and roles.asks_for_kind(s, long)
@@ -330,7 +339,14 @@ class Resolver:
         masks = [(m.start, m.end) for m in landmarks | set(kind_landmarks)]
         if outside_cause:
             masks += causes  # 'fluid round the lungs from her heart failure': the failure is not the target
-        return [e for e in evidence if e.entry not in blocked], excluded, asked, sorted(set(masks))
+        said = counted.said + ends_said(self.kb, parsed, phrases, matches)  # 'the top of the spine' too
+        return [e for e in evidence if e.entry not in blocked], excluded, asked, sorted(set(masks)), said
+
+    def _lies_in(self, kind: str, part: tuple[str, ...]) -> bool:
+        """Whether a target of ``kind`` is known by words that hold the part's ('the glands in the armpit')."""
+        if self._kind_vocabulary is None:
+            self._kind_vocabulary = kind_vocabulary(self.kb)
+        return set(part) <= self._kind_vocabulary.get(kind, frozenset())
 
     def _kinds(self, name: str) -> set[str]:
         """What kind of thing a target is; a lump also takes the telling kind of the organ it is in ('the lump on
@@ -549,14 +565,16 @@ class Resolver:
         request = "" if long else other_request(parsed)
         if request:
             return self._abstain(question, declined(request))
-        evidence, excluded, asked, masks = self._evidence(parsed, scan, long)
+        evidence, excluded, asked, masks, spoken = self._evidence(parsed, scan, long)
         # a typo read as a word of a phrase that matched ('prostata'): the encoder reads it that way too
         matched = {word for item in evidence if item.kind in (NAME, CLUE, WEAK) for word in item.phrase.split()}
         plain = with_corrections(plain, [(word, fixed) for word, fixed in parsed.corrected if fixed in matched])
+        plain = said_out(plain, spoken)  # 'the vertebra just above L1': the encoder cannot count
         # 'a sprained ankle': a part no target covers, and nothing named, clued or placed
-        context = self.lexicon.relations(parsed) + self.lexicon.type_words(parsed, [])
-        part = None if long else named_part(parsed, {start for start, _, _ in context})
-        if part and not any(item.kind in STRONG and not part.holds(item.phrase) for item in evidence):
+        relations = {start for start, _, _ in self.lexicon.relations(parsed)}
+        part = None if long else named_part(parsed, relations, self.lexicon.type_words(parsed, []), self._lies_in)
+        # ... nor a lump said to be nowhere else ('a lump on my knee': the generic lesion's evidence has no place)
+        if part and not any(item.kind in STRONG and item.phrase and not part.holds(item.phrase) for item in evidence):
             return self._abstain(question, uncovered(part.word), excluded)
         by_entry: dict[str, list[Evidence]] = {}
         for item in evidence:

@@ -6,7 +6,8 @@ A union's members are listed from the head down (``knowledge.yaml``), so a place
 an end, or an ordinal) just before a union's name names that member; ordinals joined by 'and'/'or' name
 several. When the question also names a smaller union inside it ('my lower back, the bottom vertebra'),
 the place is counted in that union. Only series of more than two members count: a left/right pair has no
-order.
+order. 'The top of' / 'the bottom of' a union names its end member ('the very top of the spine': C1), and the
+encoder is told so (`ends_said`); a member named by its neighbour ('the vertebra above L1') is `neighbours.py`.
 """
 
 from __future__ import annotations
@@ -81,6 +82,55 @@ def _place_words(parsed: Parsed, start: int) -> list[tuple[int, int]]:
     return found
 
 
+@functools.lru_cache(maxsize=1)
+def _ends() -> dict[str, int]:
+    """Stem of an end word ('top', 'bottom') -> 0 or -1."""
+    raw = data.read(SERIES_RESOURCE)
+    return {**{stem(str(w)): 0 for w in raw["first"]}, **{stem(str(w)): -1 for w in raw["last"]}}
+
+
+def _end_of(parsed: Parsed, start: int) -> list[tuple[int, int]]:
+    """(position, 0 or -1) of an end word said as 'the top of' just before ``start`` ('the very top of the spine');
+    [] when none, and for 'on top of', which places a thing above the whole, not at its end."""
+    i = start - 1
+    while i >= 0 and parsed.raw[i] in SKIPPED:
+        i -= 1
+    if i < 2 or parsed.raw[i] != "of" or parsed.stems[i - 1] not in _ends():
+        return []
+    before = i - 2
+    while before >= 0 and parsed.raw[before] == "very":
+        before -= 1
+    return [(i - 1, _ends()[parsed.stems[i - 1]])] if before >= 0 and parsed.raw[before] == "the" else []
+
+
+def wholes_beyond(kb: KnowledgeBase, member: str, within: str) -> list[str]:
+    """The wholes outside the series that ``member`` is also part of (S1 is the top of the sacrum), for a member
+    named from ``within`` (the series' union or a member of it); unions do not count."""
+    outside = set(kb.ancestors(within))
+    return [whole for whole in kb.get(member).part_of if whole not in outside and not kb.get(whole).members]
+
+
+def spoken_name(kb: KnowledgeBase, name: str) -> str:
+    """How a target is said to the sentence encoder when the question names it by its place: as its description
+    begins ('the T12 vertebra', 'the left sixth rib')."""
+    return kb.get(name).description.split(",")[0]
+
+
+def ends_said(kb: KnowledgeBase, parsed: Parsed, found: list[Match], placed: list[Match]
+              ) -> tuple[tuple[tuple[str, ...], str], ...]:  # `neighbours.Said`
+    """For the encoder, which cannot tell the top of a whole from its bottom ('the top of the spine' reads much
+    like the sacrum's 'the bone at the bottom of the spine'): the words of each end member named as 'the top of' /
+    'the bottom of' a union (a match ``in_series`` made from ``found``) with the member's name ('the C1
+    vertebra'); not where the words name a whole beyond the member too ('the bottom of the backbone': S1 and the
+    sacrum)."""
+    spans: dict[tuple[int, int], list[str]] = {}
+    for match in placed:
+        if match not in found and parsed.stems[match.start] in _ends() and "of" in parsed.raw[match.start:match.end]:
+            spans.setdefault((match.start, match.end), []).append(match.entry)
+    return tuple((parsed.raw[start:end], spoken_name(kb, names[0])) for (start, end), names in spans.items()
+                 if len(set(names)) == 1)
+
+
 def _places_one(word: str) -> bool:
     """Whether a word says a place in a series: 'top', 'fifth', 'lower', or a superlative ('highest')."""
     word = word.lower()
@@ -107,16 +157,26 @@ def _narrowest(kb: KnowledgeBase, whole: str, named: set[str]) -> str:
     return max(inside, key=lambda name: len(kb.ancestors(name)), default=whole)
 
 
+def _family(kb: KnowledgeBase, name: str, other: str) -> bool:
+    return other in kb.ancestors(name) or name in kb.ancestors(other)
+
+
 def in_series(kb: KnowledgeBase, parsed: Parsed, matches: list[Match]) -> list[Match]:
     """``matches`` with each union name after place words (or before one: `_place_after`) moved to the members
-    they name, each match starting at its place word."""
+    they name, each match starting at its place word. 'The top of' / 'the bottom of' a union names its end member
+    too ('the very top of the spine'), with any whole outside the series that member is part of ('the bottom of
+    the backbone': S1 and the sacrum), when the question names nothing outside that union."""
     named = {m.entry for m in matches if m.kind in (NAME, CLUE)}
     out = []
     for match in matches:
         series = match.kind == NAME and len(kb.get(match.entry).members) > 2
         places = (_place_words(parsed, match.start) or _place_after(parsed, match.end)) if series else []
+        alone = all(_family(kb, match.entry, name) for name in named)
+        ends = _end_of(parsed, match.start) if series and not places and alone else []
+        places = places or ends
         members = kb.get(_narrowest(kb, match.entry, named)).members if places else ()
         picked = [(at, members[index]) for at, index in places if -len(members) <= index < len(members)]
+        picked += [(at, whole) for at, member in picked if ends for whole in wholes_beyond(kb, member, match.entry)]
         if not picked:
             out.append(match)
         out += [dataclasses.replace(match, start=at, entry=member, phrase=f"{parsed.raw[at]} {match.phrase}")

@@ -234,9 +234,10 @@ class Speller:
     base's phrases of two words), also a word that sounds like the one such a phrase has next to its neighbour
     ('lung noodle': 'lung nodule'), even when it is a real word."""
 
-    def __init__(self, vocabulary: set[str], pairs: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
-                 ) -> None:
+    def __init__(self, vocabulary: set[str], pairs: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+                 known: frozenset[str] = frozenset()) -> None:
         self._vocab = vocabulary
+        self._known = known  # words read as written but never offered as a correction ('scaphoid', not 'scapula')
         self._by_sound: dict[str, list[str]] = {}
         for word in sorted(vocabulary):
             if len(word) >= 4 and word.isalpha():
@@ -253,7 +254,7 @@ class Speller:
         self._cache: dict[str, str] = {}
 
     def correct(self, word: str) -> str:
-        if word in self._vocab or len(word) < 4 or not word.isalpha() or word in common_words():
+        if word in self._vocab or word in self._known or len(word) < 4 or not word.isalpha() or word in common_words():
             return word
         if word.endswith("s") and (word[:-1] in common_words() or word.endswith("es") and word[:-2] in common_words()):
             return word  # a real word's plural or verb form ('blames', 'bloods') is no typo
@@ -291,7 +292,7 @@ class Speller:
         ('lung noodle' -> 'lung nodule', 'kidny sist' -> 'kidney cyst', before 'sist' is read as 'sits')."""
         out = list(words)
         for i, word in enumerate(raw):
-            if word in self._vocab or not word.isalpha():
+            if word in self._vocab or word in self._known or not word.isalpha():
                 continue
             before = self._after.get(out[i - 1], []) if i > 0 else []
             after = self._before.get(words[i + 1], []) if i + 1 < len(words) else []
@@ -304,11 +305,12 @@ class Speller:
         if not pairs:
             return 1.0
         english = english_words()
-        return sum(1 for w, s in pairs if w in english or w in self._vocab or s in self._vocab) / len(pairs)
+        return sum(1 for w, s in pairs if w in english or w in self._vocab or s in self._vocab or w in self._known
+                   ) / len(pairs)
 
     def split(self, word: str) -> tuple[str, ...]:
         """Two known words run together ('shoulderblade') come apart; anything else stays whole."""
-        if word in self._vocab or len(word) < 8 or not word.isalpha() or word in common_words():
+        if word in self._vocab or word in self._known or len(word) < 8 or not word.isalpha() or word in common_words():
             return (word,)
         for cut in range(3, len(word) - 2):
             head, tail = word[:cut], word[cut:]
