@@ -6,7 +6,7 @@ Built by the knowledge base's side (`medsee_cli.reasoning.placement`) from its e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 SIDES = ("left", "right")
@@ -34,6 +34,11 @@ class Placement:
     hu: Optional[tuple[float, float]] = None
     within: str = ""
     not_within: tuple[str, ...] = ()
+
+    def as_companion(self) -> Placement:
+        """The placement of this target looked for only on some slices, to check another against
+        (`anatomy.host`): its outline covers part of it, so neither its pieces nor its volume say anything."""
+        return replace(self, pieces=0, per_side=False, volume_ml=None)
 
     @property
     def companions(self) -> tuple[str, ...]:

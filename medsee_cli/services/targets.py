@@ -69,4 +69,4 @@ def run_targets(engine: SliceEngine, volume: Volume, names: list[str], texts: Ta
     neighbours = list(dict.fromkeys(n for p in placements for n in p.not_within if n in known and n not in organs))
     companions = organs + neighbours
     return find(engine, volume, names + companions, texts.vectors(prompts + companions), progress or silent,
-                placements + [placement_of(c) for c in companions], shown=len(names), refined=len(names) + len(organs))
+                placements + [placement_of(c).as_companion() for c in companions], shown=len(names), refined=len(names) + len(organs))

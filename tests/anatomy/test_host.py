@@ -119,3 +119,20 @@ def test_the_shipped_model_no_longer_reports_the_duodenum_as_a_pancreatic_lesion
     assert case.ok and [f.target for f in case.findings] == ["pancreatic_lesion"]
     (lesion,) = case.findings
     assert not lesion.present and [d.reason for d in lesion.dropped] == [ELSEWHERE]
+
+
+def test_an_organ_looked_for_on_some_slices_only_is_still_evidence(patient_a) -> None:
+    """A companion is outlined only on the slices a lesion question runs: its volume and pieces say
+    nothing there, so it is held to its level, side and HU only (`Placement.as_companion`)."""
+    volume, labels, ids = patient_a
+    liver = labels == ids["liver"]
+    levels = np.flatnonzero(liver.any(axis=(0, 1)))
+    partial = liver.copy()
+    partial[:, :, levels[len(levels) // 2 + 4:]] = False  # a block of slices around a lesion ...
+    partial[:, :, levels[0]:levels[len(levels) // 2 - 4]] = False
+    partial[:, :, levels[2]] = liver[:, :, levels[2]]  # ... and a slice of the coarse pass, apart
+    whole = finding(volume, track_of("liver", partial), modality="CT", placement=placement_of("liver"))
+    assert whole.concerns and list(trusted_outlines([whole])) == []  # read as an organ: far too small
+    companion = finding(volume, track_of("liver", partial), modality="CT", placement=placement_of("liver").as_companion())
+    assert companion.concerns == () and list(trusted_outlines([companion])) == ["liver"]
+    assert placement_of("liver").as_companion().regions == placement_of("liver").regions
