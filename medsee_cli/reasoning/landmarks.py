@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from medsee_cli.reasoning.knowledge import KnowledgeBase
-from medsee_cli.reasoning.lexicon import NAME, PRONOUNS, RELATION_ALIASES, Match
+from medsee_cli.reasoning.lexicon import NAME, PRONOUNS, RELATION_ALIASES, Match, is_surface
 from medsee_cli.reasoning.text import BOUNDARIES, Parsed
 
 NEAR = "near"  # a landmark whose relation to the target the question does not say
@@ -31,12 +31,14 @@ MASK = "something"
 REACH = 4  # how many words after a relation phrase its landmark may start
 # a landmark is not looked for past these words: they begin a phrase of their own ('thing in the lung')
 PREPOSITIONS = frozenset({"in", "on", "at", "with", "for", "by", "into", "onto", "when", "while"})
+PARTICLES = frozenset({"onto", "on", "to", "into", "with"})  # right after a verb of joining, part of the verb
 RELATIVE = frozenset({"that", "which", "whose", "where"})
 AUXILIARIES = frozenset({"do", "does", "did"})  # 'which arteries does the aorta split into
 ASKING = frozenset({"which", "what"})
 PART_WORDS = frozenset({"part", "bit", "section", "piece", "portion", "one", "lobe", "segment", "level", "chamber",
                         "region", "area"})  # stems: 'which parts of the spine' too
-STRANDED_GAP = 2  # words between a landmark and a relation word left at the end ('the gallbladder hangs under')
+STRANDED_GAP = 2  # words between a landmark and a relation word left at the end ('the gallbladder hangs under',
+# 'the back passage behind': none)
 # a name followed by one of these is one item of a list ('the liver the spleen and ...'), not a clause subject
 LIST_WORDS = frozenset({"and", "or", "of", "nor"})
 JOINERS = frozenset({"and", "or"})  # 'behind the stomach and the pancreas': two landmarks
@@ -91,7 +93,7 @@ def _stranded(parsed: Parsed, names: list[Match], start: int, end: int, relation
     clause_start, clause_end = parsed.clause_of(start)
     if any(parsed.raw[i].isalnum() and parsed.raw[i] not in ("it", "them") for i in range(end, clause_end)):
         return []
-    before = [m for m in names if clause_start < m.start and 1 <= start - m.end <= STRANDED_GAP]
+    before = [m for m in names if clause_start < m.start and 0 <= start - m.end <= STRANDED_GAP]
     if not before:
         return []
     landmark = max(before, key=lambda m: m.end)
@@ -110,9 +112,12 @@ def relative_subjects(parsed: Parsed, names: list[Match], heads: list[tuple[int,
     found: list[Anchor] = []
     for _, head_end in heads[:1]:
         following = parsed.raw[head_end] if head_end < len(parsed.raw) else ""
+        # 'whose' later in the head's clause ('the organ behind the stomach whose tail reaches the spleen') too
+        _, clause_end = parsed.clause_of(head_end)
+        whose = next((i for i in range(head_end, clause_end) if parsed.raw[i] == "whose"), None)
+        if whose is not None:
+            found += [Anchor(m, NEAR) for m in names if whose < m.start < clause_end]
         if following == "whose":
-            _, clause_end = parsed.clause_of(head_end)
-            found += [Anchor(m, NEAR) for m in names if head_end < m.start < clause_end]
             continue
         at = head_end + (1 if following in RELATIVE or following in AUXILIARIES else 0)
         if at >= len(parsed.raw) or parsed.stems[at] != "the":
@@ -135,7 +140,9 @@ def find_anchors(parsed: Parsed, matches: list[Match], relations: list[tuple[int
     names = [m for m in matches if m.kind == NAME]
     anchors: list[Anchor] = []
     for start, end, relation in relations:
-        landmark = _after(parsed, names, end)
+        # 'joins onto the twelfth vertebra', 'attached to the breastbone': the verb's own particle comes first
+        skip = relation == "connects" and end < len(parsed.raw) and parsed.raw[end] in PARTICLES
+        landmark = _after(parsed, names, end + skip)
         if landmark is None and any(parsed.raw[i] in PRONOUNS for i in range(end, min(len(parsed.raw), end + 3))):
             before = [m for m in names if m.end <= start]
             landmark = max(before, key=lambda m: m.end) if before else None
@@ -145,6 +152,20 @@ def find_anchors(parsed: Parsed, matches: list[Match], relations: list[tuple[int
         anchors += _stranded(parsed, names, start, end, relation)
     anchors += relative_subjects(parsed, names, heads, relations)
     return list(dict.fromkeys(anchors))
+
+
+def on_surfaces(kb: KnowledgeBase, parsed: Parsed, matches: list[Match],
+                relations: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """``relations`` read for surfaces ('on the back of the ribcage'): such a phrase places the target behind or in
+    front of its landmark only when the knowledge base has something there, and then the shorter phrases inside
+    it ('over') say nothing more; else it says where on the landmark ('the bone on the back of the skull'), no
+    relation."""
+    names = [m for m in matches if m.kind == NAME]
+    surfaces = [hit for hit in relations if is_surface(parsed, hit[0], hit[1])]
+    placed = [(start, end, relation) for start, end, relation in surfaces
+              if (landmark := _after(parsed, names, end)) is not None and related(kb, landmark.entry, relation)]
+    return [hit for hit in relations if hit in placed or hit not in surfaces
+            and not any(start < hit[1] and hit[0] < end for start, end, _ in placed)]
 
 
 def _neighbours(kb: KnowledgeBase, one: str, other: str) -> bool:

@@ -17,8 +17,22 @@ RELATIONS_RESOURCE = "relations.yaml"
 @functools.lru_cache(maxsize=1)
 def relation_words() -> dict[tuple[str, ...], str]:
     """Relation phrase (its words as written) -> the relation it says (``data/relations.yaml``)."""
-    return {tuple(str(phrase).split()): str(relation)
-            for relation, phrases in data.read(RELATIONS_RESOURCE)["phrases"].items() for phrase in phrases}
+    found = data.read(RELATIONS_RESOURCE)
+    return {tuple(str(phrase).split()): str(relation) for key in ("phrases", "surfaces")
+            for relation, phrases in found.get(key, {}).items() for phrase in phrases}
+
+
+@functools.lru_cache(maxsize=1)
+def surface_words() -> frozenset[tuple[str, ...]]:
+    """Relation phrases that put the target on a surface of the landmark ('on the back of'), which may also say
+    where on the landmark itself ('the bone on the back of the skull')."""
+    surfaces = data.read(RELATIONS_RESOURCE).get("surfaces", {})
+    return frozenset(tuple(str(phrase).split()) for phrases in surfaces.values() for phrase in phrases)
+
+
+def is_surface(parsed: Parsed, start: int, end: int) -> bool:
+    """Whether the relation phrase at [start, end) is a surface phrase (`surface_words`)."""
+    return tuple(word for word in parsed.raw[start:end] if word not in FILLERS) in surface_words()
 
 
 @functools.lru_cache(maxsize=1)

@@ -24,7 +24,7 @@ from medsee_cli.reasoning.clauses import ClauseOptions, is_long
 from medsee_cli.reasoning.intent import other_request
 from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
 from medsee_cli.reasoning.landmarks import (NEAR, asked_wholes, asks_for_one, descendants, find_anchors, masked,
-                                            named_levels, related)
+                                            named_levels, on_surfaces, related)
 from medsee_cli.reasoning.lexicon import CLUE, NAME, WEAK, WEIGHTS, Lexicon, Match
 from medsee_cli.reasoning.neighbours import Said, by_neighbours, said_out, step_words
 from medsee_cli.reasoning.reading import Reading, read
@@ -216,7 +216,7 @@ class Resolver:
         is read clause by clause (`clauses.is_long`)."""
         phrases = self.lexicon.find(parsed)
         matches = in_series(self.kb, parsed, phrases)  # "the bottom vertebra", "the fifth rib"
-        relations = self.lexicon.relations(parsed)
+        relations = on_surfaces(self.kb, parsed, matches, self.lexicon.relations(parsed))
         # "the vertebra just above L1": T12
         counted = by_neighbours(self.kb, parsed, matches, self.lexicon.type_words(parsed, matches), relations)
         matches = counted.matches
