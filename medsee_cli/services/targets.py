@@ -54,9 +54,10 @@ def run_targets(engine: SliceEngine, volume: Volume, names: list[str], texts: Ta
     engine's passes and batches (`engine.progress`). A knowledge-base target's finding is held to
     its anatomy (`medsee_cli.reasoning.placement`: trunk, level, side, pieces); a free prompt's is not.
     A lesion's organ and neighbours that the model outlines and nobody asked for are looked for too,
-    on the same slices, to check the lesion against (`medsee_cli.anatomy.host`), and not reported; the
-    neighbours by the head's coarse mask alone (the refinement of six organs on every slice would
-    more than double the time of a lesion question; seen: 25 s -> 65 s on the jaundice phantom)."""
+    on the same slices, to check the lesion against (`medsee_cli.anatomy.host`), and not reported: the
+    organ refined by LiteMedSAM only on slices where an asked target was found, the neighbours by the
+    head's coarse mask alone (refining ten companions on every slice run took the jaundice question from
+    25 s to 65 s)."""
     from medsee_cli.anatomy.placement import ANYWHERE
     from medsee_cli.engine.findings import find
     from medsee_cli.engine.progress import silent
