@@ -16,7 +16,7 @@ Scans:
 The synthetic lesions are like those the model was trained with (on other slices of this patient),
 so "hit" here is optimistic; the false findings are what the rule is about.
 
-    .venv/bin/python bench/lesion_check.py [--seeds 8] [--no-fullsize]
+    .venv/bin/python bench/lesion_check.py [--seeds 8] [--no-fullsize] [--model NAME|PATH]
 
 Results are printed; the synthetic scans are kept under bench/results/lesion_check (not committed).
 """
@@ -27,7 +27,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from ask_fullsize import resampled  # noqa: E402
-from reliability import block  # noqa: E402
+from reliability import block, mask_of, segmented  # noqa: E402
 from thin_slices import dice, labelled_data  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "lesion_check"
@@ -92,22 +91,10 @@ def scans(data: Path, ids: dict[str, int], seeds: int, fullsize: bool) -> list[t
     return found
 
 
-def run(image: Path) -> tuple[dict[str, np.ndarray], float]:
-    from medsee_cli.io import load_volume
-    from medsee_cli.services.segment import SegmentOptions, segment
-
-    with tempfile.TemporaryDirectory() as out:
-        (case,) = segment([image], SegmentOptions(out=Path(out), targets=LESIONS, formats=("json",)))
-    if not case.ok:
-        raise SystemExit(f"{image.name}: {case.error}")
-    shape = load_volume(image).spatial_shape
-    masks = {}
-    for finding in case.findings:
-        mask = np.zeros(shape, dtype=np.uint8)
-        if finding.region is not None:
-            finding.region.paint(mask, 1)
-        masks[finding.target] = mask.astype(bool)
-    return masks, float(case.stats.get("seconds", float("nan")))
+def run(image: Path, shape: tuple[int, ...], model: str) -> tuple[dict[str, np.ndarray], float]:
+    """Each lesion target's finding on ``image`` as a boolean volume of ``shape``, and the engine's seconds."""
+    case = segmented(image, LESIONS, model)
+    return {f.target: mask_of(f, shape) for f in case.findings}, float(case.stats.get("seconds", float("nan")))
 
 
 def main() -> None:
@@ -115,11 +102,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--no-fullsize", action="store_true")
     parser.add_argument("--data", default=None)
+    parser.add_argument("--model", default="medsee-grounding-v1")
     args = parser.parse_args()
     data, ids = labelled_data(args.data)
     false, hits, missed, seconds = 0, [], 0, []
     for name, image, truth in scans(data, ids, args.seeds, not args.no_fullsize):
-        masks, took = run(image)
+        masks, took = run(image, truth[LESIONS[0]].shape, args.model)
         seconds.append(took)
         cells = []
         for target in LESIONS:

@@ -30,6 +30,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -139,23 +140,32 @@ def weights_of(model: str) -> str:
     return GroundingConfig.load(checkpoint_folder(model)[0]).weights_sha256[:12]
 
 
-def run(scan: Scan, model: str) -> dict:
-    """Per target: the finding's voxels, its overlap with the truth, its printed score and concerns."""
+def segmented(image: Path, targets: tuple[str, ...], model: str) -> Any:
+    """`medsee segment`'s case for ``targets`` on ``image``, in this process (no files kept); exits on failure."""
     import tempfile
 
     from medsee_cli.services.segment import SegmentOptions, segment
 
     with tempfile.TemporaryDirectory() as out:
-        (case,) = segment([scan.image], SegmentOptions(out=Path(out), targets=CT_TARGETS, model=model,
-                                                       formats=("json",)))
+        (case,) = segment([image], SegmentOptions(out=Path(out), targets=targets, model=model, formats=("json",)))
     if not case.ok:
-        raise SystemExit(f"{scan.name}: {case.error}")
+        raise SystemExit(f"{image}: {case.error}")
+    return case
+
+
+def mask_of(finding: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A finding's region as a boolean volume of ``shape`` (all False when not found)."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    if finding.region is not None:
+        finding.region.paint(mask, 1)
+    return mask.astype(bool)
+
+
+def run(scan: Scan, model: str) -> dict:
+    """Per target: the finding's voxels, its overlap with the truth, its printed score and concerns."""
     found = {}
-    for finding in case.findings:
-        mask = np.zeros(scan.truth[finding.target].shape, dtype=np.uint8)
-        if finding.region is not None:
-            finding.region.paint(mask, 1)
-        hit = mask.astype(bool)
+    for finding in segmented(scan.image, CT_TARGETS, model).findings:
+        hit = mask_of(finding, scan.truth[finding.target].shape)
         found[finding.target] = {"voxels": int(hit.sum()), "overlap": int((hit & scan.truth[finding.target]).sum()),
                                  "score": float(finding.score), "concerns": list(finding.concerns)}
     return found

@@ -206,10 +206,9 @@ def _gaps_mm(labels: np.ndarray, main: int, others: list[int], affine: np.ndarra
 
 def guard(region: RegionMask, placement: Placement, scan: ScanAnatomy, rules: GuardRules = GuardRules()) -> Guarded:
     """What of ``region`` stands for a target placed as ``placement`` on the scan ``scan``."""
-    voxel_ml = float(abs(np.linalg.det(scan.affine[:3, :3]))) / 1000.0
-    kept, dropped = _cut(region, placement, scan, rules, voxel_ml)
+    kept, dropped = _cut(region, placement, scan, rules, scan.voxel_ml)
     if kept is not None:
-        kept, more = _pieces(kept, placement, scan, rules, voxel_ml)
+        kept, more = _pieces(kept, placement, scan, rules, scan.voxel_ml)
         dropped += more
     return Guarded(kept, tuple(dropped))
 

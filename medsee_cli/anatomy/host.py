@@ -6,8 +6,8 @@ pass, without reporting them. A piece of the lesion's region is dropped when mos
 *elsewhere*: outside the organ's envelope on a slice where the organ is outlined, or inside a
 neighbour's outline and outside the organ's envelope. The envelope is the organ's outline on each
 axial slice grown by ``margin_mm``, closed over ``closing_mm`` and with its holes filled, since a
-lesion is often left out of its organ's own outline as a hole in it or a bite from its edge (a
-lesion up to 12 mm across just under the liver's surface, cut out of the liver's outline, stands:
+lesion is often left out of its organ's own outline as a hole in it or a bite from its edge (lesions
+12-24 mm across just under the liver's surface, cut out of the liver's outline, stand:
 `tests/anatomy/test_host.py`). An outline the guard doubts (its
 ``concerns``) is not evidence and is ignored: where the organ itself is not trustworthy, only the
 neighbours speak.
@@ -25,6 +25,7 @@ from scipy import ndimage
 from medsee_cli.anatomy.axial import axial_axis
 from medsee_cli.anatomy.guard import Dropped
 from medsee_cli.anatomy.placement import Placement
+from medsee_cli.anatomy.scan_anatomy import ScanAnatomy
 from medsee_cli.measure.region import CONNECTIVITY, RegionMask, crop
 
 ELSEWHERE = "lying mostly outside the organ it belongs to, or inside another organ"
@@ -66,22 +67,22 @@ def envelope(organ: np.ndarray, axis: int, pixel_mm: float, rules: HostRules) ->
     return out
 
 
-def hold_to_host(region: RegionMask, placement: Placement, outlines: Mapping[str, RegionMask],
-                 affine: np.ndarray, shape: tuple[int, int, int],
+def hold_to_host(region: RegionMask, placement: Placement, outlines: Mapping[str, RegionMask], scan: ScanAnatomy,
                  rules: HostRules = HostRules()) -> tuple[Optional[RegionMask], tuple[Dropped, ...]]:
-    """``region`` without the pieces lying elsewhere than ``placement.within`` (see the module);
-    ``outlines``: the trustworthy outlines of the other targets found in the same run, by name.
+    """``region`` without the pieces lying elsewhere than ``placement.within`` (see the module) on the scan
+    ``scan`` (its `scan_anatomy`: only its geometry is used, so MR too); ``outlines``: the trustworthy outlines
+    of the other targets found in the same run, by name.
     Nothing changes when neither the organ nor any neighbour was outlined."""
     organ = outlines.get(placement.within) if placement.within else None
     rivals = [outlines[name] for name in placement.not_within if name in outlines]
     if organ is None and not rivals:
         return region, ()
-    axis = axial_axis(affine)
-    spacing = np.sqrt((np.asarray(affine, dtype=float)[:3, :3] ** 2).sum(axis=0))
+    axis = axial_axis(scan.affine)
+    spacing = np.sqrt((np.asarray(scan.affine, dtype=float)[:3, :3] ** 2).sum(axis=0))
     pixel_mm = float(min(s for a, s in enumerate(spacing) if a != axis))
     # the window: the lesion's axial slices, whole in plane (an organ's holes are filled slice by slice)
     origin = tuple(region.offset[a] if a == axis else 0 for a in range(3))
-    window = tuple(int(region.mask.shape[a]) if a == axis else shape[a] for a in range(3))
+    window = tuple(int(region.mask.shape[a]) if a == axis else scan.shape[a] for a in range(3))
     own = _canvas(region, origin, window)
     inside = np.zeros(window, dtype=bool)
     outlined = np.zeros(window, dtype=bool)  # on a slice where the organ is outlined
@@ -104,9 +105,8 @@ def hold_to_host(region: RegionMask, placement: Placement, outlines: Mapping[str
     gone = away > rules.max_elsewhere * sizes
     if not gone.any():
         return region, ()
-    voxel_ml = float(abs(np.linalg.det(np.asarray(affine, dtype=float)[:3, :3]))) / 1000.0
     lost = int(sizes[gone].sum())
     keep = np.zeros(count + 1, dtype=bool)
     keep[1:] = ~gone
     kept = crop(RegionMask(region.offset, keep[labels]))
-    return kept, (Dropped(ELSEWHERE, lost, lost * voxel_ml),)
+    return kept, (Dropped(ELSEWHERE, lost, lost * scan.voxel_ml),)

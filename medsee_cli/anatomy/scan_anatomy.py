@@ -27,6 +27,11 @@ class ScanAnatomy:
     trunk: Optional[Trunk] = None
 
     @property
+    def voxel_ml(self) -> float:
+        """One voxel's volume in mL."""
+        return float(abs(np.linalg.det(self.affine[:3, :3]))) / 1000.0
+
+    @property
     def slice_mm(self) -> float:
         """Spacing between axial slices."""
         axis = self.view.axis if self.view is not None else 2

@@ -154,7 +154,7 @@ def finding(volume: Volume, track: TargetTrack, *, modality: str, min_voxels: in
         guarded = guard(region, placement, anatomy)
         region, dropped = guarded.region, guarded.dropped
         if region is not None and placement.companions:
-            region, elsewhere = hold_to_host(region, placement, outlines, anatomy.affine, anatomy.shape)
+            region, elsewhere = hold_to_host(region, placement, outlines, anatomy)
             dropped += elsewhere
     if region is not None:
         region, pieces, lost = keep_consistent(region, min_voxels, min(min_slices, volume.spatial_shape[2]))

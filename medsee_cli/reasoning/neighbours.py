@@ -26,7 +26,7 @@ from typing import Optional
 from medsee_cli.reasoning import data
 from medsee_cli.reasoning.knowledge import KnowledgeBase
 from medsee_cli.reasoning.lexicon import CLUE, FILLERS, NAME, Match
-from medsee_cli.reasoning.series import SERIES_RESOURCE, spoken_name, wholes_beyond
+from medsee_cli.reasoning.series import SERIES_RESOURCE, Said, spoken_name, wholes_beyond
 from medsee_cli.reasoning.text import BOUNDARIES, SIDES, Parsed
 
 REACH = 3  # words between a step phrase and the member it counts from ('below the left fifth rib')
@@ -57,9 +57,6 @@ def _words() -> tuple[dict[tuple[str, ...], int], tuple[tuple[str, ...], ...], f
 def step_words() -> frozenset[str]:
     """Every word of the step phrases, for the speller: read as written ('caudal' is no typo of 'cauda')."""
     return frozenset(word for key in _words()[0] for word in key)
-
-
-Said = tuple[tuple[str, ...], str]  # the words (as `Parsed.raw` has them) that name a target, and its name
 
 
 @dataclass(frozen=True)

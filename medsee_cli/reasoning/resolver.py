@@ -26,7 +26,7 @@ from medsee_cli.reasoning.knowledge import Entry, KnowledgeBase, load_knowledge
 from medsee_cli.reasoning.landmarks import (NEAR, asked_wholes, asks_for_one, descendants, find_anchors, masked,
                                             named_levels, on_surfaces, related)
 from medsee_cli.reasoning.lexicon import CLUE, NAME, WEAK, WEIGHTS, Lexicon, Match
-from medsee_cli.reasoning.neighbours import Said, by_neighbours, said_out, step_words
+from medsee_cli.reasoning.neighbours import by_neighbours, said_out, step_words
 from medsee_cli.reasoning.reading import Reading, read
 from medsee_cli.reasoning.rerank import RERANKED, Reranker, load_reranker
 from medsee_cli.reasoning.rerank_features import Candidate, Candidates
@@ -34,7 +34,7 @@ from medsee_cli.reasoning.rerank_views import ViewIndex
 from medsee_cli.reasoning.resolution import Hypothesis, Resolution, ranked, reported_score
 from medsee_cli.reasoning.scan import ScanContext, load_body_regions
 from medsee_cli.reasoning.semantic import BROAD_TYPES, SemanticIndex, index_texts
-from medsee_cli.reasoning.series import ends_said, in_series, one_said_out
+from medsee_cli.reasoning.series import Said, ends_said, in_series, one_said_out
 from medsee_cli.reasoning.shorthand import expand
 from medsee_cli.reasoning.sides import hold_to_pair, lend_to_side, off_side
 from medsee_cli.reasoning.text import SIDES, Parsed, Speller, parse, phrase_key, with_corrections

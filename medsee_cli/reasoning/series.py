@@ -116,8 +116,10 @@ def spoken_name(kb: KnowledgeBase, name: str) -> str:
     return kb.get(name).description.split(",")[0]
 
 
-def ends_said(kb: KnowledgeBase, parsed: Parsed, found: list[Match], placed: list[Match]
-              ) -> tuple[tuple[tuple[str, ...], str], ...]:  # `neighbours.Said`
+Said = tuple[tuple[str, ...], str]  # the words (as `Parsed.raw` has them) that name a target, and its name
+
+
+def ends_said(kb: KnowledgeBase, parsed: Parsed, found: list[Match], placed: list[Match]) -> tuple[Said, ...]:
     """For the encoder, which cannot tell the top of a whole from its bottom ('the top of the spine' reads much
     like the sacrum's 'the bone at the bottom of the spine'): the words of each end member named as 'the top of' /
     'the bottom of' a union (a match ``in_series`` made from ``found``) with the member's name ('the C1

@@ -10,6 +10,7 @@ from scipy import ndimage
 
 from medsee_cli.anatomy.host import ELSEWHERE, hold_to_host
 from medsee_cli.anatomy.placement import Placement
+from medsee_cli.anatomy.scan_anatomy import scan_anatomy
 from medsee_cli.engine.findings import finding, trusted_outlines
 from medsee_cli.measure.region import RegionMask, crop
 from medsee_cli.reasoning.placement import placement_of
@@ -69,7 +70,7 @@ def test_beside_the_organ_on_its_slices_is_elsewhere(patient_a) -> None:
     outside[:, :, ~liver.any(axis=(0, 1))] = False  # on the liver's slices
     lump = outside & ball(labels.shape, deep_point(outside, 4), 3)
     kept, dropped = hold_to_host(region_of(lump), Placement(within="liver"), {"liver": region_of(liver)},
-                                 volume.affine, labels.shape)
+                                 scan_anatomy(volume))
     assert kept is None and dropped[0].reason == ELSEWHERE and dropped[0].voxels == lump.sum()
 
 
@@ -78,18 +79,20 @@ def test_lesions_under_the_surface_cut_out_of_the_organs_outline_stand(patient_a
     liver = labels == ids["liver"]
     depth = ndimage.distance_transform_edt(liver)
     under = np.argwhere((depth >= 1.5) & (depth < 2.5))  # centres 4.5-7.5 mm under the surface
+    scan = scan_anatomy(volume)
     for n, centre in enumerate(under[:: len(under) // 12][:12]):
         lesion = ball(labels.shape, centre, 2 + n % 3) & ndimage.binary_dilation(liver)  # 12-24 mm across
         kept, dropped = hold_to_host(region_of(lesion), Placement(within="liver"), {"liver": region_of(liver & ~lesion)},
-                                     volume.affine, labels.shape)
+                                     scan)
         assert dropped == () and kept is not None and kept.voxels == lesion.sum(), (n, centre)
 
 
 def test_without_its_organ_or_neighbours_outlined_a_lesion_is_left_alone(patient_a) -> None:
     volume, labels, ids = patient_a
     lesion = region_of(ball(labels.shape, deep_point(labels == ids["liver"], 6), 4))
-    assert hold_to_host(lesion, placement_of("liver_lesion"), {}, volume.affine, labels.shape) == (lesion, ())
-    assert hold_to_host(lesion, placement_of("liver_lesion"), {"aorta": lesion}, volume.affine, labels.shape) == (lesion, ())
+    scan = scan_anatomy(volume)
+    assert hold_to_host(lesion, placement_of("liver_lesion"), {}, scan) == (lesion, ())
+    assert hold_to_host(lesion, placement_of("liver_lesion"), {"aorta": lesion}, scan) == (lesion, ())
 
 
 def test_only_undoubted_outlines_found_in_the_run_are_evidence(patient_a) -> None:
